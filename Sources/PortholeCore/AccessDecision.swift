@@ -1,0 +1,73 @@
+/// The authorisation decision for one preview request: pure, so every rule is tested here and the proxy
+/// only acts on the outcome.
+public enum AccessDecision: Sendable, Hashable {
+    case allow(AccessGrant)
+    /// A browser opened a preview link with a valid `?preview_token=`: answer with a redirect to the same
+    /// target without the parameter (see ``QueryString/removingParameter(_:from:)``) carrying this
+    /// `Set-Cookie` value, so the token leaves the address bar, history and `Referer`.
+    case exchangeTokenForCookie(setCookie: String)
+    case deny(AccessDenial)
+
+    /// Precedence, each rule chosen for a reason:
+    /// 1. A stopped sandbox is 503 before anything else: no credential can make it answer.
+    /// 2. A public sandbox is open, except on reserved ports.
+    /// 3. A CORS preflight passes: browsers never attach credentials (cookies or custom headers) to it,
+    ///    so requiring them would make every cross-origin call to a private preview fail. It exposes
+    ///    nothing: the upstream only answers `OPTIONS`, and the real request that follows is authorised
+    ///    on its own.
+    /// 4. A header token decides alone: a wrong one is 403 even with a valid cookie, so a script with a
+    ///    stale token fails loudly instead of riding on the browser's session.
+    /// 5. A query token: valid on a navigation → trade it for a cookie; valid otherwise → allow (never
+    ///    redirect upgrades or API clients); wrong → 403.
+    /// 6. Session cookies: any one that verifies → allow; all invalid → 403 "session expired".
+    /// 7. Nothing → 401 with instructions.
+    public static func decide(policy: SandboxPolicy, request: AccessRequest, rules: AccessRules) -> AccessDecision {
+        if policy.state == .stopped {
+            return .deny(.sandboxStopped(policy.id))
+        }
+        let reserved = rules.reservedPorts.contains(request.port)
+        if policy.isPublic && !reserved {
+            return .allow(.public)
+        }
+        if request.kind == .preflight {
+            return .allow(.preflight)
+        }
+        if let headerToken = request.headerToken {
+            return tokenMatches(headerToken, policy: policy) ? .allow(.token) : .deny(.tokenInvalid)
+        }
+        if let queryToken = request.queryToken {
+            guard tokenMatches(queryToken, policy: policy) else { return .deny(.tokenInvalid) }
+            guard request.kind == .navigation else { return .allow(.queryToken) }
+            let value = PreviewSessionCookie.issue(
+                sandboxID: policy.id,
+                port: request.port,
+                tokenGeneration: policy.tokenGeneration,
+                expiresAt: request.now + rules.cookieLifetime,
+                secret: rules.cookieSecret
+            )
+            return .exchangeTokenForCookie(
+                setCookie: PreviewSessionCookie.setCookieHeaderValue(value: value, maxAge: rules.cookieLifetime)
+            )
+        }
+        if !request.sessionCookies.isEmpty {
+            let valid = request.sessionCookies.contains { cookie in
+                PreviewSessionCookie.verify(
+                    cookie,
+                    sandboxID: policy.id,
+                    port: request.port,
+                    tokenGeneration: policy.tokenGeneration,
+                    now: request.now,
+                    secret: rules.cookieSecret
+                )
+            }
+            return valid ? .allow(.cookie) : .deny(.sessionInvalid)
+        }
+        return .deny(.tokenMissing)
+    }
+
+    /// An empty stored token matches nothing: a record created without a token must not open to an
+    /// empty `X-Preview-Token:` header.
+    private static func tokenMatches(_ presented: String, policy: SandboxPolicy) -> Bool {
+        !policy.previewToken.isEmpty && PreviewToken.constantTimeEquals(presented, policy.previewToken)
+    }
+}

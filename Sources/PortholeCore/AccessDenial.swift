@@ -1,0 +1,46 @@
+/// Why a request was refused, with the HTTP status, a stable machine code and a message that tells
+/// the user what to do.
+public struct AccessDenial: Sendable, Hashable {
+    public let status: Int
+    /// `token_missing`, `token_invalid` or `sandbox_stopped`.
+    public let code: String
+    public let message: String
+
+    private init(status: Int, code: String, message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    /// No credential at all: 401, and the message says how to present one.
+    public static let tokenMissing = AccessDenial(
+        status: 401,
+        code: "token_missing",
+        message: "this preview is private; pass its preview token in the X-Preview-Token header or the ?preview_token= query parameter"
+    )
+
+    /// A token was presented and it is wrong (or was rotated): 403.
+    public static let tokenInvalid = AccessDenial(
+        status: 403,
+        code: "token_invalid",
+        message: "the preview token is not valid for this sandbox; it may have been rotated, get a new preview link"
+    )
+
+    /// Only a session cookie was presented and it does not verify (expired, token rotated, other port): 403.
+    public static let sessionInvalid = AccessDenial(
+        status: 403,
+        code: "token_invalid",
+        message: "preview session expired or revoked; open the preview link again"
+    )
+
+    /// 503: the sandbox exists but is not running, so there is nothing to proxy to.
+    public static func sandboxStopped(_ sandboxID: String) -> AccessDenial {
+        let response = ErrorResponse.sandboxStopped(sandboxID)
+        return AccessDenial(status: response.status, code: response.code, message: response.message)
+    }
+
+    /// The proxy's error response for this denial.
+    public var errorResponse: ErrorResponse {
+        ErrorResponse(status: status, code: code, message: message)
+    }
+}

@@ -1,0 +1,13 @@
+/// Why a request was let through; useful for metrics and access logs.
+public enum AccessGrant: String, Sendable, Hashable {
+    /// Public sandbox, port not reserved.
+    case `public`
+    /// Valid `X-Preview-Token` header.
+    case token
+    /// Valid `?preview_token=` on a request that is not a browser navigation.
+    case queryToken = "query_token"
+    /// Valid session cookie.
+    case cookie
+    /// CORS preflight, which carries no credentials; the request it announces is authorised on its own.
+    case preflight
+}

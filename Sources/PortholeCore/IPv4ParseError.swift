@@ -1,0 +1,62 @@
+/// Why a text is not a strict IPv4 address or CIDR. `message` names the offending part
+/// (`octet 300 is out of range`); callers add which entry it came from.
+public struct IPv4ParseError: Error, Sendable, Hashable, CustomStringConvertible {
+    private enum Base: Sendable, Hashable {
+        case emptyAddress
+        case octetCount
+        case emptyOctet
+        case unexpectedCharacter(UInt8)
+        case octetLeadingZero(String)
+        case octetOutOfRange(String)
+        case missingPrefixLength
+        case emptyPrefixLength
+        case prefixLengthLeadingZero(String)
+        case prefixLengthOutOfRange(String)
+    }
+
+    private let base: Base
+    private init(_ base: Base) { self.base = base }
+
+    static let emptyAddress = IPv4ParseError(.emptyAddress)
+    static let octetCount = IPv4ParseError(.octetCount)
+    static let emptyOctet = IPv4ParseError(.emptyOctet)
+    static let missingPrefixLength = IPv4ParseError(.missingPrefixLength)
+    static let emptyPrefixLength = IPv4ParseError(.emptyPrefixLength)
+    static func unexpectedCharacter(_ byte: UInt8) -> IPv4ParseError { IPv4ParseError(.unexpectedCharacter(byte)) }
+    static func octetLeadingZero(_ text: String) -> IPv4ParseError { IPv4ParseError(.octetLeadingZero(bounded(text))) }
+    static func octetOutOfRange(_ text: String) -> IPv4ParseError { IPv4ParseError(.octetOutOfRange(bounded(text))) }
+    static func prefixLengthLeadingZero(_ text: String) -> IPv4ParseError { IPv4ParseError(.prefixLengthLeadingZero(bounded(text))) }
+    static func prefixLengthOutOfRange(_ text: String) -> IPv4ParseError { IPv4ParseError(.prefixLengthOutOfRange(bounded(text))) }
+
+    public var message: String {
+        switch base {
+        case .emptyAddress: "the address is empty"
+        case .octetCount: "expected four octets separated by '.'"
+        case .emptyOctet: "an octet is empty"
+        case .unexpectedCharacter(let byte): "unexpected character \(Self.describe(byte))"
+        case .octetLeadingZero(let text): "octet \(text) has a leading zero"
+        case .octetOutOfRange(let text): "octet \(text) is out of range"
+        case .missingPrefixLength: "missing prefix length"
+        case .emptyPrefixLength: "the prefix length after '/' is empty"
+        case .prefixLengthLeadingZero(let text): "prefix length \(text) has a leading zero"
+        case .prefixLengthOutOfRange(let text): "prefix length \(text) is greater than 32"
+        }
+    }
+
+    public var description: String { message }
+
+    /// Printable ASCII is shown as itself, anything else as its byte value, so a message never carries
+    /// control characters or half a UTF-8 sequence.
+    private static func describe(_ byte: UInt8) -> String {
+        if byte > 0x20, byte < 0x7F {
+            return "'\(Character(Unicode.Scalar(byte)))'"
+        }
+        if byte == 0x20 { return "' '" }
+        let hex = String(byte, radix: 16, uppercase: true)
+        return "0x" + (hex.count == 1 ? "0" + hex : hex)
+    }
+
+    private static func bounded(_ text: String) -> String {
+        text.utf8.count > 12 ? String(text.prefix(12)) + "…" : text
+    }
+}

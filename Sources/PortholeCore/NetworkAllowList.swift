@@ -1,0 +1,101 @@
+/// The egress allow list of a sandbox: at most a handful of IPv4 networks, stored in
+/// `SandboxPolicy.networkAllowList` in the normalised comma-separated form ``description`` gives.
+public struct NetworkAllowList: Sendable, Hashable, CustomStringConvertible {
+    /// An entry the parser accepted after clearing its host bits, so the API can tell the caller
+    /// that `192.168.1.0/16` was stored as `192.168.0.0/16` instead of silently changing it.
+    public struct Normalisation: Sendable, Hashable, CustomStringConvertible {
+        public let original: String
+        public let normalised: String
+
+        public init(original: String, normalised: String) {
+            self.original = original
+            self.normalised = normalised
+        }
+
+        public var description: String { "\(original) → \(normalised)" }
+    }
+
+    /// The limit matches what the firewall renders per sandbox; more entries cost rule-set size on every host.
+    public static let defaultMaxEntries = 5
+
+    /// Normalised, duplicates removed, in the order first given.
+    public let entries: [IPv4CIDR]
+    public let normalisations: [Normalisation]
+
+    public init(entries: [IPv4CIDR]) {
+        var seen = Set<IPv4CIDR>()
+        self.entries = entries.map(\.normalised).filter { seen.insert($0).inserted }
+        self.normalisations = []
+    }
+
+    private init(entries: [IPv4CIDR], normalisations: [Normalisation]) {
+        self.entries = entries
+        self.normalisations = normalisations
+    }
+
+    /// Parses `10.0.0.0/8, 172.16.0.0/12`: comma-separated, whitespace around entries tolerated,
+    /// empty entries rejected, duplicates (after normalisation) collapsed.
+    public static func parse(_ text: String, maxEntries: Int = defaultMaxEntries) throws(NetworkAllowListError) -> NetworkAllowList {
+        guard !trimmed(text[...]).isEmpty else { throw .empty }
+
+        var entries: [IPv4CIDR] = []
+        var seen = Set<IPv4CIDR>()
+        var normalisations: [Normalisation] = []
+        for (offset, entry) in splitEntries(text).enumerated() {
+            guard !entry.isEmpty else { throw .emptyEntry(position: offset + 1) }
+            let cidr: IPv4CIDR
+            do {
+                cidr = try IPv4CIDR.parse(entry)
+            } catch {
+                throw .invalidEntry(String(entry), error)
+            }
+            let normalised = cidr.normalised
+            if normalised != cidr {
+                let note = Normalisation(original: String(entry), normalised: normalised.description)
+                if !normalisations.contains(note) { normalisations.append(note) }
+            }
+            if seen.insert(normalised).inserted {
+                entries.append(normalised)
+            }
+        }
+        // Counted after collapsing duplicates: repeating an entry costs the firewall nothing.
+        guard entries.count <= maxEntries else { throw .tooManyEntries(maximum: maxEntries, got: entries.count) }
+        return NetworkAllowList(entries: entries, normalisations: normalisations)
+    }
+
+    /// True when some entry contains the address.
+    public func contains(_ address: UInt32) -> Bool {
+        entries.contains { $0.contains(address) }
+    }
+
+    /// The normalised comma-separated form: `192.168.0.0/16,10.0.0.0/24`.
+    public var description: String {
+        entries.map(\.description).joined(separator: ",")
+    }
+
+    /// Entries are split and trimmed on bytes, not Characters: a combining mark after a comma would
+    /// otherwise glue the comma into one grapheme and hide the separator.
+    private static func splitEntries(_ text: String) -> [Substring] {
+        let utf8 = text.utf8
+        var entries: [Substring] = []
+        var start = utf8.startIndex
+        var index = utf8.startIndex
+        while index != utf8.endIndex {
+            if utf8[index] == UInt8(ascii: ",") {
+                entries.append(trimmed(text[start..<index]))
+                start = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
+        }
+        entries.append(trimmed(text[start..<utf8.endIndex]))
+        return entries
+    }
+
+    private static func trimmed(_ text: Substring) -> Substring {
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+        let utf8 = text.utf8
+        guard let first = utf8.firstIndex(where: { !isSpace($0) }) else { return text[text.endIndex...] }
+        let last = utf8.lastIndex(where: { !isSpace($0) })!
+        return text[first..<utf8.index(after: last)]
+    }
+}

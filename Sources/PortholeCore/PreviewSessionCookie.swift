@@ -1,0 +1,103 @@
+/// The browser session Porthole sets after a browser opens a preview link with `?preview_token=`:
+/// the token leaves the address bar (and the history, and `Referer`s) and the cookie carries the session.
+///
+/// Value: `base64url(payload) "." base64url(HMAC-SHA256(secret, context ‖ payload))`, where the payload binds
+/// the sandbox, the port, the token generation and the expiry. Nothing secret is in it; the MAC makes it
+/// unforgeable, the generation makes a token rotation revoke every session at once, and the port binding
+/// keeps a session for one port from opening another (each `<port>-<id>` host is its own origin).
+///
+/// Payload layout (big-endian): version `1` (1 byte), port (2), token generation (4), expiry in unix
+/// seconds (8), then the sandbox id bytes. Fixed-width fields first make the encoding unambiguous
+/// without separators.
+public enum PreviewSessionCookie {
+    public static let name = "porthole_session"
+
+    /// Secrets shorter than the HMAC output would be the weakest link.
+    public static let minimumSecretLength = 32
+
+    private static let version: UInt8 = 1
+    private static let fixedPayloadLength = 1 + 2 + 4 + 8
+    /// Domain separation: if the secret is ever shared with another signed value (signed URLs), a MAC
+    /// over one can never be replayed as the other.
+    private static let context: [UInt8] = Array("porthole-session-v1\u{0}".utf8)
+
+    /// A cookie value valid until `expiresAt` (unix seconds, exclusive).
+    public static func issue(sandboxID: String, port: UInt16, tokenGeneration: UInt32, expiresAt: Int64, secret: [UInt8]) -> String {
+        precondition(secret.count >= minimumSecretLength, "the cookie secret must be at least \(minimumSecretLength) bytes")
+        let payload = payload(sandboxID: sandboxID, port: port, tokenGeneration: tokenGeneration, expiresAt: expiresAt)
+        return Base64URL.encode(payload) + "." + Base64URL.encode(mac(payload, secret: secret))
+    }
+
+    /// True only for an untampered value issued with `secret` for this sandbox, port and token generation,
+    /// and not yet expired at `now`. Anything malformed is simply false.
+    public static func verify(
+        _ value: some StringProtocol, sandboxID: String, port: UInt16, tokenGeneration: UInt32, now: Int64, secret: [UInt8]
+    ) -> Bool {
+        verify(utf8: value.utf8, sandboxID: sandboxID, port: port, tokenGeneration: tokenGeneration, now: now, secret: secret)
+    }
+
+    /// Byte-level form of ``verify(_:sandboxID:port:tokenGeneration:now:secret:)``.
+    public static func verify(
+        utf8 value: some Collection<UInt8>, sandboxID: String, port: UInt16, tokenGeneration: UInt32, now: Int64, secret: [UInt8]
+    ) -> Bool {
+        precondition(secret.count >= minimumSecretLength, "the cookie secret must be at least \(minimumSecretLength) bytes")
+        // Bounded before decoding: a cookie is attacker input and the real one is under 200 bytes.
+        guard value.count <= 512, let dot = value.firstIndex(of: UInt8(ascii: ".")) else { return false }
+        guard let payload = Base64URL.decode(utf8: value[..<dot]),
+              let presentedMAC = Base64URL.decode(utf8: value[value.index(after: dot)...]),
+              presentedMAC.count == HMACSHA256.byteCount,
+              payload.count > fixedPayloadLength
+        else { return false }
+
+        // The MAC first: nothing in an unauthenticated payload is trusted, not even its version.
+        guard PreviewToken.constantTimeEquals(mac(payload, secret: secret), presentedMAC) else { return false }
+        guard payload[0] == version else { return false }
+        guard readInteger(payload, at: 1, as: UInt16.self) == port,
+              readInteger(payload, at: 3, as: UInt32.self) == tokenGeneration,
+              payload[fixedPayloadLength...].elementsEqual(sandboxID.utf8)
+        else { return false }
+        let expiresAt = Int64(bitPattern: readInteger(payload, at: 7, as: UInt64.self))
+        return now < expiresAt
+    }
+
+    /// `Set-Cookie` value for a session. Host-only on purpose (no `Domain`): with `Domain` the cookie would go
+    /// to every sandbox under the preview domain, and each sandbox is untrusted code. `HttpOnly` keeps the
+    /// previewed app's own scripts from reading it; `SameSite=Lax` still sends it on top-level navigations
+    /// from links, which is how previews are opened. A negative `maxAge` is clamped to 0 (delete).
+    public static func setCookieHeaderValue(value: String, maxAge: Int64) -> String {
+        "\(name)=\(value); Path=/; Max-Age=\(max(0, maxAge)); HttpOnly; Secure; SameSite=Lax"
+    }
+
+    /// `Set-Cookie` value that deletes the session, e.g. after a token rotation made it useless.
+    public static var deletingSetCookieHeaderValue: String {
+        setCookieHeaderValue(value: "", maxAge: 0)
+    }
+
+    // MARK: - Private
+
+    private static func payload(sandboxID: String, port: UInt16, tokenGeneration: UInt32, expiresAt: Int64) -> [UInt8] {
+        var bytes: [UInt8] = [version]
+        bytes.reserveCapacity(fixedPayloadLength + sandboxID.utf8.count)
+        appendInteger(port, to: &bytes)
+        appendInteger(tokenGeneration, to: &bytes)
+        appendInteger(UInt64(bitPattern: expiresAt), to: &bytes)
+        bytes.append(contentsOf: sandboxID.utf8)
+        return bytes
+    }
+
+    private static func mac(_ payload: [UInt8], secret: [UInt8]) -> [UInt8] {
+        HMACSHA256.authenticationCode(for: context + payload, key: secret)
+    }
+
+    private static func appendInteger<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    private static func readInteger<T: FixedWidthInteger & UnsignedInteger>(_ bytes: [UInt8], at offset: Int, as: T.Type) -> T {
+        var value: T = 0
+        for byte in bytes[offset..<(offset + MemoryLayout<T>.size)] {
+            value = value << 8 | T(byte)
+        }
+        return value
+    }
+}
