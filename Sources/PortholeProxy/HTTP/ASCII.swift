@@ -1,0 +1,112 @@
+/// Byte classes of RFC 9110 §5.6 and a table-driven test for each, so the head parsers never
+/// touch Character or String on the hot path.
+enum ASCII {
+    static let cr: UInt8 = 0x0D
+    static let lf: UInt8 = 0x0A
+    static let space: UInt8 = 0x20
+    static let tab: UInt8 = 0x09
+    static let colon: UInt8 = 0x3A
+    static let comma: UInt8 = 0x2C
+    static let semicolon: UInt8 = 0x3B
+
+    /// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+    static let isTokenTable: [Bool] = (0..<256).map { byte in
+        switch UInt8(byte) {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "A")...UInt8(ascii: "Z"):
+            true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            true
+        default:
+            false
+        }
+    }
+
+    /// field-vchar / SP / HTAB / obs-text: anything but control characters (and DEL).
+    static let isFieldValueTable: [Bool] = (0..<256).map { byte in
+        byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
+    }
+
+    /// Request-target characters: visible ASCII (RFC 9112 §3.2; spaces and controls are refused).
+    static let isTargetTable: [Bool] = (0..<256).map { byte in
+        byte > 0x20 && byte < 0x7F
+    }
+
+    @inline(__always) static func isToken(_ byte: UInt8) -> Bool { isTokenTable[Int(byte)] }
+    @inline(__always) static func isFieldValue(_ byte: UInt8) -> Bool { isFieldValueTable[Int(byte)] }
+    @inline(__always) static func isTarget(_ byte: UInt8) -> Bool { isTargetTable[Int(byte)] }
+
+    /// Case-insensitive comparison with a lowercase ASCII literal made of letters, digits and `-`.
+    /// `byte | 0x20` folds A–Z onto a–z and leaves digits and `-` alone; token bytes never fold onto
+    /// those by accident (only CR folds onto `-`, and CR is not a token byte).
+    @inline(__always)
+    static func equalsLowercase(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercase: StaticString) -> Bool {
+        guard range.count == lowercase.utf8CodeUnitCount else { return false }
+        let literal = lowercase.utf8Start
+        var index = 0
+        for position in range {
+            if bytes[position] | 0x20 != literal[index] { return false }
+            index += 1
+        }
+        return true
+    }
+
+    /// True when the comma-separated list in `range` contains `lowercaseToken` (case-insensitive, OWS tolerated).
+    static func listContains(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercaseToken: StaticString) -> Bool {
+        var found = false
+        forEachListElement(bytes, range) { element in
+            if equalsLowercase(bytes, element, lowercaseToken) { found = true }
+        }
+        return found
+    }
+
+    /// Calls `body` with each non-empty element of a comma-separated list, trimmed of OWS.
+    static func forEachListElement(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ body: (Range<Int>) -> Void) {
+        var start = range.lowerBound
+        while start <= range.upperBound {
+            var end = start
+            while end < range.upperBound && bytes[end] != comma { end += 1 }
+            var lower = start
+            var upper = end
+            while lower < upper && (bytes[lower] == space || bytes[lower] == tab) { lower += 1 }
+            while upper > lower && (bytes[upper - 1] == space || bytes[upper - 1] == tab) { upper -= 1 }
+            if lower < upper { body(lower..<upper) }
+            start = end + 1
+        }
+    }
+
+    /// Finds the end of a head: the index just past the first CRLFCRLF at or after `from`, or nil.
+    static func headEnd(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
+        var index = max(from, 3)
+        let count = bytes.count
+        while index < count {
+            // Step on the LF of "\r\n\r\n"; most bytes are not LF, so this skips fast.
+            if bytes[index] == lf && bytes[index - 1] == cr && bytes[index - 2] == lf && bytes[index - 3] == cr {
+                return index + 1
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// True when `needle` occurs in `bytes[range]` (byte-exact). Used to skip rare slow paths cheaply.
+    static func contains(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, _ needle: String) -> Bool {
+        var needle = needle
+        return needle.withUTF8 { pattern in
+            guard let first = pattern.first, range.count >= pattern.count else { return false }
+            var index = range.lowerBound
+            let last = range.upperBound - pattern.count
+            while index <= last {
+                if bytes[index] == first {
+                    var offset = 1
+                    while offset < pattern.count && bytes[index + offset] == pattern[offset] { offset += 1 }
+                    if offset == pattern.count { return true }
+                }
+                index += 1
+            }
+            return false
+        }
+    }
+}

@@ -1,0 +1,70 @@
+/// One header line of a parsed head, as byte ranges into the head buffer (no Strings on the hot path).
+public struct HeaderField: Sendable, Hashable {
+    public var name: Range<Int>
+    public var value: Range<Int>
+    public var kind: Kind
+    /// Set when `Connection` names this field: it is hop-by-hop and must not be forwarded.
+    public var listedInConnection: Bool = false
+
+    /// The fields the proxy acts on; everything else is `.other` and forwarded untouched.
+    public enum Kind: Sendable, Hashable {
+        case host
+        case contentLength
+        case transferEncoding
+        case connection
+        case keepAlive
+        case proxyConnection
+        case te
+        case upgrade
+        case previewToken
+        case cookie
+        case accept
+        case secFetchMode
+        case accessControlRequestMethod
+        case xForwardedFor
+        case xForwardedProto
+        case xForwardedHost
+        case xForwardedPort
+        case expect
+        case other
+    }
+
+    /// Classifies a field name by length first, so most names cost one switch and no byte compare.
+    static func classify(_ bytes: UnsafeRawBufferPointer, _ name: Range<Int>) -> Kind {
+        switch name.count {
+        case 2:
+            if ASCII.equalsLowercase(bytes, name, "te") { return .te }
+        case 4:
+            if ASCII.equalsLowercase(bytes, name, "host") { return .host }
+        case 6:
+            if ASCII.equalsLowercase(bytes, name, "cookie") { return .cookie }
+            if ASCII.equalsLowercase(bytes, name, "accept") { return .accept }
+            if ASCII.equalsLowercase(bytes, name, "expect") { return .expect }
+        case 7:
+            if ASCII.equalsLowercase(bytes, name, "upgrade") { return .upgrade }
+        case 10:
+            if ASCII.equalsLowercase(bytes, name, "connection") { return .connection }
+            if ASCII.equalsLowercase(bytes, name, "keep-alive") { return .keepAlive }
+        case 14:
+            if ASCII.equalsLowercase(bytes, name, "content-length") { return .contentLength }
+            if ASCII.equalsLowercase(bytes, name, "sec-fetch-mode") { return .secFetchMode }
+        case 15:
+            if ASCII.equalsLowercase(bytes, name, "x-forwarded-for") { return .xForwardedFor }
+            if ASCII.equalsLowercase(bytes, name, "x-preview-token") { return .previewToken }
+        case 16:
+            if ASCII.equalsLowercase(bytes, name, "proxy-connection") { return .proxyConnection }
+            if ASCII.equalsLowercase(bytes, name, "x-forwarded-host") { return .xForwardedHost }
+            if ASCII.equalsLowercase(bytes, name, "x-forwarded-port") { return .xForwardedPort }
+        case 17:
+            if ASCII.equalsLowercase(bytes, name, "transfer-encoding") { return .transferEncoding }
+            if ASCII.equalsLowercase(bytes, name, "x-forwarded-proto") { return .xForwardedProto }
+        case 23:
+            if ASCII.equalsLowercase(bytes, name, "x-daytona-preview-token") { return .previewToken }
+        case 29:
+            if ASCII.equalsLowercase(bytes, name, "access-control-request-method") { return .accessControlRequestMethod }
+        default:
+            break
+        }
+        return .other
+    }
+}

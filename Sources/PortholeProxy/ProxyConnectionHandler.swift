@@ -1,0 +1,778 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOCore
+import NIOPosix
+import PortholeCore
+import PortholeStore
+
+/// One client connection of the proxy: parses each request head strictly, routes it by host to a
+/// sandbox, authorises it, and relays the exchange with the sandbox as the buffers it was read
+/// into. Request and response bodies are never decoded or copied: only their framing is followed,
+/// to know where each message ends. After a `101` both connections become a byte tunnel.
+///
+/// The upstream channel lives on the same event loop, so the two sides call each other directly.
+/// Backpressure: a side reads only while the other side can take what it reads.
+final class ProxyConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        /// Waiting for a request head; part of one may be in `pending`.
+        case idle
+        /// The head is parsed; the sandbox policy is loading from the store.
+        case awaitingPolicy
+        /// The request is allowed; an upstream connection is being leased.
+        case connecting
+        /// The request is sent upstream (its body may still be streaming); the response is awaited or relayed.
+        case exchanging
+        /// After `101 Switching Protocols`: bytes flow both ways untouched.
+        case tunnel
+        /// A final response is written; the connection closes once it is flushed.
+        case closing
+    }
+
+    /// Upstream response heads larger than this are treated as a broken upstream.
+    private static let maximumResponseHeadBytes = 64 * 1024
+    /// Bytes the proxy will hold for a client while it waits (pipelined requests, policy loads).
+    private static let maximumHeldBytes = 256 * 1024
+
+    private let loop: ProxyLoopContext
+    private let role: ListenerRole
+    private var context: ChannelHandlerContext!
+    private var state: State = .idle
+    /// The client's address as text, for X-Forwarded-For; computed once per connection.
+    private var clientAddress = ""
+    private let listenerPortText: String
+
+    /// Client bytes not yet handled: a partial head, body bytes waiting for the upstream, or pipelined requests.
+    private var pending: ByteBuffer?
+    /// A `read()` held back for backpressure.
+    private var clientReadHeld = false
+
+    // The exchange in flight.
+    private var head = RequestHead()
+    private var headBytes: ByteBuffer?
+    private var target: PreviewHost?
+    private var policy: SandboxPolicy?
+    private var requestBody = BodyProgress(.none)
+    private var lease: UpstreamPool.Lease?
+    /// The head as sent upstream, kept until the first response byte so a safe request that hit a
+    /// keep-alive race on a reused connection can be sent again on a fresh one.
+    private var retryableHead: ByteBuffer?
+    private var upstreamHeadPartial: ByteBuffer?
+    private var response = ResponseHead()
+    private var responseHeadDone = false
+    private var responseBody = BodyProgress(.none)
+    private var closeAfterResponse = false
+    /// The upstream sent bytes past the end of its response: it cannot be trusted with another request.
+    private var upstreamMisbehaved = false
+
+    // One lazily re-armed timer per connection: arming only moves the deadline, so per-request cost is a clock read.
+    private var timer: Scheduled<Void>?
+    private var timerScheduledFor: NIODeadline = .distantFuture
+    private var timerDeadline: NIODeadline = .distantFuture
+
+    init(loop: ProxyLoopContext, role: ListenerRole) {
+        self.loop = loop
+        self.role = role
+        self.listenerPortText = String(role.publicPort)
+    }
+
+    // MARK: - Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if let address = context.channel.remoteAddress?.ipAddress { clientAddress = address }
+        if context.channel.isActive { armTimer(loop.configuration.keepAliveTimeout) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        armTimer(loop.configuration.keepAliveTimeout)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        switch state {
+        case .idle:
+            if pending == nil {
+                pending = buffer
+                armTimer(loop.configuration.headerTimeout)
+            } else {
+                pending!.writeBuffer(&buffer)
+            }
+            processPending()
+        case .exchanging where !requestBody.isComplete:
+            forwardRequestBody(&buffer)
+            if buffer.readableBytes > 0 { hold(&buffer) }
+        case .awaitingPolicy, .connecting, .exchanging:
+            hold(&buffer)
+        case .tunnel:
+            lease?.handler.write(buffer)
+        case .closing:
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        switch state {
+        case .exchanging, .tunnel:
+            lease?.handler.flush()
+        default:
+            break
+        }
+        context.flush()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        if let lease {
+            self.lease = nil
+            lease.handler.owner = nil
+            lease.handler.close()
+        }
+        state = .closing
+        pending = nil
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { lease?.handler.resumeReads() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if shouldHoldClientReads {
+            clientReadHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    private var shouldHoldClientReads: Bool {
+        switch state {
+        case .idle: false
+        case .awaitingPolicy, .connecting, .closing: true
+        case .exchanging: requestBody.isComplete || !(lease?.handler.isWritable ?? false)
+        case .tunnel: !(lease?.handler.isWritable ?? false)
+        }
+    }
+
+    private func resumeClientReads() {
+        guard clientReadHeld, !shouldHoldClientReads else { return }
+        clientReadHeld = false
+        context.read()
+    }
+
+    private func hold(_ buffer: inout ByteBuffer) {
+        if pending == nil {
+            pending = buffer
+        } else {
+            pending!.writeBuffer(&buffer)
+        }
+        if pending!.readableBytes > Self.maximumHeldBytes { closeNow() }
+    }
+
+    // MARK: - Request heads
+
+    /// Parses the next request head out of `pending`, if it is complete, and starts its exchange.
+    private func processPending() {
+        guard state == .idle, var buffer = pending else { return }
+        // RFC 9112 §2.2: ignore empty lines before a request line (some clients send CRLF after a body).
+        while let byte = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self), byte == ASCII.cr || byte == ASCII.lf {
+            buffer.moveReaderIndex(forwardBy: 1)
+        }
+        if buffer.readableBytes == 0 {
+            pending = nil
+            armTimer(loop.configuration.keepAliveTimeout)
+            resumeClientReads()
+            return
+        }
+        guard let end = buffer.withUnsafeReadableBytes({ ASCII.headEnd($0, from: 0) }) else {
+            pending = buffer
+            if buffer.readableBytes > loop.configuration.maximumHeadBytes {
+                respondAndClose(ErrorResponse.headersTooLarge, html: false)
+            } else {
+                resumeClientReads()
+            }
+            return
+        }
+        guard end <= loop.configuration.maximumHeadBytes else {
+            respondAndClose(ErrorResponse.headersTooLarge, html: false)
+            return
+        }
+        let headSlice = buffer.readSlice(length: end)!
+        pending = buffer.readableBytes > 0 ? buffer : nil
+        do {
+            try headSlice.withUnsafeReadableBytes { bytes in try head.parse(bytes, end: end) }
+        } catch let error as HTTPParseError {
+            let response = error.status == 431
+                ? ErrorResponse.headersTooLarge : ErrorResponse.badRequest(error.description)
+            respondAndClose(response, html: false)
+            return
+        } catch {
+            respondAndClose(ErrorResponse.badRequest("malformed request"), html: false)
+            return
+        }
+        headBytes = headSlice
+        requestBody = BodyProgress(head.framing)
+        closeAfterResponse = head.wantsClose
+        disarmTimer()
+        route()
+    }
+
+    /// Finds the sandbox this request is for and looks up its policy.
+    private func route() {
+        let headSlice = headBytes!
+        if case .redirectToHTTPS(let httpsPort) = role.mode {
+            redirectToHTTPS(httpsPort: httpsPort)
+            return
+        }
+        let parsed: Result<PreviewHost, PreviewHostError> = headSlice.withUnsafeReadableBytes { bytes in
+            guard let hostField = head.hostField else {
+                return PreviewHost.parse(UnsafeRawBufferPointer(start: nil, count: 0), baseDomains: loop.configuration.baseDomains)
+            }
+            return PreviewHost.parse(UnsafeRawBufferPointer(rebasing: bytes[head.fields[hostField].value]), baseDomains: loop.configuration.baseDomains)
+        }
+        switch parsed {
+        case .failure(let error):
+            respond(ErrorResponse.badHost(error.message))
+            return
+        case .success(let host):
+            target = host
+        }
+        switch loop.policies.lookup(target!.sandboxID, on: loop.eventLoop) {
+        case .found(let policy):
+            authorise(policy)
+        case .notFound:
+            respond(ErrorResponse.sandboxNotFound(target!.sandboxID))
+        case .pending(let future):
+            state = .awaitingPolicy
+            future.assumeIsolated().whenComplete { [self] result in
+                guard state == .awaitingPolicy else { return }
+                state = .idle
+                switch result {
+                case .success(let policy?): authorise(policy)
+                case .success(nil): respond(ErrorResponse.sandboxNotFound(target!.sandboxID))
+                case .failure: respond(ErrorResponse.storeUnavailable)
+                }
+            }
+        }
+    }
+
+    /// Applies the access decision, then forwards, redirects or refuses.
+    private func authorise(_ policy: SandboxPolicy) {
+        let target = self.target!
+        self.policy = policy
+        var strippedTarget: String? = nil
+        let request: AccessRequest = headBytes!.withUnsafeReadableBytes { bytes in
+            var headerToken: String? = nil
+            var sessionCookies: [String] = []
+            var secFetchMode: Range<Int>? = nil
+            var accept: Range<Int>? = nil
+            var preflight = false
+            for field in head.fields {
+                switch field.kind {
+                case .previewToken where headerToken == nil:
+                    headerToken = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self)
+                case .cookie where ASCII.contains(bytes, field.value, PreviewSessionCookie.name):
+                    let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self)
+                    sessionCookies += CookieHeader.values(name: PreviewSessionCookie.name, in: value).map(String.init)
+                case .secFetchMode: secFetchMode = field.value
+                case .accept: accept = field.value
+                case .accessControlRequestMethod: preflight = head.isOPTIONS
+                default: break
+                }
+            }
+            var queryToken: String? = nil
+            if ASCII.contains(bytes, head.target, "preview_token=") {
+                let rawTarget = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.target]), as: UTF8.self)
+                let stripped = QueryString.removingParameter("preview_token", from: rawTarget)
+                if let value = stripped.value {
+                    queryToken = value
+                    strippedTarget = stripped.target
+                }
+            }
+            let kind: RequestKind
+            if head.isUpgrade {
+                kind = .upgrade
+            } else if preflight {
+                kind = .preflight
+            } else if let secFetchMode {
+                kind = ASCII.equalsLowercase(bytes, secFetchMode, "navigate") && (head.isGET || head.isHEAD) ? .navigation : .other
+            } else if head.isGET, let accept, ASCII.contains(bytes, accept, "text/html") {
+                kind = .navigation
+            } else {
+                kind = .other
+            }
+            return AccessRequest(
+                port: target.port,
+                headerToken: headerToken,
+                queryToken: queryToken,
+                sessionCookies: sessionCookies,
+                kind: kind,
+                now: Int64(time(nil))
+            )
+        }
+        switch AccessDecision.decide(policy: policy, request: request, rules: loop.accessRules) {
+        case .allow:
+            forward(policy: policy, strippedTarget: strippedTarget)
+        case .exchangeTokenForCookie(let setCookie):
+            redirectWithCookie(location: strippedTarget ?? "/", setCookie: setCookie)
+        case .deny(let denial):
+            respond(ErrorResponse(status: denial.status, code: denial.code, message: denial.message))
+        }
+    }
+
+    // MARK: - Forwarding
+
+    private func forward(policy: SandboxPolicy, strippedTarget: String?) {
+        let target = self.target!
+        var upstreamHead = context.channel.allocator.buffer(capacity: headBytes!.readableBytes + 256)
+        headBytes!.withUnsafeReadableBytes { bytes in
+            RequestHeadWriter.write(
+                head,
+                from: bytes,
+                rewrite: ForwardingRewrite(
+                    clientAddress: clientAddress,
+                    scheme: role.scheme,
+                    listenerPort: listenerPortText,
+                    rewriteHostToLocalhost: policy.hostRewrite,
+                    upstreamPort: target.port,
+                    strippedTarget: strippedTarget
+                ),
+                into: &upstreamHead
+            )
+        }
+        state = .connecting
+        let key = UpstreamKey(target: policy.target, port: target.port)
+        loop.pool.lease(key).assumeIsolated().whenComplete { [self] result in
+            guard state == .connecting else {
+                if case .success(let lease) = result { loop.pool.release(lease) }
+                return
+            }
+            switch result {
+            case .success(let lease):
+                send(upstreamHead, over: lease)
+            case .failure(let error):
+                state = .idle
+                respondToConnectFailure(error, sandbox: policy.id, port: target.port)
+            }
+        }
+    }
+
+    private func send(_ upstreamHead: ByteBuffer, over lease: UpstreamPool.Lease) {
+        self.lease = lease
+        lease.handler.owner = self
+        state = .exchanging
+        responseHeadDone = false
+        upstreamHeadPartial = nil
+        upstreamMisbehaved = false
+        let safeToRetry = lease.reused && head.framing == .none && (head.isGET || head.isHEAD || head.isOPTIONS)
+        retryableHead = safeToRetry ? upstreamHead : nil
+        lease.handler.write(upstreamHead)
+        if !requestBody.isComplete, var buffer = pending {
+            pending = nil
+            forwardRequestBody(&buffer)
+            if buffer.readableBytes > 0 { pending = buffer }
+        }
+        lease.handler.flush()
+        if requestBody.isComplete { armTimer(loop.configuration.upstreamResponseTimeout) }
+        resumeClientReads()
+    }
+
+    /// Sends the part of `buffer` that belongs to the request body upstream, as a slice of it.
+    private func forwardRequestBody(_ buffer: inout ByteBuffer) {
+        let taken: Int
+        do {
+            taken = try buffer.withUnsafeReadableBytes { try requestBody.consume($0) }
+        } catch {
+            // Invalid chunk framing: the stream cannot be trusted any more.
+            if responseHeadDone {
+                closeNow()
+            } else {
+                respondAndClose(ErrorResponse.badRequest((error as? HTTPParseError)?.description ?? "invalid body"), html: false)
+            }
+            return
+        }
+        if taken > 0, let slice = buffer.readSlice(length: taken) {
+            lease?.handler.write(slice)
+        }
+        if requestBody.isComplete && !responseHeadDone {
+            armTimer(loop.configuration.upstreamResponseTimeout)
+        }
+    }
+
+    private func respondToConnectFailure(_ error: any Error, sandbox: String, port: UInt16) {
+        if case .connectTimeout = error as? ChannelError {
+            respond(upstreamError(ErrorResponse.upstreamTimeout))
+        } else if Self.isConnectionRefused(error) {
+            respond(ErrorResponse.upstreamRefused(port: port, sandbox: sandbox))
+        } else {
+            respond(upstreamError(ErrorResponse.upstreamFailed))
+        }
+    }
+
+    private static func isConnectionRefused(_ error: any Error) -> Bool {
+        if let ioError = error as? IOError { return ioError.errnoCode == ECONNREFUSED }
+        if let connectionError = error as? NIOConnectionError {
+            return connectionError.connectionErrors.contains { isConnectionRefused($0.error) }
+        }
+        return false
+    }
+
+    // MARK: - Upstream events (called by UpstreamHandler on this event loop)
+
+    var clientIsWritable: Bool { context?.channel.isWritable ?? false }
+
+    func upstreamRead(_ buffer: ByteBuffer) {
+        switch state {
+        case .tunnel:
+            context.write(wrapOutboundOut(buffer), promise: nil)
+        case .exchanging:
+            retryableHead = nil
+            handleResponseBytes(buffer)
+        default:
+            lease?.handler.close()
+        }
+    }
+
+    func upstreamReadComplete() {
+        context.flush()
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        if isWritable { resumeClientReads() }
+    }
+
+    func upstreamClosed() {
+        let closedLease = lease
+        lease = nil
+        switch state {
+        case .tunnel:
+            context.flush()
+            closeNow()
+        case .exchanging:
+            if responseHeadDone && responseBody.isUntilClose {
+                // A body delimited by close has ended; the client was told `Connection: close`.
+                closeAfterResponse = true
+                finishExchange(upstreamReusable: false)
+            } else if !responseHeadDone, let retry = retryableHead, let closedLease, upstreamHeadPartial == nil {
+                retryableHead = nil
+                state = .connecting
+                loop.pool.lease(closedLease.key).assumeIsolated().whenComplete { [self] result in
+                    guard state == .connecting else {
+                        if case .success(let lease) = result { loop.pool.release(lease) }
+                        return
+                    }
+                    switch result {
+                    case .success(let fresh): send(retry, over: fresh)
+                    case .failure(let error):
+                        respondToConnectFailure(error, sandbox: policy?.id ?? "", port: target?.port ?? 0)
+                    }
+                }
+            } else if !responseHeadDone {
+                respondAndClose(upstreamError(ErrorResponse.upstreamFailed), html: prefersHTML)
+            } else {
+                // The response was cut short: the client must see a broken message, not a complete one.
+                context.flush()
+                closeNow()
+            }
+        default:
+            break
+        }
+    }
+
+    private func handleResponseBytes(_ input: ByteBuffer) {
+        var buffer = input
+        while !responseHeadDone {
+            if var partial = upstreamHeadPartial {
+                partial.writeBuffer(&buffer)
+                buffer = partial
+                upstreamHeadPartial = nil
+            }
+            guard let end = buffer.withUnsafeReadableBytes({ ASCII.headEnd($0, from: 0) }) else {
+                if buffer.readableBytes > Self.maximumResponseHeadBytes {
+                    failUpstream()
+                } else if buffer.readableBytes > 0 {
+                    upstreamHeadPartial = buffer
+                }
+                return
+            }
+            let headSlice = buffer.readSlice(length: end)!
+            do {
+                let wasHEAD = head.isHEAD
+                try headSlice.withUnsafeReadableBytes { try response.parse($0, end: end, requestWasHEAD: wasHEAD) }
+            } catch {
+                failUpstream()
+                return
+            }
+            if response.status == 101 {
+                guard head.isUpgrade else {
+                    failUpstream()
+                    return
+                }
+                disarmTimer()
+                state = .tunnel
+                responseHeadDone = true
+                context.write(wrapOutboundOut(headSlice), promise: nil)
+                if buffer.readableBytes > 0 { context.write(wrapOutboundOut(buffer), promise: nil) }
+                if let leftover = pending, leftover.readableBytes > 0 {
+                    pending = nil
+                    lease?.handler.write(leftover)
+                    lease?.handler.flush()
+                }
+                resumeClientReads()
+                return
+            }
+            if response.status < 200 {
+                // 1xx interim responses (100 Continue, 103 Early Hints) are relayed as they come.
+                context.write(wrapOutboundOut(headSlice), promise: nil)
+                continue
+            }
+            responseHeadDone = true
+            disarmTimer()
+            if response.framing == .untilClose || head.version == .http10 { closeAfterResponse = true }
+            if ResponseHeadWriter.needsRewrite(response, closingClient: closeAfterResponse) {
+                var rewritten = context.channel.allocator.buffer(capacity: end + 32)
+                headSlice.withUnsafeReadableBytes { bytes in
+                    ResponseHeadWriter.write(response, from: bytes, end: end, closingClient: closeAfterResponse, into: &rewritten)
+                }
+                context.write(wrapOutboundOut(rewritten), promise: nil)
+            } else {
+                context.write(wrapOutboundOut(headSlice), promise: nil)
+            }
+            responseBody = BodyProgress(response.framing)
+        }
+        guard buffer.readableBytes > 0 || responseBody.isComplete else { return }
+        let taken: Int
+        do {
+            taken = try buffer.withUnsafeReadableBytes { try responseBody.consume($0) }
+        } catch {
+            // Broken chunk framing from the sandbox: cut the client off rather than pass on a lie.
+            context.flush()
+            closeNow()
+            return
+        }
+        if taken > 0 {
+            context.write(wrapOutboundOut(buffer.readSlice(length: taken)!), promise: nil)
+        }
+        if responseBody.isComplete {
+            if buffer.readableBytes > 0 { upstreamMisbehaved = true }
+            finishExchange(upstreamReusable: !response.upstreamCloses && !upstreamMisbehaved)
+        }
+    }
+
+    /// The upstream broke the protocol before the response started: 502, and nothing is reused.
+    private func failUpstream() {
+        if let lease {
+            self.lease = nil
+            lease.handler.owner = nil
+            lease.handler.close()
+        }
+        respondAndClose(upstreamError(ErrorResponse.upstreamFailed), html: prefersHTML)
+    }
+
+    /// Both messages are complete: return the upstream to the pool and take the next request.
+    private func finishExchange(upstreamReusable: Bool) {
+        disarmTimer()
+        if let lease {
+            self.lease = nil
+            if upstreamReusable && requestBody.isComplete {
+                loop.pool.release(lease)
+            } else {
+                lease.handler.owner = nil
+                lease.handler.close()
+            }
+        }
+        headBytes = nil
+        policy = nil
+        if closeAfterResponse || !requestBody.isComplete {
+            state = .closing
+            context.flush()
+            closeNow()
+            return
+        }
+        state = .idle
+        armTimer(loop.configuration.keepAliveTimeout)
+        if pending != nil {
+            processPending()
+        } else {
+            resumeClientReads()
+        }
+    }
+
+    // MARK: - Proxy's own responses
+
+    /// Fills in which sandbox and port an upstream error is about.
+    private func upstreamError(_ make: (UInt16, String) -> ErrorResponse) -> ErrorResponse {
+        make(target?.port ?? 0, policy?.id ?? target?.sandboxID ?? "")
+    }
+
+    private var prefersHTML: Bool {
+        guard let headBytes else { return false }
+        return headBytes.withUnsafeReadableBytes { bytes in
+            for field in head.fields {
+                if field.kind == .accept && ASCII.contains(bytes, field.value, "text/html") { return true }
+                if field.kind == .secFetchMode && ASCII.equalsLowercase(bytes, field.value, "navigate") { return true }
+            }
+            return false
+        }
+    }
+
+    /// Answers the current request with the proxy's own response and keeps the connection when the
+    /// request carried no body (else the unread body would be taken for the next request).
+    private func respond(_ error: ErrorResponse) {
+        let keepAlive = head.framing == .none && !head.wantsClose
+        writeResponse(error, html: prefersHTML, close: !keepAlive)
+        if keepAlive {
+            headBytes = nil
+            state = .idle
+            context.flush()
+            armTimer(loop.configuration.keepAliveTimeout)
+            if pending != nil { processPending() } else { resumeClientReads() }
+        } else {
+            state = .closing
+            context.flush()
+            closeNow()
+        }
+    }
+
+    private func respondAndClose(_ error: ErrorResponse, html: Bool) {
+        guard state != .closing else { return }
+        writeResponse(error, html: html, close: true)
+        state = .closing
+        context.flush()
+        closeNow()
+    }
+
+    private func writeResponse(_ error: ErrorResponse, html: Bool, close: Bool) {
+        let body = error.body(html: html)
+        var buffer = context.channel.allocator.buffer(capacity: 256 + body.count)
+        buffer.writeStaticString("HTTP/1.1 ")
+        buffer.writeString(String(error.status))
+        buffer.writeStaticString(" ")
+        buffer.writeString(ErrorResponse.reasonPhrase(error.status))
+        buffer.writeStaticString("\r\nContent-Type: ")
+        buffer.writeString(error.contentType(html: html))
+        buffer.writeStaticString("\r\nContent-Length: ")
+        buffer.writeString(String(body.count))
+        buffer.writeStaticString("\r\nCache-Control: no-store\r\n")
+        if error.status == 503 { buffer.writeStaticString("Retry-After: 10\r\n") }
+        if error.status == 401 { buffer.writeStaticString("WWW-Authenticate: Preview-Token\r\n") }
+        if close { buffer.writeStaticString("Connection: close\r\n") }
+        buffer.writeStaticString("\r\n")
+        if !head.isHEAD || headBytes == nil { buffer.writeBytes(body) }
+        context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func redirectWithCookie(location: String, setCookie: String) {
+        var buffer = context.channel.allocator.buffer(capacity: 512)
+        buffer.writeStaticString("HTTP/1.1 302 Found\r\nLocation: ")
+        buffer.writeString(location)
+        buffer.writeStaticString("\r\nSet-Cookie: ")
+        buffer.writeString(setCookie)
+        buffer.writeStaticString("\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nContent-Length: 0\r\n")
+        let keepAlive = head.framing == .none && !head.wantsClose
+        if !keepAlive { buffer.writeStaticString("Connection: close\r\n") }
+        buffer.writeStaticString("\r\n")
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        finishOwnResponse(keepAlive: keepAlive)
+    }
+
+    private func redirectToHTTPS(httpsPort: Int) {
+        var location = "https://"
+        headBytes!.withUnsafeReadableBytes { bytes in
+            if let hostField = head.hostField {
+                var host = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.fields[hostField].value]), as: UTF8.self)
+                if let colon = host.lastIndex(of: ":"), !host.hasSuffix("]") { host = String(host[..<colon]) }
+                location += host
+            }
+            if httpsPort != 443 { location += ":\(httpsPort)" }
+            location += String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.target]), as: UTF8.self)
+        }
+        var buffer = context.channel.allocator.buffer(capacity: 256 + location.utf8.count)
+        buffer.writeStaticString("HTTP/1.1 308 Permanent Redirect\r\nLocation: ")
+        buffer.writeString(location)
+        let keepAlive = head.framing == .none && !head.wantsClose
+        buffer.writeStaticString(keepAlive ? "\r\nContent-Length: 0\r\n\r\n" : "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        finishOwnResponse(keepAlive: keepAlive)
+    }
+
+    private func finishOwnResponse(keepAlive: Bool) {
+        headBytes = nil
+        context.flush()
+        if keepAlive {
+            state = .idle
+            armTimer(loop.configuration.keepAliveTimeout)
+            if pending != nil { processPending() } else { resumeClientReads() }
+        } else {
+            state = .closing
+            closeNow()
+        }
+    }
+
+    private func closeNow() {
+        state = .closing
+        if let lease {
+            self.lease = nil
+            lease.handler.owner = nil
+            lease.handler.close()
+        }
+        context.close(promise: nil)
+    }
+
+    // MARK: - Timer
+
+    private func armTimer(_ amount: TimeAmount) {
+        timerDeadline = .now() + amount
+        if timer == nil || timerDeadline < timerScheduledFor { scheduleTimer() }
+    }
+
+    private func disarmTimer() {
+        timerDeadline = .distantFuture
+    }
+
+    private func scheduleTimer() {
+        timer?.cancel()
+        timerScheduledFor = timerDeadline
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: timerDeadline) { [self] in
+            timer = nil
+            timerScheduledFor = .distantFuture
+            guard timerDeadline != .distantFuture else { return }
+            if NIODeadline.now() < timerDeadline {
+                scheduleTimer()
+            } else {
+                timerDeadline = .distantFuture
+                timedOut()
+            }
+        }
+    }
+
+    private func timedOut() {
+        switch state {
+        case .idle:
+            if let pending, pending.readableBytes > 0 {
+                respondAndClose(ErrorResponse(status: 408, code: "request_timeout", message: "the request head did not arrive in time"), html: false)
+            } else {
+                closeNow()
+            }
+        case .exchanging where !responseHeadDone:
+            respondAndClose(upstreamError(ErrorResponse.upstreamTimeout), html: prefersHTML)
+        default:
+            break
+        }
+    }
+}
+
+@available(*, unavailable)
+extension ProxyConnectionHandler: Sendable {}

@@ -1,0 +1,105 @@
+import NIOCore
+
+/// Receives events on an upstream channel and hands them to whoever leased the connection.
+/// The only handler in the upstream pipeline, so writes go straight to the socket.
+/// While the connection sits idle in the pool, any byte or close from the sandbox ends it.
+final class UpstreamHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// The client connection currently using this upstream; nil while pooled.
+    var owner: ProxyConnectionHandler?
+    /// Set by the pool while this connection is idle, so a close can remove it.
+    var onIdleClose: (() -> Void)?
+    private(set) var context: ChannelHandlerContext?
+    /// A `read()` held back because the client could not take more bytes (backpressure).
+    private var readHeld = false
+
+    init() {}
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        if let owner {
+            owner.upstreamRead(buffer)
+        } else {
+            // An idle upstream must stay silent; bytes now would be mistaken for the next response.
+            context.close(promise: nil)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        owner?.upstreamReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let owner {
+            self.owner = nil
+            owner.upstreamClosed()
+        }
+        onIdleClose?()
+        onIdleClose = nil
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        owner?.upstreamWritabilityChanged(isWritable: context.channel.isWritable)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            // Half-closed by the sandbox: a close-delimited body has ended.
+            if let owner {
+                self.owner = nil
+                owner.upstreamClosed()
+            }
+            context.close(promise: nil)
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if let owner, !owner.clientIsWritable {
+            readHeld = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// The client drained its backlog: let held reads through.
+    func resumeReads() {
+        guard readHeld, let context else { return }
+        readHeld = false
+        context.read()
+    }
+
+    @inline(__always)
+    func write(_ buffer: ByteBuffer) {
+        context?.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    @inline(__always)
+    func flush() {
+        context?.flush()
+    }
+
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+    var isActive: Bool { context?.channel.isActive ?? false }
+
+    func close() {
+        context?.close(promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension UpstreamHandler: Sendable {}

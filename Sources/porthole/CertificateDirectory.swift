@@ -1,0 +1,33 @@
+import Foundation
+import Logging
+import PortholeTLS
+
+/// The certificate directory: every `NAME-cert.pem` (chain) with its `NAME-key.pem`.
+/// `default-cert.pem` (or else the first name in sort order) serves clients without a known SNI.
+/// When the directory has no pair at all, a development CA and wildcard certificate are made.
+struct CertificateDirectory {
+    let path: String
+
+    func pairs() -> [TLSConfiguration.CertificateFiles] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        let stems = names.filter { $0.hasSuffix("-cert.pem") }.map { String($0.dropLast("-cert.pem".count)) }
+            .filter { names.contains($0 + "-key.pem") }
+            .sorted { lhs, rhs in lhs == "default" || (rhs != "default" && lhs < rhs) }
+        return stems.map {
+            TLSConfiguration.CertificateFiles(certificateChainPath: "\(path)/\($0)-cert.pem", privateKeyPath: "\(path)/\($0)-key.pem")
+        }
+    }
+
+    func load(logger: Logger) throws -> TLSCertificateStore {
+        var files = pairs()
+        if files.isEmpty {
+            try DevelopmentCertificates.generate(directory: path)
+            logger.notice(
+                "made a development certificate for *.preview.localhost; trust its CA to avoid browser warnings",
+                metadata: ["ca": "\(path)/dev-ca.pem"]
+            )
+            files = pairs()
+        }
+        return try TLSCertificateStore(configuration: TLSConfiguration(certificates: files), logger: logger)
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import PortholeCore
+
+/// `./.porthole/` by default: the SQLite database and generated secrets, readable by the owner only.
+struct DataDirectory {
+    let path: String
+
+    var databasePath: String { path + "/porthole.sqlite" }
+
+    /// The key that signs session cookies: from settings (hex, shared by every instance behind a
+    /// balancer), else generated once into `cookie-secret` (mode 0600).
+    func cookieSecret(configured: String?) throws -> [UInt8] {
+        if let configured {
+            guard let bytes = Self.hexBytes(configured), bytes.count >= 32 else {
+                throw DataDirectoryError("cookie-secret must be at least 64 hex digits (32 bytes)")
+            }
+            return bytes
+        }
+        let file = path + "/cookie-secret"
+        if let data = FileManager.default.contents(atPath: file) {
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let bytes = Self.hexBytes(text), bytes.count >= 32 else {
+                throw DataDirectoryError("\(file) is damaged: expected 64 hex digits; delete it to generate a new one (signs users out)")
+            }
+            return bytes
+        }
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let text = bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() + "\n"
+        guard FileManager.default.createFile(atPath: file, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw DataDirectoryError("cannot write \(file)")
+        }
+        return bytes
+    }
+
+    static func hexBytes(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var index = 0
+        while index < digits.count {
+            guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}
+
+struct DataDirectoryError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

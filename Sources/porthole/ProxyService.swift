@@ -1,0 +1,65 @@
+import Logging
+import PortholeProxy
+import PortholeStore
+import PortholeTLS
+import ServiceLifecycle
+import UnixSignals
+
+/// Runs the proxy under swift-service-lifecycle: binds the listeners, keeps the policy cache in
+/// step with the store, reloads certificates on SIGHUP and when their files change, and on
+/// SIGTERM/SIGINT stops accepting before the process exits.
+struct ProxyService: Service {
+    let server: ProxyServer
+    let listeners: [ProxyServer.Listener]
+    let policies: PolicyCache
+    let certificates: TLSCertificateStore?
+    let logger: Logger
+
+    func run() async throws {
+        for listener in listeners {
+            try await server.bind(listener)
+        }
+        logger.notice("porthole is ready")
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do { try await policies.run() } catch is CancellationError {} catch {
+                    logger.error("policy change feed stopped", metadata: ["error": "\(error)"])
+                }
+            }
+            if let certificates {
+                group.addTask { await Self.watchCertificates(certificates, logger: logger) }
+                group.addTask {
+                    for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                        do {
+                            try certificates.reload()
+                            logger.notice("certificates reloaded on SIGHUP")
+                        } catch {
+                            logger.error("certificate reload failed; keeping the previous certificates", metadata: ["error": "\(error)"])
+                        }
+                    }
+                }
+            }
+            try? await gracefulShutdown()
+            logger.notice("shutting down: no longer accepting connections")
+            await server.stopAccepting()
+            group.cancelAll()
+        }
+    }
+
+    /// Polls the certificate files' fingerprint (mtime and size), so a renewal by certbot or a
+    /// mounted Kubernetes secret takes effect without a signal.
+    private static func watchCertificates(_ certificates: TLSCertificateStore, logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .seconds(2))
+            } catch {
+                return
+            }
+            do {
+                if try certificates.reloadIfChanged() { logger.notice("certificates reloaded after a file change") }
+            } catch {
+                logger.error("certificate reload failed; keeping the previous certificates", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}

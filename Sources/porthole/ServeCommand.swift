@@ -1,0 +1,132 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PortholeCore
+import PortholeProxy
+import PortholeStore
+import PortholeTLS
+import ServiceLifecycle
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the preview proxy.",
+        discussion: """
+            With no flags: HTTPS on :8443 for *.preview.localhost with a development certificate \
+            (made in ./certs on first run), plain HTTP on :8080 redirecting to HTTPS, data in ./.porthole.
+            Every setting is also an environment variable PORTHOLE_<NAME> (e.g. PORTHOLE_HTTPS_PORT) \
+            and a key of the JSON config file (e.g. "https-port"); a flag wins over the variable, \
+            which wins over the file.
+            """
+    )
+
+    struct Options: ParsableArguments {
+        @Option(help: "JSON config file of settings (keys are the flag names without --).")
+        var config: String?
+        @Option(help: "Address the public listeners bind to. (default: 0.0.0.0)")
+        var bindAddress: String?
+        @Option(help: "HTTPS listener port; 0 disables it. (default: 8443)")
+        var httpsPort: Int?
+        @Option(help: "Plain HTTP listener port; 0 disables it. (default: 8080)")
+        var httpPort: Int?
+        @Option(help: "What plain HTTP does: redirect (308 to HTTPS), proxy (TLS ended by a load balancer) or off. (default: redirect)")
+        var httpMode: String?
+        @Option(help: "Admin API port on 127.0.0.1. (default: 8081)")
+        var adminPort: Int?
+        @Option(help: "Base domain of preview hosts <port>-<sandboxId>.<base domain>; repeat for several. (default: preview.localhost)")
+        var baseDomain: [String] = []
+        @Option(help: "Directory for the database and generated secrets. (default: .porthole)")
+        var dataDir: String?
+        @Option(help: "Directory with certificate/key pairs (*.pem with matching *-key.pem, or dev-cert.pem/dev-key.pem). (default: certs)")
+        var certDir: String?
+        @Option(help: "Event loop threads. (default: number of cores)")
+        var threads: Int?
+        @Option(help: "Port that always needs a preview token, even on public sandboxes; repeat for several.")
+        var reservedPort: [Int] = []
+        @Option(help: "trace, debug, info, notice, warning, error or critical. (default: info)")
+        var logLevel: String?
+        @Option(help: "Seconds an idle client keep-alive connection stays open. (default: 75)")
+        var keepAliveTimeout: Int?
+        @Option(help: "Seconds a client has to send a complete request head. (default: 30)")
+        var headerTimeout: Int?
+        @Option(help: "Seconds to connect to a sandbox. (default: 5)")
+        var upstreamConnectTimeout: Int?
+        @Option(help: "Seconds for a sandbox to start answering a request. (default: 60)")
+        var upstreamResponseTimeout: Int?
+    }
+
+    @OptionGroup var options: Options
+
+    func run() async throws {
+        let settings = try ServeSettings(options)
+        var logger = Logger(label: "porthole")
+        guard let level = Logger.Level(rawValue: settings.logLevel) else {
+            throw ValidationError("log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        logger.logLevel = level
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+
+        let dataDirectory = DataDirectory(path: settings.dataDirectory)
+        let cookieSecret = try dataDirectory.cookieSecret(configured: settings.cookieSecret)
+        let certificates: TLSCertificateStore? = settings.httpsPort == 0
+            ? nil : try CertificateDirectory(path: settings.certificateDirectory).load(logger: logger)
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.threads)
+        let store: SQLitePolicyStore
+        do {
+            store = try await SQLitePolicyStore.open(path: dataDirectory.databasePath, eventLoopGroup: group, logger: logger)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        let policies = PolicyCache(store: store, group: group, logger: logger)
+
+        var proxyConfiguration = ProxyConfiguration()
+        proxyConfiguration.baseDomains = settings.baseDomains
+        proxyConfiguration.reservedPorts = settings.reservedPorts
+        proxyConfiguration.cookieSecret = cookieSecret
+        proxyConfiguration.keepAliveTimeout = .seconds(Int64(settings.keepAliveTimeout))
+        proxyConfiguration.headerTimeout = .seconds(Int64(settings.headerTimeout))
+        proxyConfiguration.upstreamConnectTimeout = .seconds(Int64(settings.upstreamConnectTimeout))
+        proxyConfiguration.upstreamResponseTimeout = .seconds(Int64(settings.upstreamResponseTimeout))
+
+        let server = try ProxyServer(
+            configuration: proxyConfiguration, group: group, policies: policies, certificates: certificates, logger: logger
+        )
+        var listeners: [ProxyServer.Listener] = []
+        if settings.httpsPort != 0 {
+            listeners.append(.init(host: settings.bindAddress, port: settings.httpsPort, role: .init(mode: .https, publicPort: settings.httpsPort)))
+        }
+        switch settings.httpMode {
+        case .redirect where settings.httpPort != 0:
+            let target = settings.httpsPort == 0 ? 443 : settings.httpsPort
+            listeners.append(.init(host: settings.bindAddress, port: settings.httpPort, role: .init(mode: .redirectToHTTPS(httpsPort: target), publicPort: settings.httpPort)))
+        case .proxy where settings.httpPort != 0:
+            listeners.append(.init(host: settings.bindAddress, port: settings.httpPort, role: .init(mode: .plainProxy, publicPort: settings.httpPort)))
+        default:
+            break
+        }
+
+        let service = ProxyService(server: server, listeners: listeners, policies: policies, certificates: certificates, logger: logger)
+        let serviceGroup = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: service)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        do {
+            try await serviceGroup.run()
+        } catch {
+            logger.error("stopped with an error", metadata: ["error": "\(error)"])
+        }
+        try? await store.close()
+        try? await group.shutdownGracefully()
+    }
+}
