@@ -116,6 +116,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "PortholeCore",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -73,4 +73,32 @@ static inline const uint64_t porthole_SSL_OP_NO_RENEGOTIATION(void) { return SSL
 static inline const uint64_t porthole_SSL_OP_CIPHER_SERVER_PREFERENCE(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE; }
 static inline const uint64_t porthole_SSL_OP_NO_TICKET(void) { return SSL_OP_NO_TICKET; }
 
+// --- PortholeTLS: custom BIO, certificate names, development certificates ---
+
+// A BIO with no data for OpenSSL must say "retry" so SSL_get_error reports WANT_READ, not EOF.
+static inline void porthole_BIO_set_retry_read(BIO *bio) { BIO_set_retry_read(bio); }
+static inline void porthole_BIO_clear_retry_flags(BIO *bio) { BIO_clear_retry_flags(bio); }
+
+// EVP_EC_gen is a macro around the variadic EVP_PKEY_Q_keygen, which Swift cannot call.
+static inline EVP_PKEY *porthole_EVP_EC_gen(const char *curve) { return EVP_EC_gen(curve); }
+
+// Subject alternative names: the stack accessors are macros, and GENERAL_NAME is a tagged union.
+static inline GENERAL_NAMES *porthole_X509_get_subject_alt_names(const X509 *cert) {
+    return (GENERAL_NAMES *)X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+}
+static inline int porthole_GENERAL_NAMES_count(const GENERAL_NAMES *names) {
+    return sk_GENERAL_NAME_num(names);
+}
+// The DNS name at index, or NULL when that entry is not a dNSName (IP address, email, ...).
+static inline const unsigned char *porthole_GENERAL_NAMES_dns_at(const GENERAL_NAMES *names, int index, int *length) {
+    const GENERAL_NAME *name = sk_GENERAL_NAME_value(names, index);
+    if (name == NULL || name->type != GEN_DNS) { return NULL; }
+    *length = ASN1_STRING_length(name->d.dNSName);
+    return ASN1_STRING_get0_data(name->d.dNSName);
+}
+static inline void porthole_GENERAL_NAMES_free(GENERAL_NAMES *names) { GENERAL_NAMES_free(names); }
+
+static inline const int porthole_MBSTRING_ASC(void) { return MBSTRING_ASC; }
+static inline const int porthole_TLS1_1_VERSION(void) { return TLS1_1_VERSION; }
+
 #endif

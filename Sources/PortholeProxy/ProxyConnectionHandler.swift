@@ -196,7 +196,14 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             resumeClientReads()
             return
         }
-        guard let end = buffer.withUnsafeReadableBytes({ ASCII.headEnd($0, from: 0) }) else {
+        let end: Int
+        switch buffer.withUnsafeReadableBytes({ ASCII.headEnd($0) }) {
+        case .complete(let headEnd):
+            end = headEnd
+        case .bareLineFeed:
+            respondAndClose(ErrorResponse.badRequest(HTTPParseError.bareLineFeedOrCarriageReturn.description), html: false)
+            return
+        case .incomplete:
             pending = buffer
             if buffer.readableBytes > loop.configuration.maximumHeadBytes {
                 respondAndClose(ErrorResponse.headersTooLarge, html: false)
@@ -214,8 +221,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         do {
             try headSlice.withUnsafeReadableBytes { bytes in try head.parse(bytes, end: end) }
         } catch let error as HTTPParseError {
-            let response = error.status == 431
-                ? ErrorResponse.headersTooLarge : ErrorResponse.badRequest(error.description)
+            let response = error.status == 400
+                ? ErrorResponse.badRequest(error.description)
+                : ErrorResponse(status: error.status, code: error.code, message: error.description)
             respondAndClose(response, html: false)
             return
         } catch {
@@ -499,7 +507,14 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 buffer = partial
                 upstreamHeadPartial = nil
             }
-            guard let end = buffer.withUnsafeReadableBytes({ ASCII.headEnd($0, from: 0) }) else {
+            let end: Int
+            switch buffer.withUnsafeReadableBytes({ ASCII.headEnd($0) }) {
+            case .complete(let headEnd):
+                end = headEnd
+            case .bareLineFeed:
+                failUpstream()
+                return
+            case .incomplete:
                 if buffer.readableBytes > Self.maximumResponseHeadBytes {
                     failUpstream()
                 } else if buffer.readableBytes > 0 {
@@ -595,9 +610,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
         headBytes = nil
         policy = nil
+        // The upstream handler is detached now, so its read-complete will not flush for us.
+        context.flush()
         if closeAfterResponse || !requestBody.isComplete {
             state = .closing
-            context.flush()
             closeNow()
             return
         }

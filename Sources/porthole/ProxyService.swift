@@ -10,14 +10,19 @@ import UnixSignals
 /// SIGTERM/SIGINT stops accepting before the process exits.
 struct ProxyService: Service {
     let server: ProxyServer
-    let listeners: [ProxyServer.Listener]
+    let https: ProxyServer.Listener
+    /// The plain-HTTP listener, unless turned off.
+    let plain: ProxyServer.Listener?
     let policies: PolicyCache
-    let certificates: TLSCertificateStore?
+    let certificates: TLSCertificateStore
     let logger: Logger
 
     func run() async throws {
-        for listener in listeners {
-            try await server.bind(listener)
+        let httpsPort = try await server.bind(https)
+        if var plain {
+            // With --https-port 0 the redirect target is only known once HTTPS is bound.
+            if case .redirectToHTTPS = plain.role.mode { plain.role.mode = .redirectToHTTPS(httpsPort: httpsPort) }
+            try await server.bind(plain)
         }
         logger.notice("porthole is ready")
         await withTaskGroup(of: Void.self) { group in
@@ -26,16 +31,14 @@ struct ProxyService: Service {
                     logger.error("policy change feed stopped", metadata: ["error": "\(error)"])
                 }
             }
-            if let certificates {
-                group.addTask { await Self.watchCertificates(certificates, logger: logger) }
-                group.addTask {
-                    for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                        do {
-                            try certificates.reload()
-                            logger.notice("certificates reloaded on SIGHUP")
-                        } catch {
-                            logger.error("certificate reload failed; keeping the previous certificates", metadata: ["error": "\(error)"])
-                        }
+            group.addTask { await Self.watchCertificates(certificates, logger: logger) }
+            group.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                    do {
+                        try certificates.reload()
+                        logger.notice("certificates reloaded on SIGHUP")
+                    } catch {
+                        logger.error("certificate reload failed; keeping the previous certificates", metadata: ["error": "\(error)"])
                     }
                 }
             }

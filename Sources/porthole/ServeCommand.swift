@@ -27,9 +27,9 @@ struct ServeCommand: AsyncParsableCommand {
         var config: String?
         @Option(help: "Address the public listeners bind to. (default: 0.0.0.0)")
         var bindAddress: String?
-        @Option(help: "HTTPS listener port; 0 disables it. (default: 8443)")
+        @Option(help: "HTTPS listener port; 0 picks a free port (logged at start). (default: 8443)")
         var httpsPort: Int?
-        @Option(help: "Plain HTTP listener port; 0 disables it. (default: 8080)")
+        @Option(help: "Plain HTTP listener port; 0 picks a free port; see --http-mode to turn it off. (default: 8080)")
         var httpPort: Int?
         @Option(help: "What plain HTTP does: redirect (308 to HTTPS), proxy (TLS ended by a load balancer) or off. (default: redirect)")
         var httpMode: String?
@@ -74,8 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let dataDirectory = DataDirectory(path: settings.dataDirectory)
         let cookieSecret = try dataDirectory.cookieSecret(configured: settings.cookieSecret)
-        let certificates: TLSCertificateStore? = settings.httpsPort == 0
-            ? nil : try CertificateDirectory(path: settings.certificateDirectory).load(logger: logger)
+        let certificates = try CertificateDirectory(path: settings.certificateDirectory).load(logger: logger)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.threads)
         let store: SQLitePolicyStore
@@ -99,21 +98,18 @@ struct ServeCommand: AsyncParsableCommand {
         let server = try ProxyServer(
             configuration: proxyConfiguration, group: group, policies: policies, certificates: certificates, logger: logger
         )
-        var listeners: [ProxyServer.Listener] = []
-        if settings.httpsPort != 0 {
-            listeners.append(.init(host: settings.bindAddress, port: settings.httpsPort, role: .init(mode: .https, publicPort: settings.httpsPort)))
-        }
+        let https = ProxyServer.Listener(host: settings.bindAddress, port: settings.httpsPort, role: .init(mode: .https, publicPort: settings.httpsPort))
+        var plain: ProxyServer.Listener? = nil
         switch settings.httpMode {
-        case .redirect where settings.httpPort != 0:
-            let target = settings.httpsPort == 0 ? 443 : settings.httpsPort
-            listeners.append(.init(host: settings.bindAddress, port: settings.httpPort, role: .init(mode: .redirectToHTTPS(httpsPort: target), publicPort: settings.httpPort)))
-        case .proxy where settings.httpPort != 0:
-            listeners.append(.init(host: settings.bindAddress, port: settings.httpPort, role: .init(mode: .plainProxy, publicPort: settings.httpPort)))
-        default:
+        case .redirect:
+            plain = .init(host: settings.bindAddress, port: settings.httpPort, role: .init(mode: .redirectToHTTPS(httpsPort: settings.httpsPort), publicPort: settings.httpPort))
+        case .proxy:
+            plain = .init(host: settings.bindAddress, port: settings.httpPort, role: .init(mode: .plainProxy, publicPort: settings.httpPort))
+        case .off:
             break
         }
 
-        let service = ProxyService(server: server, listeners: listeners, policies: policies, certificates: certificates, logger: logger)
+        let service = ProxyService(server: server, https: https, plain: plain, policies: policies, certificates: certificates, logger: logger)
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: [.init(service: service)],

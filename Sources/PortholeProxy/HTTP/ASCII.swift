@@ -77,18 +77,29 @@ enum ASCII {
         }
     }
 
-    /// Finds the end of a head: the index just past the first CRLFCRLF at or after `from`, or nil.
-    static func headEnd(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
-        var index = max(from, 3)
+    /// Where a head ends, if the bytes so far contain all of it.
+    enum HeadEnd: Equatable {
+        /// No CRLFCRLF yet: read more.
+        case incomplete
+        /// Index just past the CRLFCRLF.
+        case complete(Int)
+        /// A line ends in a bare LF: refused at once rather than waited on (RFC 9112 §2.2 lets a
+        /// recipient accept it; two parsers disagreeing on line ends is how smuggling starts).
+        case bareLineFeed
+    }
+
+    /// Finds the end of a head in `bytes`.
+    static func headEnd(_ bytes: UnsafeRawBufferPointer) -> HeadEnd {
+        var index = 0
         let count = bytes.count
         while index < count {
-            // Step on the LF of "\r\n\r\n"; most bytes are not LF, so this skips fast.
-            if bytes[index] == lf && bytes[index - 1] == cr && bytes[index - 2] == lf && bytes[index - 3] == cr {
-                return index + 1
+            if bytes[index] == lf {
+                guard index > 0, bytes[index - 1] == cr else { return .bareLineFeed }
+                if index >= 3 && bytes[index - 2] == lf && bytes[index - 3] == cr { return .complete(index + 1) }
             }
             index += 1
         }
-        return nil
+        return .incomplete
     }
 
     /// True when `needle` occurs in `bytes[range]` (byte-exact). Used to skip rare slow paths cheaply.

@@ -55,6 +55,16 @@ public struct HTTPParseError: Error, Sendable, Hashable, CustomStringConvertible
         }
     }
 
+    /// Machine-readable code for error bodies.
+    public var code: String {
+        switch reason {
+        case .headTooLarge: "headers_too_large"
+        case .unsupportedVersion: "http_version_not_supported"
+        case .unsupportedTransferEncoding: "transfer_encoding_not_supported"
+        default: "bad_request"
+        }
+    }
+
     public var description: String {
         switch reason {
         case .malformedRequestLine: "malformed request line: expected `METHOD /target HTTP/1.1`"

@@ -51,11 +51,14 @@ enum HeaderFieldsParser {
     }
 
     /// Marks the fields named by `Connection` options as hop-by-hop (RFC 9110 §7.6.1).
-    /// Standard options (`close`, `keep-alive`, `upgrade`) name fields the caller already handles.
+    /// Standard options (`close`, `keep-alive`, `upgrade`) are handled by the callers.
     static func markConnectionOptions(_ bytes: UnsafeRawBufferPointer, _ fields: inout [HeaderField]) {
         for connectionIndex in fields.indices where fields[connectionIndex].kind == .connection {
             ASCII.forEachListElement(bytes, fields[connectionIndex].value) { option in
-                if ASCII.equalsLowercase(bytes, option, "close") || ASCII.equalsLowercase(bytes, option, "keep-alive") {
+                // `Upgrade` is named by `Connection: upgrade`; the writers decide about it themselves.
+                if ASCII.equalsLowercase(bytes, option, "close") || ASCII.equalsLowercase(bytes, option, "keep-alive")
+                    || ASCII.equalsLowercase(bytes, option, "upgrade")
+                {
                     return
                 }
                 for fieldIndex in fields.indices where fields[fieldIndex].name.count == option.count {

@@ -1,0 +1,66 @@
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Creates the database's directory and file with owner-only permissions before SQLite opens it.
+///
+/// SQLite would create the file with 0644 minus the umask; the database holds preview tokens, so
+/// it must not be readable by other users. SQLite gives the `-wal` and `-shm` files the mode of
+/// the database file, so creating that one right covers all three.
+enum DatabaseFile {
+    static func prepare(path: String, logger: Logger) throws {
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            try self.makeDirectories(String(path[..<slash]))
+        }
+
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw PolicyStoreError.unavailable(
+                "cannot create or open \(path): \(Self.lastError()); check the path and its permissions"
+            )
+        }
+        defer { close(fd) }
+
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_mode & 0o077 != 0 {
+            if fchmod(fd, 0o600) == 0 {
+                logger.warning(
+                    "policy database was readable by other users; restricted it to mode 0600",
+                    metadata: ["path": "\(path)"]
+                )
+            } else {
+                logger.warning(
+                    "policy database is readable by other users and its mode cannot be changed",
+                    metadata: ["path": "\(path)", "error": "\(Self.lastError())"]
+                )
+            }
+        }
+    }
+
+    /// `mkdir -p` with mode 0700 for every directory it creates; existing ones are left alone.
+    private static func makeDirectories(_ directory: String) throws {
+        var info = stat()
+        if stat(directory, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else {
+                throw PolicyStoreError.unavailable("\(directory) exists but is not a directory")
+            }
+            return
+        }
+        if let slash = directory.lastIndex(of: "/"), slash != directory.startIndex {
+            try self.makeDirectories(String(directory[..<slash]))
+        }
+        guard mkdir(directory, 0o700) == 0 || errno == EEXIST else {
+            throw PolicyStoreError.unavailable("cannot create directory \(directory): \(Self.lastError())")
+        }
+    }
+
+    private static func lastError() -> String {
+        String(cString: strerror(errno))
+    }
+}

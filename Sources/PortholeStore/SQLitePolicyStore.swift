@@ -1,0 +1,505 @@
+public import Logging
+public import NIOCore
+public import NIOPosix
+public import PortholeCore
+import NIOConcurrencyHelpers
+import SQLiteNIO
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The embedded default ``PolicyStore``: one SQLite file, shared by the server and the
+/// `porthole sandbox …` commands.
+///
+/// - Durability: WAL journal with `synchronous=FULL`, so a write has reached the disk before its
+///   call returns (a `kill -9` right after the admin API answered loses nothing).
+/// - Several processes: every process opens the file with a busy timeout; a write waits for
+///   another process's write up to ``Configuration/busyTimeout`` and then fails with
+///   ``PolicyStoreError/Code/unavailable``. WAL needs all processes on the same host (it uses
+///   shared memory), which is the case for the server and the CLI.
+/// - Change feed: SQL triggers append every insert, update and delete of a sandbox to the
+///   `changes` table inside the writing statement's own transaction, so the feed cannot miss a
+///   write whoever makes it (this store, another process, or an operator's `sqlite3` shell).
+///   A trigger keeps the newest ``changeFeedRetention`` entries.
+/// - Threads: all SQLite calls run on one private thread, so they never block an event loop and
+///   never interleave; concurrent callers queue.
+///
+/// Call ``close()`` before dropping the store.
+public final class SQLitePolicyStore: PolicyStore {
+    public struct Configuration: Sendable {
+        /// How long a write waits for another process's write lock before failing.
+        public var busyTimeout: TimeAmount
+
+        public init(busyTimeout: TimeAmount = .seconds(5)) {
+            self.busyTimeout = busyTimeout
+        }
+    }
+
+    /// Change-feed entries kept; a reader that falls further behind gets
+    /// ``PolicyChanges/isComplete`` `false` and must invalidate everything.
+    public static let changeFeedRetention: Int64 = 10_000
+
+    /// The schema version this build writes (`PRAGMA user_version`).
+    static let schemaVersion = 1
+
+    /// Where the database lives.
+    public let path: String
+
+    private let connection: SQLiteConnection
+    private let threadPool: NIOThreadPool
+    private let lifecycle = NIOLockedValueBox(Lifecycle())
+    private let logger: Logger
+
+    private struct Lifecycle {
+        /// Set by `close()`; no new operation starts afterwards.
+        var isClosing = false
+        /// Operations between `enter()` and `leave()`.
+        var inFlight = 0
+        /// `close()` waiting for `inFlight` to reach zero.
+        var drained: CheckedContinuation<Void, Never>?
+    }
+
+    private init(path: String, connection: SQLiteConnection, threadPool: NIOThreadPool, logger: Logger) {
+        self.path = path
+        self.connection = connection
+        self.threadPool = threadPool
+        self.logger = logger
+    }
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    ///
+    /// A missing parent directory is created with mode 0700 and a new database file with mode
+    /// 0600: the file holds preview tokens.
+    public static func open(
+        path: String,
+        configuration: Configuration = .init(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) async throws -> SQLitePolicyStore {
+        try DatabaseFile.prepare(path: path, logger: logger)
+
+        let threadPool = NIOThreadPool(numberOfThreads: 1)
+        threadPool.start()
+        let connection: SQLiteConnection
+        do {
+            connection = try await SQLiteConnection.open(
+                storage: .file(path: path),
+                threadPool: threadPool,
+                logger: logger,
+                on: eventLoopGroup.any()
+            )
+        } catch {
+            try? await threadPool.shutdownGracefully()
+            throw Self.storeError(error, path: path)
+        }
+
+        let store = SQLitePolicyStore(path: path, connection: connection, threadPool: threadPool, logger: logger)
+        do {
+            try await store.configureConnection(configuration)
+            try await store.migrate()
+        } catch {
+            try? await connection.close()
+            try? await threadPool.shutdownGracefully()
+            throw Self.storeError(error, path: path)
+        }
+        return store
+    }
+
+    // MARK: - PolicyStore
+
+    public func policy(id: String) async throws -> SandboxPolicy? {
+        let rows = try await self.query("SELECT * FROM sandboxes WHERE id = ?1", [.text(id)])
+        return try rows.first.map(Self.decode)
+    }
+
+    public func list(label: (key: String, value: String)?, after: String?, limit: Int) async throws -> [SandboxPolicy] {
+        guard limit > 0 else { return [] }
+        // A label filter scans `json_each` of every row after the cursor; fine for the admin API
+        // at thousands of sandboxes. A label index table would be the next step.
+        let rows = try await self.query(
+            """
+            SELECT * FROM sandboxes
+            WHERE (?1 IS NULL OR id > ?1)
+              AND (?2 IS NULL OR EXISTS (
+                    SELECT 1 FROM json_each(sandboxes.labels) AS label
+                    WHERE label.key = ?2 AND label.value = ?3 AND label.type = 'text'))
+            ORDER BY id
+            LIMIT ?4
+            """,
+            [
+                after.map { .text($0) } ?? .null,
+                label.map { .text($0.key) } ?? .null,
+                label.map { .text($0.value) } ?? .null,
+                .integer(limit),
+            ]
+        )
+        return try rows.map(Self.decode)
+    }
+
+    public func create(_ policy: SandboxPolicy) async throws {
+        // `ON CONFLICT DO NOTHING … RETURNING` reports a taken id as "no row" instead of
+        // depending on which constraint error code SQLite chooses.
+        let rows = try await self.query(
+            """
+            INSERT INTO sandboxes (\(Self.columnList))
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            ON CONFLICT (id) DO NOTHING
+            RETURNING id
+            """,
+            try Self.encode(policy)
+        )
+        guard !rows.isEmpty else {
+            throw PolicyStoreError.alreadyExists(policy.id)
+        }
+    }
+
+    public func update(_ policy: SandboxPolicy) async throws {
+        let rows = try await self.query(
+            """
+            UPDATE sandboxes SET
+                target = ?2, is_public = ?3, preview_token = ?4, token_generation = ?5,
+                network_block_all = ?6, network_allow_list = ?7, tier = ?8, labels = ?9,
+                host_rewrite = ?10, state = ?11, created_at = ?12, updated_at = ?13
+            WHERE id = ?1
+            RETURNING id
+            """,
+            try Self.encode(policy)
+        )
+        guard !rows.isEmpty else {
+            throw PolicyStoreError.notFound(policy.id)
+        }
+    }
+
+    public func delete(id: String) async throws -> Bool {
+        let rows = try await self.query("DELETE FROM sandboxes WHERE id = ?1 RETURNING id", [.text(id)])
+        return !rows.isEmpty
+    }
+
+    public func changes(after sequence: Int64) async throws -> PolicyChanges {
+        // One statement, so the newest sequence and the ids come from one read snapshot: a write
+        // committed between two separate reads could otherwise be counted in `latest` but missing
+        // from `ids`, and the reader would skip it forever. The first row (sandbox_id NULL)
+        // carries the newest and the oldest retained sequence numbers.
+        let rows = try await self.query(
+            """
+            SELECT NULL AS sandbox_id,
+                   ifnull((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0) AS seq,
+                   ifnull((SELECT min(seq) FROM changes), 0) AS oldest
+            UNION ALL
+            SELECT sandbox_id, seq, NULL FROM changes WHERE seq > ?1
+            """,
+            [.integer(Int(sequence))]
+        )
+        var latest: Int64 = 0
+        var oldest: Int64 = 0
+        var changed: [(seq: Int64, id: String)] = []
+        for row in rows {
+            guard let seq = row.column("seq")?.integer else {
+                throw PolicyStoreError.corrupt("a change feed row in \(self.path) has no sequence number")
+            }
+            if let id = row.column("sandbox_id")?.string {
+                changed.append((Int64(seq), id))
+            } else {
+                latest = Int64(seq)
+                oldest = Int64(row.column("oldest")?.integer ?? 0)
+            }
+        }
+        changed.sort { $0.seq < $1.seq }
+        var seen = Set<String>()
+        let ids = changed.compactMap { seen.insert($0.id).inserted ? $0.id : nil }
+
+        // Complete unless entries after `sequence` were pruned (the oldest retained entry is
+        // beyond `sequence + 1`) or the database is not the one `sequence` came from.
+        let pruned = sequence < latest && (oldest == 0 || oldest > sequence + 1)
+        let fromTheFuture = sequence > latest
+        return PolicyChanges(latest: latest, ids: ids, isComplete: !pruned && !fromTheFuture)
+    }
+
+    public func close() async throws {
+        let mustWait = self.lifecycle.withLockedValue { state -> Bool? in
+            guard !state.isClosing else { return nil }
+            state.isClosing = true
+            return state.inFlight > 0
+        }
+        guard let mustWait else { return }  // already closed or closing
+        if mustWait {
+            await withCheckedContinuation { continuation in
+                let drained = self.lifecycle.withLockedValue { state -> Bool in
+                    if state.inFlight == 0 { return true }
+                    state.drained = continuation
+                    return false
+                }
+                if drained { continuation.resume() }
+            }
+        }
+        var closeError: (any Error)?
+        do {
+            try await self.connection.close()
+        } catch {
+            closeError = error
+        }
+        try? await self.threadPool.shutdownGracefully()
+        if let closeError {
+            throw Self.storeError(closeError, path: self.path)
+        }
+    }
+
+    // MARK: - Internal
+
+    /// Journal settings as SQLite reports them, for tests.
+    func connectionSettings() async throws -> (journalMode: String, synchronous: Int, busyTimeoutMilliseconds: Int) {
+        let journal = try await self.query("PRAGMA journal_mode").first?.column("journal_mode")?.string
+        let synchronous = try await self.query("PRAGMA synchronous").first?.column("synchronous")?.integer
+        let timeout = try await self.query("PRAGMA busy_timeout").first?.column("timeout")?.integer
+        return (journal ?? "", synchronous ?? -1, timeout ?? -1)
+    }
+}
+
+// MARK: - Running statements
+
+extension SQLitePolicyStore {
+    /// Runs one statement (one implicit transaction) and maps failures to `PolicyStoreError`.
+    /// Internal rather than private so tests can reach the raw database.
+    func query(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+        try self.enter()
+        defer { self.leave() }
+        do {
+            return try await self.connection.query(sql, binds)
+        } catch {
+            throw Self.storeError(error, path: self.path)
+        }
+    }
+
+    private func enter() throws {
+        try self.lifecycle.withLockedValue { state in
+            guard !state.isClosing else {
+                throw PolicyStoreError.unavailable("the SQLite store at \(self.path) has been closed")
+            }
+            state.inFlight += 1
+        }
+    }
+
+    private func leave() {
+        let drained = self.lifecycle.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+            state.inFlight -= 1
+            guard state.inFlight == 0 else { return nil }
+            defer { state.drained = nil }
+            return state.drained
+        }
+        drained?.resume()
+    }
+
+    private static func storeError(_ error: any Error, path: String) -> any Error {
+        switch error {
+        case is PolicyStoreError, is CancellationError:
+            return error
+        case let error as SQLiteError:
+            switch error.reason {
+            case .busy, .busyTimeout, .busyInRecovery, .busyInSnapshot, .locked:
+                return PolicyStoreError.unavailable(
+                    "the database \(path) stayed locked by another process past the busy timeout (\(error.message)); retry, or find the process holding it"
+                )
+            case .corrupt, .corruptIndex, .corruptSequenceSchema, .corruptVirtualTable, .notADatabase:
+                return PolicyStoreError.corrupt("the database \(path) is damaged or not an SQLite database (\(error.message))")
+            case .full:
+                return PolicyStoreError.unavailable("the disk holding \(path) is full")
+            case .readOnly, .readonlyCantLock, .readonlyDirectory, .readonlyInRecovery, .readonlyInRollback,
+                .readonlyBackingMoved, .permission, .cantOpen, .cantOpenDirectory, .cantOpenInvalidPath:
+                return PolicyStoreError.unavailable(
+                    "cannot open or write \(path) (\(error.message)); check that the file and its directory exist and are writable by this user"
+                )
+            default:
+                return PolicyStoreError.unavailable("SQLite failed on \(path): \(error)")
+            }
+        default:
+            return PolicyStoreError.unavailable("\(path): \(error)")
+        }
+    }
+}
+
+// MARK: - Schema
+
+extension SQLitePolicyStore {
+    private func configureConnection(_ configuration: Configuration) async throws {
+        // First, so that the WAL switch below already waits for a concurrently opening process.
+        // This replaces SQLiteNIO's retry-forever busy handler with a bounded wait.
+        let milliseconds = max(0, configuration.busyTimeout.nanoseconds / 1_000_000)
+        _ = try await self.query("PRAGMA busy_timeout = \(milliseconds)")
+        let mode = try await self.query("PRAGMA journal_mode = WAL").first?.column("journal_mode")?.string
+        guard mode?.lowercased() == "wal" else {
+            throw PolicyStoreError.unavailable(
+                "cannot switch \(self.path) to WAL journal mode (SQLite reports '\(mode ?? "nothing")'); the file system may not support shared memory"
+            )
+        }
+        // FULL: in WAL mode NORMAL may lose the last commits on power loss; the admin API
+        // promises that an answered write is durable.
+        _ = try await self.query("PRAGMA synchronous = FULL")
+    }
+
+    private func migrate() async throws {
+        let version = try await self.userVersion()
+        guard version != Self.schemaVersion else { return }
+        guard version < Self.schemaVersion else {
+            throw PolicyStoreError.unsupportedSchema(found: version, supported: Self.schemaVersion, location: self.path)
+        }
+        // Nothing else uses the connection during `open`, so a multi-statement transaction is
+        // safe here. IMMEDIATE takes the write lock first, so a second process migrating at the
+        // same moment waits and then sees the new version instead of migrating twice.
+        _ = try await self.query("BEGIN IMMEDIATE")
+        do {
+            let current = try await self.userVersion()
+            if current == 0 {
+                for statement in Self.schemaV1 {
+                    _ = try await self.query(statement)
+                }
+                _ = try await self.query("PRAGMA user_version = \(Self.schemaVersion)")
+                self.logger.info("created policy database schema", metadata: ["path": "\(self.path)", "version": "\(Self.schemaVersion)"])
+            }
+            _ = try await self.query("COMMIT")
+        } catch {
+            _ = try? await self.query("ROLLBACK")
+            throw error
+        }
+    }
+
+    private func userVersion() async throws -> Int {
+        Int(try await self.query("PRAGMA user_version").first?.column("user_version")?.integer ?? 0)
+    }
+
+    /// Version 1. Later versions append migrations; a shipped statement is never edited.
+    private static let schemaV1: [String] = [
+        """
+        CREATE TABLE sandboxes (
+            id TEXT PRIMARY KEY NOT NULL,
+            target TEXT NOT NULL,
+            is_public INTEGER NOT NULL,
+            preview_token TEXT NOT NULL,
+            token_generation INTEGER NOT NULL,
+            network_block_all INTEGER NOT NULL,
+            network_allow_list TEXT,
+            tier INTEGER NOT NULL,
+            labels TEXT NOT NULL,
+            host_rewrite INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
+        // AUTOINCREMENT: sequence numbers are never reused, even after pruning, so a reader's
+        // cursor stays meaningful.
+        "CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, sandbox_id TEXT NOT NULL)",
+        """
+        CREATE TRIGGER sandboxes_inserted AFTER INSERT ON sandboxes
+        BEGIN INSERT INTO changes (sandbox_id) VALUES (NEW.id); END
+        """,
+        """
+        CREATE TRIGGER sandboxes_updated AFTER UPDATE ON sandboxes
+        BEGIN
+            INSERT INTO changes (sandbox_id) VALUES (NEW.id);
+            INSERT INTO changes (sandbox_id) SELECT OLD.id WHERE OLD.id IS NOT NEW.id;
+        END
+        """,
+        """
+        CREATE TRIGGER sandboxes_deleted AFTER DELETE ON sandboxes
+        BEGIN INSERT INTO changes (sandbox_id) VALUES (OLD.id); END
+        """,
+        """
+        CREATE TRIGGER changes_pruned AFTER INSERT ON changes
+        BEGIN DELETE FROM changes WHERE seq <= NEW.seq - \(changeFeedRetention); END
+        """,
+    ]
+}
+
+// MARK: - Rows
+
+extension SQLitePolicyStore {
+    private static let columnList =
+        "id, target, is_public, preview_token, token_generation, network_block_all, network_allow_list, tier, labels, host_rewrite, state, created_at, updated_at"
+
+    /// Binds in `columnList` order (`?1` … `?13`).
+    private static func encode(_ policy: SandboxPolicy) throws -> [SQLiteData] {
+        let labels: String
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            labels = String(decoding: try encoder.encode(policy.labels), as: UTF8.self)
+        } catch {
+            throw PolicyStoreError.corrupt("the labels of sandbox '\(policy.id)' cannot be encoded as JSON (\(error))")
+        }
+        return [
+            .text(policy.id),
+            .text(policy.target),
+            .integer(policy.isPublic ? 1 : 0),
+            .text(policy.previewToken),
+            .integer(Int(policy.tokenGeneration)),
+            .integer(policy.networkBlockAll ? 1 : 0),
+            policy.networkAllowList.map { .text($0) } ?? .null,
+            .integer(policy.tier),
+            .text(labels),
+            .integer(policy.hostRewrite ? 1 : 0),
+            .text(policy.state.rawValue),
+            .integer(Int(policy.createdAt)),
+            .integer(Int(policy.updatedAt)),
+        ]
+    }
+
+    private static func decode(_ row: SQLiteRow) throws -> SandboxPolicy {
+        let id = row.column("id")?.string ?? "?"
+        func field<T>(_ name: String, _ convert: (SQLiteData) -> T?) throws -> T {
+            guard let data = row.column(name), let value = convert(data) else {
+                throw PolicyStoreError.corrupt("sandbox '\(id)' has a missing or malformed '\(name)' column")
+            }
+            return value
+        }
+        func integer(_ data: SQLiteData) -> Int? {
+            if case .integer(let value) = data { Int(value) } else { nil }
+        }
+        func text(_ data: SQLiteData) -> String? {
+            if case .text(let value) = data { value } else { nil }
+        }
+        func bool(_ data: SQLiteData) -> Bool? {
+            integer(data).flatMap { $0 == 0 ? false : $0 == 1 ? true : nil }
+        }
+
+        let labelsJSON = try field("labels", text)
+        let labels: [String: String]
+        do {
+            labels = try JSONDecoder().decode([String: String].self, from: Data(labelsJSON.utf8))
+        } catch {
+            throw PolicyStoreError.corrupt("sandbox '\(id)' has labels that are not a JSON object of strings")
+        }
+        let generation = try field("token_generation", integer)
+        guard let tokenGeneration = UInt32(exactly: generation) else {
+            throw PolicyStoreError.corrupt("sandbox '\(id)' has token generation \(generation), outside 0…\(UInt32.max)")
+        }
+        let stateName = try field("state", text)
+        guard let state = SandboxState(rawValue: stateName) else {
+            throw PolicyStoreError.corrupt("sandbox '\(id)' has unknown state '\(stateName)'")
+        }
+        let allowList: String?
+        switch row.column("network_allow_list") {
+        case .text(let value): allowList = value
+        case .null, nil: allowList = nil
+        default: throw PolicyStoreError.corrupt("sandbox '\(id)' has a malformed 'network_allow_list' column")
+        }
+
+        return SandboxPolicy(
+            id: try field("id", text),
+            target: try field("target", text),
+            isPublic: try field("is_public", bool),
+            previewToken: try field("preview_token", text),
+            tokenGeneration: tokenGeneration,
+            networkBlockAll: try field("network_block_all", bool),
+            networkAllowList: allowList,
+            tier: try field("tier", integer),
+            labels: labels,
+            hostRewrite: try field("host_rewrite", bool),
+            state: state,
+            createdAt: Int64(try field("created_at", integer)),
+            updatedAt: Int64(try field("updated_at", integer))
+        )
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import Testing
+
+/// Public and private access through the real binary: token header, token-for-cookie exchange,
+/// query tokens for programs, stripping of every credential before the sandbox sees the request.
+@Suite("Access", .serialized)
+struct AccessTests {
+    @Test("a public sandbox is open without a token")
+    func publicSandbox() async throws {
+        try await withProxy { env in
+            let response = try await env.curl.get(env.host("pub"), "/echo")
+            #expect(response.status == 200)
+            #expect(try response.json()["method"] as? String == "GET")
+        }
+    }
+
+    @Test("a private sandbox without a token gets 401 saying how to pass one")
+    func privateWithoutToken() async throws {
+        try await withProxy { env in
+            let response = try await env.curl.get(env.host("priv"), "/echo")
+            #expect(response.status == 401)
+            let json = try response.json()
+            #expect(json["code"] as? String == "token_missing")
+            #expect((json["message"] as? String ?? "").contains("X-Preview-Token"))
+            #expect(response.header("Content-Type")?.hasPrefix("application/json") == true)
+
+            let page = try await env.curl.get(env.host("priv"), "/echo", arguments: ["-H", "Accept: text/html"])
+            #expect(page.status == 401)
+            #expect(page.header("Content-Type")?.hasPrefix("text/html") == true)
+            #expect(page.text.contains("X-Preview-Token"))
+        }
+    }
+
+    @Test("the token header opens a private sandbox and never reaches it", arguments: ["X-Preview-Token", "X-Daytona-Preview-Token"])
+    func tokenHeader(header: String) async throws {
+        try await withProxy { env in
+            let token = env.tokens["priv"]!
+            let response = try await env.curl.get(env.host("priv"), "/echo", arguments: ["-H", "\(header): \(token)"])
+            #expect(response.status == 200)
+            let headers = try response.echoedHeaders()
+            #expect(!headers.contains { $0.0.lowercased().contains("preview-token") })
+            #expect(!headers.contains { $0.1.contains(token) })
+        }
+    }
+
+    @Test("a wrong token gets 403, even with a valid session cookie")
+    func wrongToken() async throws {
+        try await withProxy { env in
+            let response = try await env.curl.get(env.host("priv"), "/echo", arguments: ["-H", "X-Preview-Token: not-the-token"])
+            #expect(response.status == 403)
+            #expect(try response.json()["code"] as? String == "token_invalid")
+        }
+    }
+
+    @Test("a browser trades ?preview_token= for a host-only session cookie and is redirected without it")
+    func tokenForCookieExchange() async throws {
+        try await withProxy { env in
+            let token = env.tokens["priv"]!
+            let host = env.host("priv")
+            let first = try await env.curl.get(host, "/echo?a=1&preview_token=\(token)&b=2", arguments: ["-H", "Sec-Fetch-Mode: navigate"])
+            #expect(first.status == 302)
+            #expect(first.header("Location") == "/echo?a=1&b=2")
+            let cookie = try #require(first.header("Set-Cookie"))
+            #expect(cookie.hasPrefix("porthole_session="))
+            for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+                #expect(cookie.contains(attribute))
+            }
+            #expect(!cookie.lowercased().contains("domain="))
+            #expect(first.header("Cache-Control") == "no-store")
+
+            let session = String(cookie.split(separator: ";")[0])
+            let second = try await env.curl.get(
+                host, "/echo?a=1&b=2", arguments: ["-H", "Sec-Fetch-Mode: navigate", "-H", "Cookie: theme=dark; \(session); lang=en"]
+            )
+            #expect(second.status == 200)
+            let cookies = try second.echoedHeaders().filter { $0.0.lowercased() == "cookie" }.map(\.1)
+            #expect(cookies == ["theme=dark; lang=en"])
+        }
+    }
+
+    @Test("programs may pass ?preview_token=: no redirect, and the parameter is stripped")
+    func queryTokenForPrograms() async throws {
+        try await withProxy { env in
+            let token = env.tokens["priv"]!
+            let response = try await env.curl.get(env.host("priv"), "/echo?x=1&preview_token=\(token)")
+            #expect(response.status == 200)
+            #expect(try response.json()["target"] as? String == "/echo?x=1")
+        }
+    }
+
+    @Test("a CORS preflight of a private sandbox is passed through without credentials")
+    func preflight() async throws {
+        try await withProxy { env in
+            let response = try await env.curl.get(
+                env.host("priv"), "/echo",
+                arguments: ["-X", "OPTIONS", "-H", "Origin: https://app.example", "-H", "Access-Control-Request-Method: POST"]
+            )
+            #expect(response.status == 200)
+            #expect(try response.json()["method"] as? String == "OPTIONS")
+            // A plain OPTIONS without the preflight header is an ordinary request and needs a token.
+            let plain = try await env.curl.get(env.host("priv"), "/echo", arguments: ["-X", "OPTIONS"])
+            #expect(plain.status == 401)
+        }
+    }
+
+    @Test("rotation invalidates the old token and the cookies it made; public→private takes effect")
+    func rotationAndSetPublic() async throws {
+        try await withProxy { env in
+            let oldToken = env.tokens["priv"]!
+            let host = env.host("priv")
+            let exchange = try await env.curl.get(host, "/?preview_token=\(oldToken)", arguments: ["-H", "Sec-Fetch-Mode: navigate"])
+            let session = String(try #require(exchange.header("Set-Cookie")).split(separator: ";")[0])
+            #expect(try await env.curl.get(host, "/echo", arguments: ["-H", "Cookie: \(session)"]).status == 200)
+
+            let rotated = try await env.porthole.cli(["sandbox", "rotate-token", "priv", "--json"])
+            #expect(rotated.status == 0)
+            let newToken = try #require(try rotated.json()["previewToken"] as? String)
+            #expect(newToken != oldToken)
+            #expect(try await eventually {
+                try await env.curl.get(host, "/echo", arguments: ["-H", "X-Preview-Token: \(oldToken)"]).status == 403
+            })
+            #expect(try await env.curl.get(host, "/echo", arguments: ["-H", "Cookie: \(session)"]).status == 403)
+            #expect(try await env.curl.get(host, "/echo", arguments: ["-H", "X-Preview-Token: \(newToken)"]).status == 200)
+
+            #expect(try await env.curl.get(env.host("pub"), "/echo").status == 200)
+            #expect(try await env.porthole.cli(["sandbox", "set-public", "pub", "false"]).status == 0)
+            #expect(try await eventually { try await env.curl.get(env.host("pub"), "/echo").status == 401 })
+        }
+    }
+
+    @Test("forwarding fields are set, spoofed ones replaced, the client's Host kept")
+    func forwardingHeaders() async throws {
+        try await withProxy { env in
+            let host = env.host("pub")
+            let response = try await env.curl.get(
+                host, "/echo",
+                arguments: ["-H", "X-Forwarded-For: 203.0.113.9", "-H", "X-Forwarded-Proto: gopher", "-H", "X-Forwarded-Host: evil.example",
+                            "-H", "Connection: keep-alive, X-Secret-Hop", "-H", "X-Secret-Hop: 1", "-H", "Keep-Alive: timeout=5"]
+            )
+            #expect(response.status == 200)
+            let headers = Dictionary(try response.echoedHeaders().map { ($0.0.lowercased(), $0.1) }, uniquingKeysWith: { $0 + "|" + $1 })
+            #expect(headers["host"] == "\(host):\(env.porthole.httpsPort)")
+            #expect(headers["x-forwarded-for"] == "203.0.113.9, 127.0.0.1")
+            #expect(headers["x-forwarded-proto"] == "https")
+            #expect(headers["x-forwarded-host"] == "\(host):\(env.porthole.httpsPort)")
+            #expect(headers["x-forwarded-port"] == String(env.porthole.httpsPort))
+            #expect(headers["x-secret-hop"] == nil)
+            #expect(headers["keep-alive"] == nil)
+            #expect(headers["connection"] == nil)
+        }
+    }
+
+    @Test("host rewrite presents Host: localhost:<port> to dev servers that check it")
+    func hostRewrite() async throws {
+        try await withProxy(sandboxes: [SandboxSpec(id: "vite", flags: ["--public", "--host-rewrite"])]) { env in
+            let response = try await env.curl.get(env.host("vite"), "/echo")
+            let headers = try response.echoedHeaders()
+            #expect(headers.first { $0.0.lowercased() == "host" }?.1 == "localhost:\(env.upstream.httpPort)")
+        }
+    }
+}

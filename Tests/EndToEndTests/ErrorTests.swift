@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+/// Every error the proxy answers itself: a status, a code and a message a person can act on.
+@Suite("Errors", .serialized)
+struct ErrorTests {
+    @Test("hosts that are not <port>-<sandboxId>.<base domain> get 400 naming the expected form",
+          arguments: ["preview.localhost", "abc.preview.localhost", "0-abc.preview.localhost", "99999-abc.preview.localhost",
+                      "3000-abc.other.localhost", "3000-a.b.preview.localhost", "03000-abc.preview.localhost"])
+    func badHost(host: String) async throws {
+        try await withProxy { env in
+            let connection = try RawConnection(port: env.porthole.httpPort)
+            try connection.send("GET / HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+            let response = connection.readResponses(1).first ?? ""
+            #expect(response.hasPrefix("HTTP/1.1 400 "))
+            #expect(response.contains("\"code\":\"bad_host\""))
+            #expect(response.contains("<port>-<sandboxId>.preview.localhost"))
+        }
+    }
+
+    @Test("an unknown sandbox is 404, a stopped one 503 with Retry-After")
+    func unknownAndStopped() async throws {
+        try await withProxy { env in
+            let missing = try await env.curl.get(env.host("nosuch"), "/")
+            #expect(missing.status == 404)
+            #expect(try missing.json()["code"] as? String == "sandbox_not_found")
+
+            #expect(try await env.porthole.cli(["sandbox", "set-state", "pub", "stopped"]).status == 0)
+            #expect(try await eventually { try await env.curl.get(env.host("pub"), "/").status == 503 })
+            let stopped = try await env.curl.get(env.host("pub"), "/")
+            #expect(stopped.header("Retry-After") != nil)
+            #expect(try stopped.json()["code"] as? String == "sandbox_stopped")
+        }
+    }
+
+    @Test("nothing listening on the port is a 502 that says so")
+    func nothingListening() async throws {
+        try await withProxy { env in
+            let response = try await env.curl.get(env.host("pub", port: 1), "/")
+            #expect(response.status == 502)
+            #expect(try response.json()["message"] as? String == "nothing is listening on port 1 of sandbox pub")
+            let page = try await env.curl.get(env.host("pub", port: 1), "/", arguments: ["-H", "Accept: text/html"])
+            #expect(page.text.contains("nothing is listening on port 1 of sandbox pub"))
+        }
+    }
+
+    @Test("an upstream that does not answer in time is a 504")
+    func upstreamTimeout() async throws {
+        try await withProxy(arguments: ["--upstream-response-timeout", "1"]) { env in
+            let response = try await env.curl.get(env.host("pub"), "/slow")
+            #expect(response.status == 504)
+            #expect(!response.body.isEmpty)
+        }
+    }
+
+    @Test("a request head over the limit is 431")
+    func headTooLarge() async throws {
+        try await withProxy { env in
+            let response = try await env.curl.get(env.host("pub"), "/", arguments: ["-H", "X-Big: " + String(repeating: "a", count: 40_000)])
+            #expect(response.status == 431)
+        }
+    }
+
+    @Test("plain HTTP redirects to HTTPS with 308 by default")
+    func redirectToHTTPS() async throws {
+        try await withProxy(arguments: ["--http-mode", "redirect"]) { env in
+            let connection = try RawConnection(port: env.porthole.httpPort)
+            try connection.send("GET /a?b=1 HTTP/1.1\r\nHost: \(env.host("pub")):\(env.porthole.httpPort)\r\n\r\n")
+            let response = connection.readResponses(1).first ?? ""
+            #expect(response.hasPrefix("HTTP/1.1 308 "))
+            #expect(response.contains("Location: https://\(env.host("pub")):\(env.porthole.httpsPort)/a?b=1\r\n"))
+        }
+    }
+
+    @Test("a TLS 1.1 client is refused; TLS 1.2 and 1.3 are accepted", arguments: ["-tls1_1", "-tls1_2", "-tls1_3"])
+    func tlsVersions(flag: String) async throws {
+        try await withProxy { env in
+            let result = try await CommandResult.run(
+                "/bin/sh",
+                ["-c", "printf 'GET /echo HTTP/1.1\\r\\nHost: \(env.host("pub"))\\r\\nConnection: close\\r\\n\\r\\n' | openssl s_client -quiet -connect 127.0.0.1:\(env.porthole.httpsPort) -servername \(env.host("pub")) \(flag) -CAfile \(env.porthole.caFile) 2>&1"]
+            )
+            if flag == "-tls1_1" {
+                #expect(!result.text.contains("HTTP/1.1 200"))
+            } else {
+                #expect(result.text.contains("HTTP/1.1 200"), "\(result.text)")
+            }
+        }
+    }
+}

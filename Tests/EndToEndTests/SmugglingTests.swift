@@ -1,0 +1,39 @@
+import Testing
+
+/// Request smuggling and malformed framing, sent as raw bytes to the plain-HTTP listener: every
+/// ambiguous message is refused with a 4xx/5xx and the connection closed, so no byte of it can be
+/// read as a second request by the sandbox.
+@Suite("Smuggling", .serialized)
+struct SmugglingTests {
+    static let cases: [(String, String, String)] = [
+        ("CL and TE together", "POST /echo HTTP/1.1\r\nHost: {h}\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nX", "400"),
+        ("two different Content-Lengths", "POST /echo HTTP/1.1\r\nHost: {h}\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", "400"),
+        ("Content-Length with a sign", "POST /echo HTTP/1.1\r\nHost: {h}\r\nContent-Length: +5\r\n\r\nhello", "400"),
+        ("Content-Length list", "POST /echo HTTP/1.1\r\nHost: {h}\r\nContent-Length: 5, 5\r\n\r\nhello", "400"),
+        ("TE not ending in chunked", "POST /echo HTTP/1.1\r\nHost: {h}\r\nTransfer-Encoding: chunked, identity\r\n\r\n", "501"),
+        ("xchunked", "POST /echo HTTP/1.1\r\nHost: {h}\r\nTransfer-Encoding: xchunked\r\n\r\n", "501"),
+        ("space before colon", "POST /echo HTTP/1.1\r\nHost: {h}\r\nTransfer-Encoding : chunked\r\n\r\n", "400"),
+        ("two TE lines", "POST /echo HTTP/1.1\r\nHost: {h}\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", "501"),
+        ("invalid chunk size", "POST /echo HTTP/1.1\r\nHost: {h}\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", "400"),
+        ("chunk size overflow", "POST /echo HTTP/1.1\r\nHost: {h}\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000001\r\nx\r\n0\r\n\r\n", "400"),
+        ("bare LF line ends", "GET /echo HTTP/1.1\nHost: {h}\n\n", "400"),
+        ("obsolete line folding", "GET /echo HTTP/1.1\r\nHost: {h}\r\nX-A: 1\r\n  folded\r\n\r\n", "400"),
+        ("NUL in a header value", "GET /echo HTTP/1.1\r\nHost: {h}\r\nX-A: a\u{0}b\r\n\r\n", "400"),
+        ("two Host headers", "GET /echo HTTP/1.1\r\nHost: {h}\r\nHost: other.example\r\n\r\n", "400"),
+        ("missing Host", "GET /echo HTTP/1.1\r\nX-A: 1\r\n\r\n", "400"),
+        ("TE in HTTP/1.0", "POST /echo HTTP/1.0\r\nHost: {h}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "400"),
+        ("HTTP/2 preface as HTTP/1", "GET /echo HTTP/2.0\r\nHost: {h}\r\n\r\n", "505"),
+    ]
+
+    @Test("ambiguous or malformed requests are refused and the connection closed", arguments: 0..<cases.count)
+    func refused(index: Int) async throws {
+        let (name, template, status) = Self.cases[index]
+        try await withProxy { env in
+            let connection = try RawConnection(port: env.porthole.httpPort)
+            try connection.send(template.replacingOccurrences(of: "{h}", with: env.host("pub")))
+            let response = connection.readUntilClose()
+            #expect(response.hasPrefix("HTTP/1.1 \(status) "), "\(name): \(response)")
+            #expect(!response.contains("\"method\""), "\(name): the request reached the upstream")
+        }
+    }
+}

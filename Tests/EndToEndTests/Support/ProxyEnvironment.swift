@@ -1,0 +1,56 @@
+import Foundation
+
+/// One upstream plus one Porthole in front of it, with sandboxes registered before start.
+/// `withProxy` stops both whatever the test does.
+struct ProxyEnvironment: Sendable {
+    let upstream: Upstream
+    let porthole: PortholeInstance
+    /// Preview tokens by sandbox id.
+    let tokens: [String: String]
+
+    var curl: Curl { Curl(instance: porthole) }
+
+    func host(_ sandbox: String, port: Int? = nil) -> String {
+        "\(port ?? upstream.httpPort)-\(sandbox).preview.localhost"
+    }
+}
+
+/// A sandbox to register before the proxy starts.
+struct SandboxSpec: Sendable {
+    var id: String
+    var flags: [String] = []
+    var target = "127.0.0.1"
+}
+
+func withProxy(
+    sandboxes: [SandboxSpec] = [SandboxSpec(id: "pub", flags: ["--public"]), SandboxSpec(id: "priv")],
+    arguments: [String] = [],
+    _ body: (ProxyEnvironment) async throws -> Void
+) async throws {
+    let upstream = try await Upstream.start()
+    defer { upstream.stop() }
+    let tokens = TokenBox()
+    let porthole = try await PortholeInstance.start(arguments: arguments) { directory in
+        for sandbox in sandboxes {
+            let token = try await PortholeInstance.createSandbox(sandbox.id, target: sandbox.target, flags: sandbox.flags, directory: directory)
+            tokens.values[sandbox.id] = token
+        }
+    }
+    defer { porthole.stop() }
+    try await body(ProxyEnvironment(upstream: upstream, porthole: porthole, tokens: tokens.values))
+}
+
+private final class TokenBox: @unchecked Sendable {
+    var values: [String: String] = [:]
+}
+
+/// Repeats `attempt` until it returns true or `timeout` passes: for changes that reach the proxy
+/// through the store's change feed, which is polled (250 ms).
+func eventually(timeout: Duration = .seconds(5), _ attempt: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await attempt() { return true }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return false
+}
