@@ -37,6 +37,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     /// Upstream response heads larger than this are treated as a broken upstream.
     private static let maximumResponseHeadBytes = 64 * 1024
+    /// Pipelined bytes read ahead while a response is in progress before reading pauses.
+    private static let pipelineReadAhead = 16 * 1024
     /// Bytes the proxy will hold for a client while it waits (pipelined requests, policy loads).
     private static let maximumHeldBytes = 256 * 1024
 
@@ -161,7 +163,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         switch state {
         case .idle: false
         case .awaitingPolicy, .connecting, .closing: true
-        case .exchanging: requestBody.isComplete || !(lease?.handler.isWritable ?? false)
+        // A complete request leaves the socket readable: pausing and resuming read interest would
+        // cost two epoll_ctl calls per request. Pipelined bytes are held up to a small limit instead.
+        case .exchanging:
+            requestBody.isComplete
+                ? (pending?.readableBytes ?? 0) >= Self.pipelineReadAhead : !(lease?.handler.isWritable ?? false)
         case .tunnel: !(lease?.handler.isWritable ?? false)
         }
     }

@@ -15,7 +15,7 @@ import Testing
         "5;ext\r\nhello\r\n0\r\n\r\n",
         "5;name=value;other=\"quoted; \\\"value\\\"\"\r\nhello\r\n0;last\r\n\r\n",
         "5 ;ext\r\nhello\r\n0\r\n\r\n",  // BWS before `;` (RFC 9112 §7.1.1)
-        "5\t;ext\r\nhello\r\n0 \r\n\r\n",
+        "5\t;ext\r\nhello\r\n0\r\n\r\n",
         "5;ext=ü\r\nhello\r\n0\r\n\r\n",  // obs-text in an extension value
         // Chunk data is skipped, never scanned: framing-like bytes inside it mean nothing.
         "5\r\n0\r\n\r\n\r\n0\r\n\r\n",

@@ -27,6 +27,13 @@ import Testing
         #expect(listed == ["X-A", "X-B"])
     }
 
+    @Test func optionNamesFoldOnlyLetters() throws {
+        // `^`|0x20 is `~` and `_`|0x20 is DEL: a case-insensitive match must not fold those.
+        let parsed = try Wire.request(wireHead("GET / HTTP/1.1", "Host: a", "Connection: x~A, x_b", "X^A: 1", "X~a: 2", "X-B: 3", "X_B: 4"))
+        let listed = parsed.head.fields.filter(\.listedInConnection).map { parsed.text($0.name) }
+        #expect(listed == ["X~a", "X_B"])
+    }
+
     @Test func optionsThatNameNoFieldMarkNothing() throws {
         let parsed = try Wire.request(wireHead("GET / HTTP/1.1", "Host: a", "Connection: X-Missing, close, keep-alive", "X-Other: 1"))
         #expect(parsed.head.fields.allSatisfy { !$0.listedInConnection })

@@ -24,6 +24,7 @@ import Testing
         "Transfer-Encoding: chunked", "Content-Length: 0", "Content-Length: 7", "Host: other", "Connection: upgrade",
         "Upgrade: h2c", "Connection: X-A", "X-A: 2", "Cookie: porthole_session=x", "X-Forwarded-For: 9.9.9.9",
         "Expect: 100-continue", "TE: trailers", "Connection: close", "Keep-Alive: max=1",
+        "Connection: Content-Length", "Connection: transfer-encoding",
     ]
 
     static let responseCorpus: [String] = [
@@ -126,9 +127,23 @@ import Testing
         let iterations = 20_000
         for _ in 0..<iterations {
             var bytes = Self.mutate(Array(Self.requestCorpus.randomElement(using: &rng)!.utf8), &rng)
-            guard let end = bytes.withUnsafeBytes({ ASCII.headEnd($0, from: 0) }) else { continue }
-            // Parse exactly the head, so any read past `end` traps instead of reading the next request.
-            bytes = Array(bytes[..<end])
+            let plainEnd = Wire.firstCRLFCRLF(bytes)
+            switch Wire.headEnd(bytes) {
+            case .incomplete:
+                findings.check(plainEnd == nil, "headEnd finds every CRLFCRLF", bytes)
+                continue
+            case .bareLineFeed:
+                // The bare LF lies before the first CRLFCRLF; the parser must refuse it on its own too.
+                if let plainEnd {
+                    let alone = Wire.parseRequest(Array(bytes[..<plainEnd]))
+                    findings.check((try? alone.get()) == nil, "parser alone refuses a bare LF", bytes)
+                }
+                continue
+            case .complete(let end):
+                findings.check(end == plainEnd, "headEnd stops at the first CRLFCRLF", bytes)
+                // Parse exactly the head, so any read past `end` traps instead of reading the next request.
+                bytes = Array(bytes[..<end])
+            }
             guard case .success(let parsed) = Wire.parseRequest(bytes) else { continue }
             accepted += 1
             Self.checkRequestInvariants(parsed, &findings)
@@ -207,7 +222,7 @@ import Testing
         var findings = Findings()
         for _ in 0..<15_000 {
             var bytes = Self.mutate(Array(Self.responseCorpus.randomElement(using: &rng)!.utf8), &rng)
-            guard let end = bytes.withUnsafeBytes({ ASCII.headEnd($0, from: 0) }) else { continue }
+            guard case .complete(let end) = Wire.headEnd(bytes) else { continue }
             bytes = Array(bytes[..<end])
             let wasHEAD = Bool.random(using: &rng)
             guard case .success(let parsed) = Wire.parseResponse(bytes, requestWasHEAD: wasHEAD) else { continue }

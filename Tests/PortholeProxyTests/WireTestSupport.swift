@@ -71,7 +71,8 @@ enum Wire {
     /// search, not `ASCII.headEnd`, so the parsers' own line-end checks are tested on their own.
     static func firstCRLFCRLF(_ bytes: [UInt8]) -> Int? {
         guard bytes.count >= 4 else { return nil }
-        for index in 3..<bytes.count where bytes[index - 3...index].elementsEqual([0x0D, 0x0A, 0x0D, 0x0A]) {
+        for index in 3..<bytes.count
+        where bytes[index] == 0x0A && bytes[index - 1] == 0x0D && bytes[index - 2] == 0x0A && bytes[index - 3] == 0x0D {
             return index + 1
         }
         return nil

@@ -9,34 +9,27 @@ enum ASCII {
     static let comma: UInt8 = 0x2C
     static let semicolon: UInt8 = 0x3B
 
-    /// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
-    static let isTokenTable: [Bool] = (0..<256).map { byte in
-        switch UInt8(byte) {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-            UInt8(ascii: "A")...UInt8(ascii: "Z"):
-            true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-            UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-            UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            true
-        default:
-            false
-        }
+    /// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA,
+    /// as a 128-bit set split in two words. Bit tests on constants: no lazy globals (a `swift_once`
+    /// per byte showed up in profiles) and no bounds checks.
+    private static let tokenLow: UInt64 = 0x03FF_6CFA_0000_0000  // 0x00–0x3F: ! # $ % & ' * + - . 0–9
+    private static let tokenHigh: UInt64 = 0x57FF_FFFF_C7FF_FFFE  // 0x40–0x7F: A–Z ^ _ ` a–z | ~
+
+    @inline(__always) static func isToken(_ byte: UInt8) -> Bool {
+        if byte < 64 { return tokenLow >> UInt64(byte) & 1 == 1 }
+        if byte < 128 { return tokenHigh >> UInt64(byte - 64) & 1 == 1 }
+        return false
     }
 
-    /// field-vchar / SP / HTAB / obs-text: anything but control characters (and DEL).
-    static let isFieldValueTable: [Bool] = (0..<256).map { byte in
-        byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
+    /// field-vchar / SP / HTAB / obs-text: anything but control characters and DEL.
+    @inline(__always) static func isFieldValue(_ byte: UInt8) -> Bool {
+        byte >= 0x20 ? byte != 0x7F : byte == 0x09
     }
 
     /// Request-target characters: visible ASCII (RFC 9112 §3.2; spaces and controls are refused).
-    static let isTargetTable: [Bool] = (0..<256).map { byte in
+    @inline(__always) static func isTarget(_ byte: UInt8) -> Bool {
         byte > 0x20 && byte < 0x7F
     }
-
-    @inline(__always) static func isToken(_ byte: UInt8) -> Bool { isTokenTable[Int(byte)] }
-    @inline(__always) static func isFieldValue(_ byte: UInt8) -> Bool { isFieldValueTable[Int(byte)] }
-    @inline(__always) static func isTarget(_ byte: UInt8) -> Bool { isTargetTable[Int(byte)] }
 
     /// Case-insensitive comparison with a lowercase ASCII literal made of letters, digits and `-`.
     /// `byte | 0x20` folds A–Z onto a–z and leaves digits and `-` alone; token bytes never fold onto

@@ -8,6 +8,8 @@ public struct ChunkedBodyScanner: Sendable {
         case sizeStart
         /// Inside the hex digits of a chunk size.
         case size
+        /// After a chunk size and whitespace: only `;` (an extension) may follow (RFC 9112 §7.1.1 BWS).
+        case sizeWhitespace
         /// Inside a chunk extension, up to its CR.
         case chunkExtension
         /// Expecting the LF that ends a chunk-size line.
@@ -32,11 +34,14 @@ public struct ChunkedBodyScanner: Sendable {
 
     /// Trailer sections larger than this are refused; nobody legitimately sends big trailers.
     static let maximumTrailerBytes = 16 * 1024
+    /// Chunk extensions longer than this (per chunk) are refused; nothing real uses them.
+    static let maximumExtensionBytes = 4 * 1024
 
     private var state: State = .sizeStart
     private var size: Int64 = 0
     private var digits = 0
     private var trailerBytes = 0
+    private var extensionBytes = 0
 
     public init() {}
 
@@ -72,14 +77,24 @@ public struct ChunkedBodyScanner: Sendable {
                     size = size << 4 | Int64(digit)
                     digits += 1
                     state = .size
-                } else if digits > 0 && (byte == ASCII.semicolon || byte == ASCII.space || byte == ASCII.tab) {
+                } else if digits > 0 && byte == ASCII.semicolon {
                     state = .chunkExtension
+                } else if digits > 0 && (byte == ASCII.space || byte == ASCII.tab) {
+                    state = .sizeWhitespace
                 } else if digits > 0 && byte == ASCII.cr {
                     state = .sizeLineFeed
                 } else {
                     throw .invalidChunkSize
                 }
+            case .sizeWhitespace:
+                if byte == ASCII.semicolon {
+                    state = .chunkExtension
+                } else if byte != ASCII.space && byte != ASCII.tab {
+                    throw .invalidChunkSize
+                }
             case .chunkExtension:
+                extensionBytes += 1
+                guard extensionBytes <= Self.maximumExtensionBytes else { throw .invalidChunkFraming }
                 if byte == ASCII.cr {
                     state = .sizeLineFeed
                 } else if !ASCII.isFieldValue(byte) {
@@ -90,6 +105,7 @@ public struct ChunkedBodyScanner: Sendable {
                 state = size == 0 ? .trailerLineStart : .data(size)
                 size = 0
                 digits = 0
+                extensionBytes = 0
             case .dataCarriageReturn:
                 guard byte == ASCII.cr else { throw .invalidChunkFraming }
                 state = .dataLineFeed

@@ -3,6 +3,17 @@ public enum HTTPVersion: Sendable, Hashable {
     case http10
     case http11
 
+    /// HTTP-version syntax, `HTTP/` DIGIT `.` DIGIT (RFC 9112 §2.3): well-formed but unsupported
+    /// versions get 505, anything else 400.
+    static func isWellFormed(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+        guard range.count == 8 else { return false }
+        let base = range.lowerBound
+        return bytes[base] == UInt8(ascii: "H") && bytes[base + 1] == UInt8(ascii: "T")
+            && bytes[base + 2] == UInt8(ascii: "T") && bytes[base + 3] == UInt8(ascii: "P")
+            && bytes[base + 4] == UInt8(ascii: "/") && bytes[base + 5] &- UInt8(ascii: "0") < 10
+            && bytes[base + 6] == UInt8(ascii: ".") && bytes[base + 7] &- UInt8(ascii: "0") < 10
+    }
+
     /// Parses exactly `HTTP/1.0` or `HTTP/1.1` (case-sensitive, RFC 9112 §2.3).
     static func parse(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> HTTPVersion? {
         guard range.count == 8 else { return nil }

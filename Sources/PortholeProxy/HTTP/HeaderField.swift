@@ -26,6 +26,8 @@ public struct HeaderField: Sendable, Hashable {
         case xForwardedHost
         case xForwardedPort
         case expect
+        /// RFC 7239 `Forwarded`: removed, since the proxy sets the X-Forwarded-* fields itself.
+        case forwarded
         case other
     }
 
@@ -42,6 +44,8 @@ public struct HeaderField: Sendable, Hashable {
             if ASCII.equalsLowercase(bytes, name, "expect") { return .expect }
         case 7:
             if ASCII.equalsLowercase(bytes, name, "upgrade") { return .upgrade }
+        case 9:
+            if ASCII.equalsLowercase(bytes, name, "forwarded") { return .forwarded }
         case 10:
             if ASCII.equalsLowercase(bytes, name, "connection") { return .connection }
             if ASCII.equalsLowercase(bytes, name, "keep-alive") { return .keepAlive }

@@ -62,6 +62,12 @@ enum HeaderFieldsParser {
                     return
                 }
                 for fieldIndex in fields.indices where fields[fieldIndex].name.count == option.count {
+                    // Framing and routing fields are end-to-end whatever `Connection` says: letting a
+                    // peer strip Content-Length or Transfer-Encoding would desynchronise the next hop.
+                    switch fields[fieldIndex].kind {
+                    case .contentLength, .transferEncoding, .host: continue
+                    default: break
+                    }
                     if namesEqual(bytes, fields[fieldIndex].name, option) {
                         fields[fieldIndex].listedInConnection = true
                     }

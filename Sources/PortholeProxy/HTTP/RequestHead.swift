@@ -46,7 +46,7 @@ public struct RequestHead: Sendable {
         guard index + 1 < end, bytes[index] == ASCII.cr, bytes[index + 1] == ASCII.lf else {
             throw .malformedRequestLine
         }
-        guard index - versionStart == 8, bytes[versionStart] == UInt8(ascii: "H") else { throw .malformedRequestLine }
+        guard HTTPVersion.isWellFormed(bytes, versionStart..<index) else { throw .malformedRequestLine }
         guard let parsedVersion = HTTPVersion.parse(bytes, versionStart..<index) else { throw .unsupportedVersion }
         version = parsedVersion
         isGET = ASCII.equalsUppercase(bytes, method, "GET")

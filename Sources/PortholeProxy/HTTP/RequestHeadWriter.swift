@@ -36,13 +36,12 @@ enum RequestHeadWriter {
         // HTTP/1.0 clients are forwarded as HTTP/1.0 so the upstream never answers them chunked.
         buffer.writeStaticString(head.version == .http11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n")
 
-        var forwardedFor: Range<Int>? = nil
-        var extraForwardedFor = false
+        var forwardedFor = false
         for field in head.fields {
             if field.listedInConnection { continue }
             switch field.kind {
             case .connection, .keepAlive, .proxyConnection, .te, .previewToken,
-                .xForwardedProto, .xForwardedHost, .xForwardedPort:
+                .xForwardedProto, .xForwardedHost, .xForwardedPort, .forwarded:
                 continue
             case .upgrade:
                 if head.isUpgrade { buffer.writeField(bytes, field) }
@@ -57,33 +56,24 @@ enum RequestHeadWriter {
             case .cookie:
                 // Porthole's own session cookie is a credential for Porthole, not for the sandbox.
                 if ASCII.contains(bytes, field.value, PreviewSessionCookie.name) {
-                    let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self)
-                    if let remaining = CookieHeader.removing(name: PreviewSessionCookie.name, from: value) {
-                        buffer.writeStaticString("Cookie: ")
-                        buffer.writeString(remaining)
-                        buffer.writeStaticString("\r\n")
-                    }
+                    writeCookie(bytes, field.value, without: PreviewSessionCookie.name, into: &buffer)
                 } else {
                     buffer.writeField(bytes, field)
                 }
             case .xForwardedFor:
-                // Several X-Forwarded-For lines are one list; they are merged into one line below.
-                if forwardedFor == nil { forwardedFor = field.value } else { extraForwardedFor = true }
+                // Several X-Forwarded-For lines are one list; they are merged below, empty ones dropped.
+                if !field.value.isEmpty { forwardedFor = true }
             default:
                 buffer.writeField(bytes, field)
             }
         }
 
         buffer.writeStaticString("X-Forwarded-For: ")
-        if let forwardedFor {
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[forwardedFor]))
-            if extraForwardedFor {
-                for field in head.fields where field.kind == .xForwardedFor && field.value != forwardedFor {
-                    buffer.writeStaticString(", ")
-                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
-                }
+        if forwardedFor {
+            for field in head.fields where field.kind == .xForwardedFor && !field.value.isEmpty {
+                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
+                buffer.writeStaticString(", ")
             }
-            buffer.writeStaticString(", ")
         }
         buffer.writeString(rewrite.clientAddress)
         buffer.writeStaticString("\r\nX-Forwarded-Proto: ")
@@ -95,5 +85,45 @@ enum RequestHeadWriter {
         buffer.writeStaticString("\r\nX-Forwarded-Port: ")
         buffer.writeString(rewrite.listenerPort)
         buffer.writeStaticString(head.isUpgrade ? "\r\nConnection: upgrade\r\n\r\n" : "\r\n\r\n")
+    }
+
+    /// Writes a Cookie field without the cookie pairs named `name`, keeping every other byte as it
+    /// came, separators included (cookie values need not be UTF-8); drops the field when nothing remains.
+    private static func writeCookie(_ bytes: UnsafeRawBufferPointer, _ value: Range<Int>, without name: String, into buffer: inout ByteBuffer) {
+        // Segments between semicolons, each with its own leading whitespace: rejoined with ";" they
+        // reproduce the original spacing exactly.
+        var kept: [Range<Int>] = []
+        var start = value.lowerBound
+        while start <= value.upperBound {
+            var end = start
+            while end < value.upperBound && bytes[end] != ASCII.semicolon { end += 1 }
+            var lower = start
+            while lower < end && (bytes[lower] == ASCII.space || bytes[lower] == ASCII.tab) { lower += 1 }
+            if !isCookiePair(bytes, lower..<end, named: name) { kept.append(start..<end) }
+            start = end + 1
+        }
+        guard !kept.isEmpty else { return }
+        // The first kept segment may start with the whitespace that followed a removed pair.
+        while let first = kept.first, let byte = first.first, byte < first.upperBound,
+            bytes[byte] == ASCII.space || bytes[byte] == ASCII.tab
+        {
+            kept[0] = first.dropFirst()
+        }
+        guard kept.count > 1 || !kept[0].isEmpty else { return }
+        buffer.writeStaticString("Cookie: ")
+        for (index, segment) in kept.enumerated() {
+            if index > 0 { buffer.writeStaticString(";") }
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[segment]))
+        }
+        buffer.writeStaticString("\r\n")
+    }
+
+    private static func isCookiePair(_ bytes: UnsafeRawBufferPointer, _ pair: Range<Int>, named name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { name in
+            guard pair.count > name.count, bytes[pair.lowerBound + name.count] == UInt8(ascii: "=") else { return false }
+            for offset in 0..<name.count where bytes[pair.lowerBound + offset] != name[offset] { return false }
+            return true
+        }
     }
 }

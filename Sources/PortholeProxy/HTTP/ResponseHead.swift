@@ -82,7 +82,8 @@ public struct ResponseHead: Sendable {
         }
         if sawTransferEncoding && contentLength != nil { throw .contentLengthWithTransferEncoding }
         if sawConnection { HeaderFieldsParser.markConnectionOptions(bytes, &fields) }
-        upstreamCloses = sawClose || (version == .http10 && !sawKeepAlive)
+        // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means its framing is faulty.
+        upstreamCloses = sawClose || (version == .http10 && (!sawKeepAlive || sawTransferEncoding))
 
         if requestWasHEAD || status == 204 || status == 304 || (status >= 100 && status < 200) {
             framing = .none

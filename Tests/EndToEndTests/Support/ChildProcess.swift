@@ -6,6 +6,8 @@ import NIOConcurrencyHelpers
 final class ChildProcess: Sendable {
     private let process: Process
     private let stdinPipe = Pipe()
+    private let stdoutPipe = Pipe()
+    private let stderrPipe = Pipe()
     private let output = NIOLockedValueBox(Data())
     private let errors = NIOLockedValueBox(Data())
     let name: String
@@ -18,8 +20,6 @@ final class ChildProcess: Sendable {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
         self.name = name ?? URL(fileURLWithPath: executable).lastPathComponent
-        let stdoutPipe = Pipe()
-        let stderrPipe = Pipe()
         process.standardOutput = stdoutPipe
         process.standardError = stderrPipe
         process.standardInput = stdinPipe
@@ -69,6 +69,16 @@ final class ChildProcess: Sendable {
             try await Task.sleep(for: .milliseconds(10))
         }
         return process.terminationStatus
+    }
+
+    /// After exit: takes what the readability handlers have not delivered yet, so no output is lost.
+    func drainOutput() {
+        stdoutPipe.fileHandleForReading.readabilityHandler = nil
+        stderrPipe.fileHandleForReading.readabilityHandler = nil
+        let restOut = stdoutPipe.fileHandleForReading.readDataToEndOfFile()
+        let restErr = stderrPipe.fileHandleForReading.readDataToEndOfFile()
+        output.withLockedValue { $0.append(restOut) }
+        errors.withLockedValue { $0.append(restErr) }
     }
 
     func signal(_ number: Int32) {

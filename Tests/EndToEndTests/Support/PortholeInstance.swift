@@ -103,8 +103,7 @@ struct CommandResult: Sendable {
         let process = try ChildProcess(executable, arguments)
         defer { process.stop() }
         let status = try await process.waitForExit(timeout: timeout)
-        // The readability handlers may still be delivering the last bytes after exit.
-        try await Task.sleep(for: .milliseconds(20))
+        process.drainOutput()
         return CommandResult(status: status, stdout: Data(process.standardOutput.utf8), stderr: process.standardError)
     }
 }
