@@ -71,7 +71,7 @@ public final class ProxyServer: Sendable {
                     var proxyRole = role
                     if proxyRole.publicPort == 0, let port = channel.localAddress?.port { proxyRole.publicPort = port }
                     if case .https = role.mode, let certificates {
-                        try channel.pipeline.syncOperations.addHandler(TLSServerHandler(context: certificates.context))
+                        try channel.pipeline.syncOperations.addHandler(TLSServerHandler(context: certificates.context, allocator: channel.allocator))
                     }
                     try channel.pipeline.syncOperations.addHandler(ProxyConnectionHandler(loop: loop, role: proxyRole))
                 }

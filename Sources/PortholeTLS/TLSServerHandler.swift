@@ -4,8 +4,11 @@ public import NIOCore
 ///
 /// Put it first in the child pipeline (after a PROXY protocol decoder, if any):
 /// ```swift
-/// try channel.pipeline.syncOperations.addHandler(TLSServerHandler(context: store.context))
+/// let tls = try TLSServerHandler(context: store.context, allocator: channel.allocator)
+/// try channel.pipeline.syncOperations.addHandler(tls)
 /// ```
+/// Like every NIO handler it relies on each `channelRead` being followed by `channelReadComplete`
+/// (a decoder in front of it that fires leftover bytes when removed must fire both).
 /// It fires ``TLSHandshakeCompleted`` once the handshake is done, then passes decrypted
 /// `ByteBuffer`s up: everything decrypted in one read cycle as one buffer, in `channelReadComplete`.
 /// Ciphertext produced while reading (handshake flights, responses written in reaction to a read) goes

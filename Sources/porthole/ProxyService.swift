@@ -34,12 +34,8 @@ struct ProxyService: Service {
             group.addTask { await Self.watchCertificates(certificates, logger: logger) }
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                    do {
-                        try certificates.reload()
-                        logger.notice("certificates reloaded on SIGHUP")
-                    } catch {
-                        logger.error("certificate reload failed; keeping the previous certificates", metadata: ["error": "\(error)"])
-                    }
+                    // A failed reload is logged by the store, which keeps the previous certificates.
+                    if (try? certificates.reload()) != nil { logger.notice("certificates reloaded on SIGHUP") }
                 }
             }
             try? await gracefulShutdown()
@@ -58,11 +54,7 @@ struct ProxyService: Service {
             } catch {
                 return
             }
-            do {
-                if try certificates.reloadIfChanged() { logger.notice("certificates reloaded after a file change") }
-            } catch {
-                logger.error("certificate reload failed; keeping the previous certificates", metadata: ["error": "\(error)"])
-            }
+            if (try? certificates.reloadIfChanged()) == true { logger.notice("certificates reloaded after a file change") }
         }
     }
 }

@@ -56,7 +56,7 @@ import Testing
         #expect(late.stdout.contains("CN = other.example.test"), "\(late.output)")
 
         // ...and the early one still works on the old one.
-        early.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        await early.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         try await early.waitForOutput(containing: "sni=- alpn=-")
     }
 

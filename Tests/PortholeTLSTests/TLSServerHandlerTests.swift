@@ -32,6 +32,13 @@ import Testing
             ])
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stdout == "sni=\(host) alpn=http/1.1\n")
+
+            // The IP address SAN: no SNI is sent for an address, so this is also the default certificate.
+            let byAddress = try await run(Peer.curl, [
+                "--silent", "--show-error", "--cacert", certificates.caPath, "https://127.0.0.1:\(server.port)/",
+            ])
+            #expect(byAddress.status == 0, "\(byAddress.stderr)")
+            #expect(byAddress.stdout == "sni=- alpn=http/1.1\n")
         }
     }
 
@@ -115,8 +122,7 @@ import Testing
         try await self.withServer(options: ServerOptions(autoRead: autoRead)) { server, certificates in
             let upload = certificates.directory.file("upload.bin")
             let download = certificates.directory.file("download.bin")
-            var generator = SystemRandomNumberGenerator()
-            let bytes = Data((0..<(6 * 1024 * 1024 + 123)).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            let bytes = pseudoRandomBytes(count: 6 * 1024 * 1024 + 123)
             try bytes.write(to: URL(fileURLWithPath: upload))
 
             let host = "3000-abc.preview.localhost"
@@ -144,6 +150,24 @@ import Testing
         }
     }
 
+    @Test func closeWaitsForThePeerOnlyUntilTheShutdownTimeout() async throws {
+        try await self.withServer(configure: { $0.configuration(shutdownTimeout: .milliseconds(500)) }) { server, _ in
+            let peer = try PeerProcess(Peer.openssl, ["s_client", "-connect", "127.0.0.1:\(server.port)", "-quiet"])
+            defer { peer.kill() }
+            await peer.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            try await peer.waitForOutput(containing: "sni=-")
+            peer.stop()  // it will never answer our close_notify
+
+            let channel = try #require(server.events.channels.current.first)
+            let closing = ContinuousClock.now
+            try await channel.close()  // completes when the handler really closes
+            let waited = ContinuousClock.now - closing
+            #expect(waited >= .milliseconds(450), "closed after \(waited)")
+            #expect(waited < .seconds(5))
+            #expect(server.events.errors.current.isEmpty, "\(server.events.errors.current)")
+        }
+    }
+
     @Test func peerCloseNotifyClosesCleanly() async throws {
         try await self.withServer { server, _ in
             // With nothing on stdin, s_client sends close_notify right after the handshake.
@@ -165,7 +189,7 @@ import Testing
     @Test func uncleanShutdownIsReported() async throws {
         try await self.withServer { server, _ in
             let peer = try PeerProcess(Peer.openssl, ["s_client", "-connect", "127.0.0.1:\(server.port)", "-quiet"])
-            peer.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            await peer.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             try await peer.waitForOutput(containing: "sni=-")
             peer.kill()  // the kernel closes its socket: TCP FIN without close_notify
             try await waitUntil("peer exit") { !peer.isRunning }
@@ -184,4 +208,15 @@ import Testing
             #expect(server.events.tlsErrors() == [.handshakeTimeout])
         }
     }
+}
+
+/// Fast, seeded noise (a 64-bit LCG): any reordering, loss or duplication of a chunk shows.
+func pseudoRandomBytes(count: Int) -> Data {
+    var state = UInt64.random(in: 1...UInt64.max)
+    var bytes = [UInt8](repeating: 0, count: count)
+    for index in 0..<count {
+        if index % 8 == 0 { state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407 }
+        bytes[index] = UInt8(truncatingIfNeeded: state >> ((index % 8) * 8))
+    }
+    return Data(bytes)
 }

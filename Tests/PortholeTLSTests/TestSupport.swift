@@ -94,6 +94,10 @@ final class ServerEvents: Sendable {
     let handshakes = Locked<[TLSHandshakeCompleted]>([])
     let errors = Locked<[any Error]>([])
     let closedConnections = Locked(0)
+    /// When the last connection went inactive.
+    let becameInactive = Locked<ContinuousClock.Instant?>(nil)
+    /// Every accepted connection, so a test can close one from the server side.
+    let channels = Locked<[any Channel]>([])
 
     func tlsErrors() -> [TLSError] { self.errors.current.compactMap { $0 as? TLSError } }
 }
@@ -164,12 +168,14 @@ final class PreviewResponder: ChannelInboundHandler {
             // Written before the handshake: TLSServerHandler must buffer and replay it.
             context.writeAndFlush(Self.wrapOutboundOut(ByteBuffer(string: greeting)), promise: nil)
         }
+        self.events.channels.withLock { $0.append(context.channel) }
         if self.manualRead { context.read() }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         self.events.closedConnections.withLock { $0 += 1 }
+        self.events.becameInactive.withLock { $0 = .now }
         context.fireChannelInactive()
     }
 
@@ -277,7 +283,7 @@ func run(
     timeout: TimeInterval = 30
 ) async throws -> ProcessResult {
     let process = try PeerProcess(executable, arguments)
-    process.send(input)
+    await process.send(input)
     process.closeInput()
     let status = try await process.waitForExit(timeout: timeout)
     return ProcessResult(status: status, stdout: process.stdout, stderr: process.stderr)
@@ -325,19 +331,20 @@ final class PeerProcess: @unchecked Sendable {
     var stderr: String { String(decoding: self.collected.current.stderr, as: UTF8.self) }
     var isRunning: Bool { self.process.isRunning }
 
-    func send(_ data: Data) {
+    /// Writes from another thread: a large input fills the pipe, and blocking the test's thread while
+    /// the peer waits for us would stall other tests too.
+    func send(_ data: Data) async {
         guard !data.isEmpty else { return }
-        // Large inputs are written from another thread so a full pipe never blocks the test.
         let handle = self.input.fileHandleForWriting
-        let done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            try? handle.write(contentsOf: data)
-            done.signal()
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                try? handle.write(contentsOf: data)
+                done.resume()
+            }
         }
-        done.wait()
     }
 
-    func send(_ text: String) { self.send(Data(text.utf8)) }
+    func send(_ text: String) async { await self.send(Data(text.utf8)) }
 
     func closeInput() { try? self.input.fileHandleForWriting.close() }
 
@@ -355,7 +362,7 @@ final class PeerProcess: @unchecked Sendable {
             }
         } catch {
             self.kill()
-            throw error
+            throw TestFailure("\(error); stdout: \(self.stdout.suffix(2000)) stderr: \(self.stderr.suffix(2000))")
         }
         return self.process.terminationStatus
     }
@@ -363,6 +370,11 @@ final class PeerProcess: @unchecked Sendable {
     /// SIGKILL: the test runner's blocked signal mask is inherited, so SIGTERM may never arrive.
     func kill() {
         if self.process.isRunning { Foundation.kill(self.process.processIdentifier, SIGKILL) }
+    }
+
+    /// Freezes the peer: the kernel still holds its socket open, but it answers nothing.
+    func stop() {
+        Foundation.kill(self.process.processIdentifier, SIGSTOP)
     }
 }
 
