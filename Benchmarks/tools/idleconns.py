@@ -8,11 +8,13 @@ from /proc before the first connection and again once all are open and the proxy
 
   idleconns.py --port 18443 --host 3000-bench.preview.localhost --pid 1234 --count 10000
 
-Prints one JSON line. Needs `ulimit -n` above --count.
+Several client processes share the work (--procs, default one per core): the reading is of memory,
+not speed, so the client may use every core. Prints one JSON line. Needs `ulimit -n` above --count.
 """
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import ssl
 import sys
@@ -85,13 +87,13 @@ class IdleClient(asyncio.Protocol):
             self.done.set_exception(ConnectionError(f"closed before the response: {exc}"))
 
 
-async def run(args):
+async def open_and_hold(args, count: int, conn) -> None:
+    """One worker: opens `count` connections, reports, keeps them until told to close."""
     loop = asyncio.get_running_loop()
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     request = f"GET / HTTP/1.1\r\nHost: {args.host}\r\n\r\n".encode()
-    rss_before = tree_rss_kib(args.pid)
     protocols: list[IdleClient] = []
     statuses: dict[str, int] = {}
     errors: list[str] = []
@@ -110,18 +112,65 @@ async def run(args):
             except Exception as exc:  # noqa: BLE001 - counted and reported
                 errors.append(f"{type(exc).__name__}: {exc}")
 
-    t0 = time.monotonic()
-    await asyncio.gather(*(open_one() for _ in range(args.count)))
-    open_s = time.monotonic() - t0
-    await asyncio.sleep(args.settle)
-    rss_after = tree_rss_kib(args.pid)
-    still_open = sum(1 for p in protocols if not p.lost)
+    await asyncio.gather(*(open_one() for _ in range(count)))
+    conn.send({"opened": len(protocols), "statuses": statuses, "errors": errors})
+    # Keep the loop running (so closes by the proxy are noticed) while waiting for the parent.
+    await loop.run_in_executor(None, conn.recv)
+    conn.send(sum(1 for p in protocols if not p.lost))
+    await loop.run_in_executor(None, conn.recv)
     for p in protocols:
         p.transport.abort()
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.1)
+
+
+def worker(args, count: int, conn) -> None:
+    runner = uvloop.run if uvloop is not None else asyncio.run
+    runner(open_and_hold(args, count, conn))
+
+
+def run(args) -> int:
+    ctx = multiprocessing.get_context("fork")
+    rss_before = tree_rss_kib(args.pid)
+    t0 = time.monotonic()
+    shares = [args.count // args.procs + (1 if i < args.count % args.procs else 0) for i in range(args.procs)]
+    pipes, procs = [], []
+    for share in shares:
+        parent_end, child_end = ctx.Pipe()
+        proc = ctx.Process(target=worker, args=(args, share, child_end), daemon=True)
+        proc.start()
+        pipes.append(parent_end)
+        procs.append(proc)
+    opened, statuses, errors = 0, {}, []
+    deadline = t0 + args.deadline
+    finished = []
+    for pipe in pipes:
+        if pipe.poll(max(deadline - time.monotonic(), 0)):
+            report = pipe.recv()
+            opened += report["opened"]
+            for k, v in report["statuses"].items():
+                statuses[k] = statuses.get(k, 0) + v
+            errors += report["errors"]
+            finished.append(pipe)
+    timed_out = len(finished) < len(pipes)
+    if timed_out:
+        errors.append(f"not all {args.count} connections were open with a response after {args.deadline:.0f} s")
+    open_s = time.monotonic() - t0
+    time.sleep(args.settle)
+    rss_after = tree_rss_kib(args.pid)
+    still_open = 0
+    for pipe in finished:
+        pipe.send("report")
+    for pipe in finished:
+        still_open += pipe.recv() if pipe.poll(10) else 0
+    for pipe in finished:
+        pipe.send("close")
+    for proc in procs:
+        proc.join(0 if timed_out else 10)
+        if proc.is_alive():
+            proc.kill()
     growth = rss_after - rss_before
     result = {
-        "count": args.count, "opened": len(protocols), "open_at_measure": still_open,
+        "count": args.count, "opened": opened, "open_at_measure": still_open, "timed_out": timed_out,
         "open_s": round(open_s, 2), "rss_before_kib": rss_before, "rss_after_kib": rss_after,
         "kib_per_conn": round(growth / max(still_open, 1), 2), "statuses": statuses,
         "connect_failures": len(errors), "errors": sorted(set(errors))[:5],
@@ -139,9 +188,12 @@ def main():
     ap.add_argument("--count", type=int, default=10000)
     ap.add_argument("--parallel", type=int, default=128, help="handshakes in flight")
     ap.add_argument("--settle", type=float, default=1.0, help="seconds between the last open and the RSS reading")
+    ap.add_argument("--deadline", type=float, default=60.0,
+                    help="seconds allowed for opening every connection before reporting what was reached")
+    ap.add_argument("--procs", type=int, default=os.cpu_count() or 1,
+                    help="client processes (the proxy's RSS does not depend on who gets CPU time)")
     args = ap.parse_args()
-    runner = uvloop.run if uvloop is not None else asyncio.run
-    return runner(run(args))
+    return run(args)
 
 
 if __name__ == "__main__":
