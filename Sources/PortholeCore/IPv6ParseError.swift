@@ -1,0 +1,74 @@
+/// Why a text is not a strict IPv6 address or CIDR. `message` names the offending part
+/// (`group 12345 has more than four hex digits`); callers add which entry it came from.
+public struct IPv6ParseError: Error, Sendable, Hashable, CustomStringConvertible {
+    private enum Base: Sendable, Hashable {
+        case emptyAddress
+        case unexpectedCharacter(UInt8)
+        case zoneIndex
+        case emptyGroup
+        case groupTooLong(String)
+        case groupCount
+        case repeatedCompression
+        case compressionWithEightGroups
+        case misplacedIPv4
+        case invalidIPv4(IPv4ParseError)
+        case missingPrefixLength
+        case emptyPrefixLength
+        case prefixLengthLeadingZero(String)
+        case prefixLengthOutOfRange(String)
+    }
+
+    private let base: Base
+    private init(_ base: Base) { self.base = base }
+
+    static let emptyAddress = IPv6ParseError(.emptyAddress)
+    static let zoneIndex = IPv6ParseError(.zoneIndex)
+    static let emptyGroup = IPv6ParseError(.emptyGroup)
+    static let groupCount = IPv6ParseError(.groupCount)
+    static let repeatedCompression = IPv6ParseError(.repeatedCompression)
+    static let compressionWithEightGroups = IPv6ParseError(.compressionWithEightGroups)
+    static let misplacedIPv4 = IPv6ParseError(.misplacedIPv4)
+    static let missingPrefixLength = IPv6ParseError(.missingPrefixLength)
+    static let emptyPrefixLength = IPv6ParseError(.emptyPrefixLength)
+    static func unexpectedCharacter(_ byte: UInt8) -> IPv6ParseError { IPv6ParseError(.unexpectedCharacter(byte)) }
+    static func groupTooLong(_ text: String) -> IPv6ParseError { IPv6ParseError(.groupTooLong(bounded(text))) }
+    static func invalidIPv4(_ error: IPv4ParseError) -> IPv6ParseError { IPv6ParseError(.invalidIPv4(error)) }
+    static func prefixLengthLeadingZero(_ text: String) -> IPv6ParseError { IPv6ParseError(.prefixLengthLeadingZero(bounded(text))) }
+    static func prefixLengthOutOfRange(_ text: String) -> IPv6ParseError { IPv6ParseError(.prefixLengthOutOfRange(bounded(text))) }
+
+    public var message: String {
+        switch base {
+        case .emptyAddress: "the address is empty"
+        case .unexpectedCharacter(let byte): "unexpected character \(Self.describe(byte))"
+        case .zoneIndex: "a zone index ('%…') is not allowed"
+        case .emptyGroup: "a group between ':' is empty (only one '::' may stand for zeros)"
+        case .groupTooLong(let text): "group \(text) has more than four hex digits"
+        case .groupCount: "expected eight groups of hex digits separated by ':', or fewer with one '::'"
+        case .repeatedCompression: "'::' may appear only once"
+        case .compressionWithEightGroups: "'::' must stand for at least one group, but eight are given"
+        case .misplacedIPv4: "an embedded IPv4 address may only be the last 32 bits"
+        case .invalidIPv4(let error): "embedded IPv4 address: \(error.message)"
+        case .missingPrefixLength: "missing prefix length"
+        case .emptyPrefixLength: "the prefix length after '/' is empty"
+        case .prefixLengthLeadingZero(let text): "prefix length \(text) has a leading zero"
+        case .prefixLengthOutOfRange(let text): "prefix length \(text) is greater than 128"
+        }
+    }
+
+    public var description: String { message }
+
+    /// Printable ASCII is shown as itself, anything else as its byte value, so a message never carries
+    /// control characters or half a UTF-8 sequence.
+    private static func describe(_ byte: UInt8) -> String {
+        if byte > 0x20, byte < 0x7F {
+            return "'\(Character(Unicode.Scalar(byte)))'"
+        }
+        if byte == 0x20 { return "' '" }
+        let hex = String(byte, radix: 16, uppercase: true)
+        return "0x" + (hex.count == 1 ? "0" + hex : hex)
+    }
+
+    private static func bounded(_ text: String) -> String {
+        text.utf8.count > 12 ? String(text.prefix(12)) + "…" : text
+    }
+}
