@@ -17,8 +17,10 @@ public enum AccessDecision: Sendable, Hashable {
     ///    on its own.
     /// 4. A header token decides alone: a wrong one is 403 even with a valid cookie, so a script with a
     ///    stale token fails loudly instead of riding on the browser's session.
-    /// 5. A query token: valid on a navigation → trade it for a cookie; valid otherwise → allow (never
-    ///    redirect upgrades or API clients); wrong → 403.
+    /// 5. A query token — the preview token or a signed preview URL's token (``SignedPreviewToken``):
+    ///    valid on a navigation → trade it for a cookie (for a signed URL, one bound to its grant and
+    ///    expiring with it); valid otherwise → allow (never redirect upgrades or API clients); wrong,
+    ///    expired or revoked → 403.
     /// 6. Session cookies: any one that verifies → allow; all invalid → 403 "session expired".
     /// 7. Nothing → 401 with instructions.
     public static func decide(policy: SandboxPolicy, request: AccessRequest, rules: AccessRules) -> AccessDecision {
@@ -36,7 +38,9 @@ public enum AccessDecision: Sendable, Hashable {
             return tokenMatches(headerToken, policy: policy) ? .allow(.token) : .deny(.tokenInvalid)
         }
         if let queryToken = request.queryToken {
-            guard tokenMatches(queryToken, policy: policy) else { return .deny(.tokenInvalid) }
+            guard tokenMatches(queryToken, policy: policy) else {
+                return signedURLDecision(queryToken, policy: policy, request: request, rules: rules)
+            }
             guard request.kind == .navigation else { return .allow(.queryToken) }
             let value = PreviewSessionCookie.issue(
                 sandboxID: policy.id,
@@ -57,12 +61,42 @@ public enum AccessDecision: Sendable, Hashable {
                     port: request.port,
                     tokenGeneration: policy.tokenGeneration,
                     now: request.now,
+                    revokedGrants: policy.revokedGrants,
                     secret: rules.cookieSecret
                 )
             }
             return valid ? .allow(.cookie) : .deny(.sessionInvalid)
         }
         return .deny(.tokenMissing)
+    }
+
+    /// A query token that is not the preview token may be a signed preview URL's. Its session cookie never
+    /// outlives the URL: a shorter life than usual is the price of letting revocation records expire.
+    private static func signedURLDecision(
+        _ token: String, policy: SandboxPolicy, request: AccessRequest, rules: AccessRules
+    ) -> AccessDecision {
+        switch SignedPreviewToken.verify(token, policy: policy, port: request.port, now: request.now, secret: rules.cookieSecret) {
+        case .success(let claims):
+            guard request.kind == .navigation else { return .allow(.signedURL) }
+            let expiresAt = min(request.now + rules.cookieLifetime, claims.expiresAt)
+            let value = PreviewSessionCookie.issue(
+                sandboxID: policy.id,
+                port: request.port,
+                tokenGeneration: policy.tokenGeneration,
+                expiresAt: expiresAt,
+                grant: claims.grant,
+                secret: rules.cookieSecret
+            )
+            return .exchangeTokenForCookie(
+                setCookie: PreviewSessionCookie.setCookieHeaderValue(value: value, maxAge: expiresAt - request.now)
+            )
+        case .failure(.expired):
+            return .deny(.signedURLExpired)
+        case .failure(.revoked):
+            return .deny(.signedURLRevoked)
+        case .failure(.invalid):
+            return .deny(.tokenInvalid)
+        }
     }
 
     /// An empty stored token matches nothing: a record created without a token must not open to an

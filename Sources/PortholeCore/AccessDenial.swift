@@ -2,7 +2,7 @@
 /// the user what to do.
 public struct AccessDenial: Sendable, Hashable {
     public let status: Int
-    /// `token_missing`, `token_invalid` or `sandbox_stopped`.
+    /// `token_missing`, `token_invalid`, `preview_link_expired`, `preview_link_revoked` or `sandbox_stopped`.
     public let code: String
     public let message: String
 
@@ -31,6 +31,20 @@ public struct AccessDenial: Sendable, Hashable {
         status: 403,
         code: "token_invalid",
         message: "preview session expired or revoked; open the preview link again"
+    )
+
+    /// A genuine signed preview URL past its expiry: 403, and the message says to ask for a new link.
+    public static let signedURLExpired = AccessDenial(
+        status: 403,
+        code: "preview_link_expired",
+        message: "this signed preview link has expired; ask for a new one"
+    )
+
+    /// A signed preview URL revoked through the admin API: 403.
+    public static let signedURLRevoked = AccessDenial(
+        status: 403,
+        code: "preview_link_revoked",
+        message: "this signed preview link has been revoked; ask for a new one"
     )
 
     /// 503: the sandbox exists but is not running, so there is nothing to proxy to.

@@ -6,6 +6,8 @@ public enum AccessGrant: String, Sendable, Hashable {
     case token
     /// Valid `?preview_token=` on a request that is not a browser navigation.
     case queryToken = "query_token"
+    /// Valid signed preview URL token in `?preview_token=` on a request that is not a browser navigation.
+    case signedURL = "signed_url"
     /// Valid session cookie.
     case cookie
     /// CORS preflight, which carries no credentials; the request it announces is authorised on its own.

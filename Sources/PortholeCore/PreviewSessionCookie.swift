@@ -9,6 +9,11 @@
 /// Payload layout (big-endian): version `1` (1 byte), port (2), token generation (4), expiry in unix
 /// seconds (8), then the sandbox id bytes. Fixed-width fields first make the encoding unambiguous
 /// without separators.
+///
+/// A session started from a signed preview URL (``SignedPreviewToken``) is version `2`: the same fields
+/// plus the URL's 12-byte grant id before the sandbox id. Revoking the URL records the grant id in the
+/// policy (``SandboxPolicy/revokedGrants``), which ends the session too; and such a session is issued
+/// to expire no later than the URL, so the record can forget the grant once the URL has expired.
 public enum PreviewSessionCookie {
     public static let name = "porthole_session"
 
@@ -16,6 +21,7 @@ public enum PreviewSessionCookie {
     public static let minimumSecretLength = 32
 
     private static let version: UInt8 = 1
+    private static let grantVersion: UInt8 = 2
     private static let fixedPayloadLength = 1 + 2 + 4 + 8
     /// Domain separation: if the secret is ever shared with another signed value (signed URLs), a MAC
     /// over one can never be replayed as the other.
@@ -23,41 +29,86 @@ public enum PreviewSessionCookie {
 
     /// A cookie value valid until `expiresAt` (unix seconds, exclusive).
     public static func issue(sandboxID: String, port: UInt16, tokenGeneration: UInt32, expiresAt: Int64, secret: [UInt8]) -> String {
+        issue(sandboxID: sandboxID, port: port, tokenGeneration: tokenGeneration, expiresAt: expiresAt, grant: nil, secret: secret)
+    }
+
+    /// A cookie value valid until `expiresAt`, bound to the signed preview URL `grant` when given: it then
+    /// stops verifying as soon as the grant is revoked. The caller caps `expiresAt` at the URL's expiry.
+    public static func issue(
+        sandboxID: String, port: UInt16, tokenGeneration: UInt32, expiresAt: Int64, grant: PreviewGrantID?, secret: [UInt8]
+    ) -> String {
         precondition(secret.count >= minimumSecretLength, "the cookie secret must be at least \(minimumSecretLength) bytes")
-        let payload = payload(sandboxID: sandboxID, port: port, tokenGeneration: tokenGeneration, expiresAt: expiresAt)
+        let payload = payload(sandboxID: sandboxID, port: port, tokenGeneration: tokenGeneration, expiresAt: expiresAt, grant: grant)
         return Base64URL.encode(payload) + "." + Base64URL.encode(mac(payload, secret: secret))
     }
 
     /// True only for an untampered value issued with `secret` for this sandbox, port and token generation,
-    /// and not yet expired at `now`. Anything malformed is simply false.
+    /// not yet expired at `now`, and (for a session started from a signed preview URL) whose grant is not in
+    /// `revokedGrants`. Anything malformed is simply false.
     public static func verify(
-        _ value: some StringProtocol, sandboxID: String, port: UInt16, tokenGeneration: UInt32, now: Int64, secret: [UInt8]
+        _ value: some StringProtocol, sandboxID: String, port: UInt16, tokenGeneration: UInt32, now: Int64,
+        revokedGrants: [String: Int64] = [:], secret: [UInt8]
     ) -> Bool {
-        verify(utf8: value.utf8, sandboxID: sandboxID, port: port, tokenGeneration: tokenGeneration, now: now, secret: secret)
+        verify(
+            utf8: value.utf8, sandboxID: sandboxID, port: port, tokenGeneration: tokenGeneration, now: now,
+            revokedGrants: revokedGrants, secret: secret
+        )
     }
 
-    /// Byte-level form of ``verify(_:sandboxID:port:tokenGeneration:now:secret:)``.
+    /// Byte-level form of ``verify(_:sandboxID:port:tokenGeneration:now:revokedGrants:secret:)``.
     public static func verify(
-        utf8 value: some Collection<UInt8>, sandboxID: String, port: UInt16, tokenGeneration: UInt32, now: Int64, secret: [UInt8]
+        utf8 value: some Collection<UInt8>, sandboxID: String, port: UInt16, tokenGeneration: UInt32, now: Int64,
+        revokedGrants: [String: Int64] = [:], secret: [UInt8]
     ) -> Bool {
+        guard let session = session(utf8: value, sandboxID: sandboxID, port: port, tokenGeneration: tokenGeneration, now: now, secret: secret)
+        else { return false }
+        if let grant = session.grant, revokedGrants[grant.description] != nil { return false }
+        return true
+    }
+
+    /// A verified session: what the cookie was issued for, once its MAC, binding and expiry checked out.
+    public struct Session: Sendable, Hashable {
+        public let expiresAt: Int64
+        /// The signed preview URL the session was started from; `nil` for a session from the preview token.
+        public let grant: PreviewGrantID?
+    }
+
+    /// The session in `value` if it is untampered, issued with `secret` for this sandbox, port and token
+    /// generation, and not expired at `now`; revocation of its grant is the caller's to check.
+    public static func session(
+        utf8 value: some Collection<UInt8>, sandboxID: String, port: UInt16, tokenGeneration: UInt32, now: Int64, secret: [UInt8]
+    ) -> Session? {
         precondition(secret.count >= minimumSecretLength, "the cookie secret must be at least \(minimumSecretLength) bytes")
         // Bounded before decoding: a cookie is attacker input and the real one is under 200 bytes.
-        guard value.count <= 512, let dot = value.firstIndex(of: UInt8(ascii: ".")) else { return false }
+        guard value.count <= 512, let dot = value.firstIndex(of: UInt8(ascii: ".")) else { return nil }
         guard let payload = Base64URL.decode(utf8: value[..<dot]),
               let presentedMAC = Base64URL.decode(utf8: value[value.index(after: dot)...]),
               presentedMAC.count == HMACSHA256.byteCount,
               payload.count > fixedPayloadLength
-        else { return false }
+        else { return nil }
 
         // The MAC first: nothing in an unauthenticated payload is trusted, not even its version.
-        guard PreviewToken.constantTimeEquals(mac(payload, secret: secret), presentedMAC) else { return false }
-        guard payload[0] == version else { return false }
+        guard PreviewToken.constantTimeEquals(mac(payload, secret: secret), presentedMAC) else { return nil }
+        let grant: PreviewGrantID?
+        let idOffset: Int
+        switch payload[0] {
+        case version:
+            grant = nil
+            idOffset = fixedPayloadLength
+        case grantVersion:
+            guard payload.count > fixedPayloadLength + PreviewGrantID.byteCount else { return nil }
+            grant = PreviewGrantID(bytes: Array(payload[fixedPayloadLength..<(fixedPayloadLength + PreviewGrantID.byteCount)]))
+            idOffset = fixedPayloadLength + PreviewGrantID.byteCount
+        default:
+            return nil
+        }
         guard readInteger(payload, at: 1, as: UInt16.self) == port,
               readInteger(payload, at: 3, as: UInt32.self) == tokenGeneration,
-              payload[fixedPayloadLength...].elementsEqual(sandboxID.utf8)
-        else { return false }
+              payload[idOffset...].elementsEqual(sandboxID.utf8)
+        else { return nil }
         let expiresAt = Int64(bitPattern: readInteger(payload, at: 7, as: UInt64.self))
-        return now < expiresAt
+        guard now < expiresAt else { return nil }
+        return Session(expiresAt: expiresAt, grant: grant)
     }
 
     /// `Set-Cookie` value for a session. Host-only on purpose (no `Domain`): with `Domain` the cookie would go
@@ -75,12 +126,13 @@ public enum PreviewSessionCookie {
 
     // MARK: - Private
 
-    private static func payload(sandboxID: String, port: UInt16, tokenGeneration: UInt32, expiresAt: Int64) -> [UInt8] {
-        var bytes: [UInt8] = [version]
-        bytes.reserveCapacity(fixedPayloadLength + sandboxID.utf8.count)
+    private static func payload(sandboxID: String, port: UInt16, tokenGeneration: UInt32, expiresAt: Int64, grant: PreviewGrantID?) -> [UInt8] {
+        var bytes: [UInt8] = [grant == nil ? version : grantVersion]
+        bytes.reserveCapacity(fixedPayloadLength + PreviewGrantID.byteCount + sandboxID.utf8.count)
         appendInteger(port, to: &bytes)
         appendInteger(tokenGeneration, to: &bytes)
         appendInteger(UInt64(bitPattern: expiresAt), to: &bytes)
+        if let grant { bytes.append(contentsOf: grant.bytes) }
         bytes.append(contentsOf: sandboxID.utf8)
         return bytes
     }

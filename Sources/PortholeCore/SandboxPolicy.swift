@@ -25,6 +25,11 @@ public struct SandboxPolicy: Sendable, Hashable, Codable {
     public var createdAt: Int64
     /// Unix seconds.
     public var updatedAt: Int64
+    /// Signed preview URLs revoked before their expiry: grant id (``PreviewGrantID``) → the URL's expiry
+    /// (unix seconds). Kept in the record so the cached policy carries it to the proxy and the change feed
+    /// and cache invalidation propagate it; entries are dropped once the URL has expired anyway
+    /// (``pruneRevokedGrants(now:)``), which bounds the map by the revocations of one URL lifetime.
+    public var revokedGrants: [String: Int64]
 
     public init(
         id: String,
@@ -39,7 +44,8 @@ public struct SandboxPolicy: Sendable, Hashable, Codable {
         hostRewrite: Bool = false,
         state: SandboxState = .started,
         createdAt: Int64 = 0,
-        updatedAt: Int64 = 0
+        updatedAt: Int64 = 0,
+        revokedGrants: [String: Int64] = [:]
     ) {
         self.id = id
         self.target = target
@@ -54,6 +60,73 @@ public struct SandboxPolicy: Sendable, Hashable, Codable {
         self.state = state
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.revokedGrants = revokedGrants
+    }
+}
+
+// MARK: - Revoked signed preview URLs
+
+extension SandboxPolicy {
+    /// Records the revocation of a signed preview URL until `expiresAt`, dropping entries that expired.
+    public mutating func revokeGrant(_ grant: PreviewGrantID, expiresAt: Int64, now: Int64) {
+        pruneRevokedGrants(now: now)
+        if expiresAt > now {
+            revokedGrants[grant.description] = max(revokedGrants[grant.description] ?? 0, expiresAt)
+        }
+    }
+
+    /// Drops revocations of URLs that have expired: an expired URL is refused for its expiry, and the
+    /// sessions it started expired with it.
+    public mutating func pruneRevokedGrants(now: Int64) {
+        revokedGrants = revokedGrants.filter { $0.value > now }
+    }
+}
+
+// MARK: - Codable
+
+extension SandboxPolicy {
+    private enum CodingKeys: String, CodingKey {
+        case id, target, isPublic, previewToken, tokenGeneration, networkBlockAll, networkAllowList, tier, labels
+        case hostRewrite, state, createdAt, updatedAt, revokedGrants
+    }
+
+    /// Fields added after the first release decode as their defaults when absent.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try container.decode(String.self, forKey: .id),
+            target: try container.decode(String.self, forKey: .target),
+            isPublic: try container.decode(Bool.self, forKey: .isPublic),
+            previewToken: try container.decode(String.self, forKey: .previewToken),
+            tokenGeneration: try container.decode(UInt32.self, forKey: .tokenGeneration),
+            networkBlockAll: try container.decode(Bool.self, forKey: .networkBlockAll),
+            networkAllowList: try container.decodeIfPresent(String.self, forKey: .networkAllowList),
+            tier: try container.decode(Int.self, forKey: .tier),
+            labels: try container.decode([String: String].self, forKey: .labels),
+            hostRewrite: try container.decode(Bool.self, forKey: .hostRewrite),
+            state: try container.decode(SandboxState.self, forKey: .state),
+            createdAt: try container.decode(Int64.self, forKey: .createdAt),
+            updatedAt: try container.decode(Int64.self, forKey: .updatedAt),
+            revokedGrants: try container.decodeIfPresent([String: Int64].self, forKey: .revokedGrants) ?? [:]
+        )
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(target, forKey: .target)
+        try container.encode(isPublic, forKey: .isPublic)
+        try container.encode(previewToken, forKey: .previewToken)
+        try container.encode(tokenGeneration, forKey: .tokenGeneration)
+        try container.encode(networkBlockAll, forKey: .networkBlockAll)
+        try container.encodeIfPresent(networkAllowList, forKey: .networkAllowList)
+        try container.encode(tier, forKey: .tier)
+        try container.encode(labels, forKey: .labels)
+        try container.encode(hostRewrite, forKey: .hostRewrite)
+        try container.encode(state, forKey: .state)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encode(revokedGrants, forKey: .revokedGrants)
     }
 }
 

@@ -43,7 +43,7 @@ public final class SQLitePolicyStore: PolicyStore {
     public static let changeFeedRetention: Int64 = 10_000
 
     /// The schema version this build writes (`PRAGMA user_version`).
-    static let schemaVersion = 1
+    static let schemaVersion = 2
 
     /// Where the database lives.
     public let path: String
@@ -145,7 +145,7 @@ public final class SQLitePolicyStore: PolicyStore {
         let rows = try await self.query(
             """
             INSERT INTO sandboxes (\(Self.columnList))
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
             ON CONFLICT (id) DO NOTHING
             RETURNING id
             """,
@@ -162,7 +162,7 @@ public final class SQLitePolicyStore: PolicyStore {
             UPDATE sandboxes SET
                 target = ?2, is_public = ?3, preview_token = ?4, token_generation = ?5,
                 network_block_all = ?6, network_allow_list = ?7, tier = ?8, labels = ?9,
-                host_rewrite = ?10, state = ?11, created_at = ?12, updated_at = ?13
+                host_rewrite = ?10, state = ?11, created_at = ?12, updated_at = ?13, revoked_grants = ?14
             WHERE id = ?1
             RETURNING id
             """,
@@ -351,12 +351,19 @@ extension SQLitePolicyStore {
         _ = try await self.query("BEGIN IMMEDIATE")
         do {
             let current = try await self.userVersion()
-            if current == 0 {
-                for statement in Self.schemaV1 {
-                    _ = try await self.query(statement)
+            if current < Self.schemaVersion {
+                // Each version's statements run once, in order, inside this one transaction.
+                let migrations = [Self.schemaV1, Self.schemaV2]
+                for statements in migrations[current...] {
+                    for statement in statements {
+                        _ = try await self.query(statement)
+                    }
                 }
                 _ = try await self.query("PRAGMA user_version = \(Self.schemaVersion)")
-                self.logger.info("created policy database schema", metadata: ["path": "\(self.path)", "version": "\(Self.schemaVersion)"])
+                self.logger.info(
+                    current == 0 ? "created policy database schema" : "migrated policy database schema",
+                    metadata: ["path": "\(self.path)", "from": "\(current)", "version": "\(Self.schemaVersion)"]
+                )
             }
             _ = try await self.query("COMMIT")
         } catch {
@@ -411,21 +418,31 @@ extension SQLitePolicyStore {
         BEGIN DELETE FROM changes WHERE seq <= NEW.seq - \(changeFeedRetention); END
         """,
     ]
+
+    /// Version 2: revoked signed preview URLs (`SandboxPolicy.revokedGrants`), a JSON object of grant
+    /// id → expiry. A column of the record rather than a table of its own, so a revocation is one
+    /// update of the record: the `sandboxes_updated` trigger puts it on the change feed like any other
+    /// change, and the cached policy carries it to the proxy.
+    private static let schemaV2: [String] = [
+        "ALTER TABLE sandboxes ADD COLUMN revoked_grants TEXT NOT NULL DEFAULT '{}'"
+    ]
 }
 
 // MARK: - Rows
 
 extension SQLitePolicyStore {
     private static let columnList =
-        "id, target, is_public, preview_token, token_generation, network_block_all, network_allow_list, tier, labels, host_rewrite, state, created_at, updated_at"
+        "id, target, is_public, preview_token, token_generation, network_block_all, network_allow_list, tier, labels, host_rewrite, state, created_at, updated_at, revoked_grants"
 
-    /// Binds in `columnList` order (`?1` … `?13`).
+    /// Binds in `columnList` order (`?1` … `?14`).
     private static func encode(_ policy: SandboxPolicy) throws -> [SQLiteData] {
         let labels: String
+        let revokedGrants: String
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             labels = String(decoding: try encoder.encode(policy.labels), as: UTF8.self)
+            revokedGrants = String(decoding: try encoder.encode(policy.revokedGrants), as: UTF8.self)
         } catch {
             throw PolicyStoreError.corrupt("the labels of sandbox '\(policy.id)' cannot be encoded as JSON (\(error))")
         }
@@ -443,6 +460,7 @@ extension SQLitePolicyStore {
             .text(policy.state.rawValue),
             .integer(Int(policy.createdAt)),
             .integer(Int(policy.updatedAt)),
+            .text(revokedGrants),
         ]
     }
 
@@ -479,6 +497,19 @@ extension SQLitePolicyStore {
         guard let state = SandboxState(rawValue: stateName) else {
             throw PolicyStoreError.corrupt("sandbox '\(id)' has unknown state '\(stateName)'")
         }
+        let revokedGrants: [String: Int64]
+        switch row.column("revoked_grants") {
+        case .text(let json)?:
+            do {
+                revokedGrants = try JSONDecoder().decode([String: Int64].self, from: Data(json.utf8))
+            } catch {
+                throw PolicyStoreError.corrupt("sandbox '\(id)' has revoked grants that are not a JSON object of expiry times")
+            }
+        case nil:
+            revokedGrants = [:]
+        default:
+            throw PolicyStoreError.corrupt("sandbox '\(id)' has a malformed 'revoked_grants' column")
+        }
         let allowList: String?
         switch row.column("network_allow_list") {
         case .text(let value): allowList = value
@@ -499,7 +530,8 @@ extension SQLitePolicyStore {
             hostRewrite: try field("host_rewrite", bool),
             state: state,
             createdAt: Int64(try field("created_at", integer)),
-            updatedAt: Int64(try field("updated_at", integer))
+            updatedAt: Int64(try field("updated_at", integer)),
+            revokedGrants: revokedGrants
         )
     }
 }

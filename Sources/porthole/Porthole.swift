@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Porthole: AsyncParsableCommand {
@@ -8,4 +9,23 @@ struct Porthole: AsyncParsableCommand {
         subcommands: [ServeCommand.self, SandboxCommand.self, CertsCommand.self],
         defaultSubcommand: nil
     )
+
+    /// Exit status 2 for usage errors, as POSIX utilities use (ArgumentParser's default is 64), so
+    /// scripts tell "you called it wrong" (2) from "the server refused" (1).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                exit(withError: ExitCode(2))
+            }
+            exit(withError: error)
+        }
+    }
 }

@@ -254,6 +254,7 @@ struct AccessDecisionTests {
         #expect(AccessGrant.public.rawValue == "public")
         #expect(AccessGrant.queryToken.rawValue == "query_token")
         #expect(AccessGrant.preflight.rawValue == "preflight")
+        #expect(AccessGrant.signedURL.rawValue == "signed_url")
     }
 
     // MARK: AccessRequest

@@ -1,0 +1,177 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import PortholeCore
+import PortholeStore
+
+/// Answers every admin request: authenticates, routes, runs the operation on the control plane and
+/// turns every failure into the JSON error body `{status, code, message, field}`.
+struct AdminResponder: HTTPResponder {
+    typealias Context = BasicRequestContext
+
+    let controlPlane: SandboxControlPlane
+    let token: AdminToken
+    let hooks: AdminServer.Hooks
+    let maximumBodyBytes: Int
+    let logger: Logger
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let path = request.uri.path
+        let method = request.method.rawValue
+        if !AdminRoute.isPublic(path: path), !token.authorizes(authorizationHeader: request.headers[.authorization]) {
+            // Never log the presented value.
+            logger.notice("admin request refused: missing or wrong admin token", metadata: ["method": "\(method)"])
+            var response = Self.error(.unauthorized)
+            response.headers[.wwwAuthenticate] = "Bearer"
+            return response
+        }
+        switch AdminRoute.match(method: method, path: path) {
+        case .notFound:
+            return Self.error(AdminAPIError(status: 404, code: "not_found", message: "no such admin API path; see /v1/openapi.json"))
+        case .methodNotAllowed(let allowed):
+            var response = Self.error(
+                AdminAPIError(status: 405, code: "method_not_allowed", message: "\(method) is not allowed here; use \(allowed.joined(separator: " or "))")
+            )
+            response.headers[.allow] = allowed.joined(separator: ", ")
+            return response
+        case .route(let route):
+            let response: Response
+            do {
+                let body = route.takesBody ? try await Self.collect(request, limit: maximumBodyBytes) : []
+                response = try await perform(route, body: body, query: QueryParameters(request.uri.query))
+            } catch let error as AdminAPIError {
+                response = Self.error(error)
+            } catch let error as PolicyStoreError {
+                response = Self.error(Self.apiError(error))
+                if error.code != .notFound && error.code != .alreadyExists {
+                    logger.error("admin request failed in the policy store", metadata: ["route": "\(route.template)", "error": "\(error)"])
+                }
+            } catch {
+                logger.error("admin request failed", metadata: ["route": "\(route.template)", "error": "\(error)"])
+                response = Self.error(AdminAPIError(status: 500, code: "internal_error", message: "the request failed inside Porthole; see its log"))
+            }
+            logger.info("admin request", metadata: ["method": "\(method)", "route": "\(route.template)", "status": "\(response.status.code)"])
+            return response
+        }
+    }
+
+    // MARK: - Operations
+
+    private func perform(_ route: AdminRoute, body: [UInt8], query: QueryParameters) async throws -> Response {
+        switch route {
+        case .healthz:
+            return try Self.json(HealthStatus(status: "ok"))
+        case .readyz:
+            if hooks.isDraining() {
+                return try Self.json(HealthStatus(status: "draining"), status: .serviceUnavailable)
+            }
+            let ready = await controlPlane.isReady()
+            return try Self.json(HealthStatus(status: ready ? "ok" : "unavailable"), status: ready ? .ok : .serviceUnavailable)
+        case .metrics:
+            guard let metrics = hooks.metrics else {
+                throw AdminAPIError(status: 404, code: "not_found", message: "this server exports no metrics")
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: await metrics()))
+            )
+        case .openAPIDocument:
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes))
+            )
+        case .createSandbox:
+            let record = try await controlPlane.create(try SandboxCreateRequest(body: body))
+            var response = try Self.json(record, status: .created)
+            response.headers[.location] = "/v1/sandboxes/\(record.id)"
+            return response
+        case .listSandboxes:
+            let limit = try query.integer("limit", range: Int64(SandboxFieldRules.pageSizes.lowerBound)...Int64(SandboxFieldRules.pageSizes.upperBound))
+            let page = try await controlPlane.list(label: query["label"], cursor: query["cursor"], limit: limit.map { Int($0) })
+            return try Self.json(page)
+        case .getSandbox(let id):
+            return try Self.json(try await controlPlane.sandbox(id: id))
+        case .updateSandbox(let id):
+            return try Self.json(try await controlPlane.update(id: id, try SandboxUpdateRequest(body: body)))
+        case .deleteSandbox(let id):
+            try await controlPlane.delete(id: id)
+            return Response(status: .noContent)
+        case .setPublic(let id, let value):
+            guard let isPublic = ["true": true, "false": false][value] else {
+                throw AdminAPIError.invalid("value", "the last path segment must be true or false, got \"\(SandboxFieldRules.shown(value))\"")
+            }
+            return try Self.json(try await controlPlane.setPublic(id: id, isPublic))
+        case .setNetworkSettings(let id):
+            return try Self.json(try await controlPlane.setNetworkSettings(id: id, try NetworkSettingsRequest(body: body)))
+        case .previewLink(let id, let port):
+            return try Self.json(try await controlPlane.previewLink(id: id, port: try Self.port(port)))
+        case .signPreviewURL(let id, let port):
+            let lifetime = try query.integer("expiresInSeconds", range: SandboxFieldRules.signedURLLifetimes)
+            return try Self.json(try await controlPlane.signPreviewURL(id: id, port: try Self.port(port), expiresInSeconds: lifetime))
+        case .expireSignedPreviewURL(let id, let port, let token):
+            return try Self.json(try await controlPlane.expireSignedPreviewURL(id: id, port: try Self.port(port), token: token))
+        case .rotatePreviewToken(let id):
+            return try Self.json(try await controlPlane.rotatePreviewToken(id: id))
+        }
+    }
+
+    // MARK: - Helpers
+
+    private static func port(_ text: String) throws -> Int {
+        guard !text.isEmpty, text.utf8.count <= 5, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let port = Int(text) else {
+            throw AdminAPIError.invalid("port", "port must be a number 1…65535, got \"\(SandboxFieldRules.shown(text))\"", code: "invalid_port")
+        }
+        try SandboxControlPlane.checkPort(port)
+        return port
+    }
+
+    /// Reads the body up to `limit` bytes; a declared or actual larger body is 413 before it is buffered.
+    private static func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
+        let tooLarge = AdminAPIError(status: 413, code: "body_too_large", message: "the request body is larger than \(limit) bytes")
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
+            throw tooLarge
+        }
+        var bytes: [UInt8] = []
+        for try await buffer in request.body {
+            guard bytes.count + buffer.readableBytes <= limit else { throw tooLarge }
+            bytes.append(contentsOf: buffer.readableBytesView)
+        }
+        return bytes
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try encoder.encode(value)
+        // Answers carry preview tokens: no cache may keep them.
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+
+    static func error(_ error: AdminAPIError) -> Response {
+        let status = HTTPResponse.Status(code: error.status)
+        return (try? json(error, status: status)) ?? Response(status: status)
+    }
+
+    private static func apiError(_ error: PolicyStoreError) -> AdminAPIError {
+        switch error.code {
+        case .notFound: .sandboxNotFound(error.sandboxID ?? "")
+        case .alreadyExists: .sandboxExists(error.sandboxID ?? "")
+        case .unavailable: .storeUnavailable("the policy store is unavailable; retry shortly")
+        default: AdminAPIError(status: 500, code: "store_error", message: "the policy store failed; see Porthole's log")
+        }
+    }
+}

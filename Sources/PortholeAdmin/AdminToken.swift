@@ -1,0 +1,41 @@
+public import PortholeCore
+
+/// The admin API's bearer token, compared in constant time.
+///
+/// Both sides are MACed under a per-process random key and the MACs compared: the comparison then
+/// takes the same time whatever the presented value is, its length included (a plain byte comparison
+/// would return early on a length mismatch and reveal the token's length).
+public struct AdminToken: Sendable {
+    private let key: [UInt8]
+    private let expected: [UInt8]
+
+    /// The shortest token accepted from the environment or a file: 128 bits of base64url.
+    public static let minimumLength = 22
+
+    public init(_ token: String) {
+        var generator = SystemRandomNumberGenerator()
+        let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        self.key = key
+        self.expected = HMACSHA256.authenticationCode(for: Array(token.utf8), key: key)
+    }
+
+    /// A fresh token for the data directory: 32 random bytes, base64url.
+    public static func generate() -> String {
+        PreviewToken.generate()
+    }
+
+    public func matches(_ presented: some StringProtocol) -> Bool {
+        PreviewToken.constantTimeEquals(HMACSHA256.authenticationCode(for: Array(presented.utf8), key: key), expected)
+    }
+
+    /// Checks an `Authorization` header value: `Bearer <token>`, the scheme case-insensitive (RFC 9110 §11.1).
+    public func authorizes(authorizationHeader value: String?) -> Bool {
+        guard let value else { return false }
+        let utf8 = value.utf8
+        guard utf8.count > 7, let space = utf8.firstIndex(of: UInt8(ascii: " ")) else { return false }
+        let scheme = value[..<space]
+        guard scheme.lowercased() == "bearer" else { return false }
+        let token = value[space...].drop { $0 == " " }
+        return matches(token)
+    }
+}

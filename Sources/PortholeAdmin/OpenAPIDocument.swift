@@ -1,0 +1,4 @@
+/// The admin API's OpenAPI 3.1 document (`openapi.json` beside this file), served at `/v1/openapi.json`.
+public enum OpenAPIDocument {
+    public static var bytes: [UInt8] { PackageResources.openapi_json }
+}

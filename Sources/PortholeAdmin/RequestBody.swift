@@ -1,0 +1,158 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import PortholeCore
+
+/// The fields of one JSON request body, read with checks that name the field at fault.
+struct RequestBody {
+    private let fields: [String: JSONValue]
+
+    /// Parses `bytes` as a JSON object whose keys are all in `allowed`.
+    init(json bytes: [UInt8], allowed: Set<String>) throws(AdminAPIError) {
+        guard !bytes.isEmpty else {
+            throw .invalid(nil, "the request needs a JSON object body", code: "invalid_json")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        } catch {
+            throw .invalid(nil, "the request body is not valid JSON", code: "invalid_json")
+        }
+        guard case .object(let fields) = value else {
+            throw .invalid(nil, "the request body must be a JSON object, got \(value.kindName)", code: "invalid_json")
+        }
+        // Sorted, so the error names the same field whatever the hash seed.
+        if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
+            let known = allowed.sorted().joined(separator: ", ")
+            throw .invalid(
+                SandboxFieldRules.shown(unknown),
+                "unknown field \"\(SandboxFieldRules.shown(unknown))\"; the fields of this request are \(known)",
+                code: "unknown_field"
+            )
+        }
+        self.fields = fields
+    }
+
+    func has(_ name: String) -> Bool { fields[name] != nil }
+
+    /// True when the field is present and `null`.
+    func isNull(_ name: String) -> Bool { fields[name] == .null }
+
+    func string(_ name: String) throws(AdminAPIError) -> String? {
+        switch fields[name] {
+        case nil: return nil
+        case .string(let value)?: return value
+        case let other?: throw .invalid(name, "\(name) must be a string, got \(other.kindName)")
+        }
+    }
+
+    func bool(_ name: String) throws(AdminAPIError) -> Bool? {
+        switch fields[name] {
+        case nil: return nil
+        case .bool(let value)?: return value
+        case let other?: throw .invalid(name, "\(name) must be true or false, got \(other.kindName)")
+        }
+    }
+
+    func integer(_ name: String) throws(AdminAPIError) -> Int? {
+        switch fields[name] {
+        case nil: return nil
+        case .integer(let value)?: return Int(value)
+        case .number(let value)? where value.rounded() == value && abs(value) < 1e15: return Int(value)
+        case .number(let value)?: throw .invalid(name, "\(name) must be a whole number, got \(value)")
+        case let other?: throw .invalid(name, "\(name) must be a whole number, got \(other.kindName)")
+        }
+    }
+
+    func stringMap(_ name: String) throws(AdminAPIError) -> [String: String]? {
+        switch fields[name] {
+        case nil: return nil
+        case .object(let object)?:
+            var map: [String: String] = [:]
+            for (key, value) in object {
+                guard case .string(let text) = value else {
+                    throw .invalid(name, "\(name) must map names to strings; \"\(SandboxFieldRules.shown(key))\" is \(value.kindName)")
+                }
+                map[key] = text
+            }
+            return map
+        case let other?: throw .invalid(name, "\(name) must be an object of strings, got \(other.kindName)")
+        }
+    }
+
+    /// A nullable string: absent → `nil`, `null` → `.clear`, a string → `.set`.
+    func nullableString(_ name: String) throws(AdminAPIError) -> FieldUpdate<String>? {
+        switch fields[name] {
+        case nil: return nil
+        case .null?: return .clear
+        case .string(let value)?: return .set(value)
+        case let other?: throw .invalid(name, "\(name) must be a string or null, got \(other.kindName)")
+        }
+    }
+}
+
+// MARK: - The API's request bodies
+
+extension SandboxCreateRequest {
+    static let fieldNames: Set<String> = ["id", "target", "public", "networkBlockAll", "networkAllowList", "labels", "tier", "hostRewrite"]
+
+    /// Reads a create body; values are checked by ``SandboxControlPlane`` (shared with the direct-store CLI).
+    init(body bytes: [UInt8]) throws(AdminAPIError) {
+        let body = try RequestBody(json: bytes, allowed: Self.fieldNames)
+        guard let target = try body.string("target") else {
+            throw .invalid("target", "target is required: the address (IP or host name) of the sandbox", code: "missing_field")
+        }
+        // On create, `null` is the default (no list): accepted for clients that echo defaults.
+        let allowList: String?
+        switch try body.nullableString("networkAllowList") {
+        case .set(let list)?: allowList = list
+        case .clear?, nil: allowList = nil
+        }
+        self.init(
+            id: try body.string("id"),
+            target: target,
+            isPublic: try body.bool("public"),
+            networkBlockAll: try body.bool("networkBlockAll"),
+            networkAllowList: allowList,
+            labels: try body.stringMap("labels"),
+            tier: try body.integer("tier"),
+            hostRewrite: try body.bool("hostRewrite")
+        )
+    }
+}
+
+extension SandboxUpdateRequest {
+    static let fieldNames: Set<String> = ["target", "public", "networkBlockAll", "networkAllowList", "labels", "tier", "hostRewrite", "state"]
+
+    init(body bytes: [UInt8]) throws(AdminAPIError) {
+        let body = try RequestBody(json: bytes, allowed: Self.fieldNames)
+        var state: SandboxState? = nil
+        if let name = try body.string("state") {
+            guard let parsed = SandboxState(rawValue: name) else {
+                throw .invalid("state", "state must be \"started\" or \"stopped\", got \"\(SandboxFieldRules.shown(name))\"")
+            }
+            state = parsed
+        }
+        self.init(
+            target: try body.string("target"),
+            isPublic: try body.bool("public"),
+            networkBlockAll: try body.bool("networkBlockAll"),
+            networkAllowList: try body.nullableString("networkAllowList"),
+            labels: try body.stringMap("labels"),
+            tier: try body.integer("tier"),
+            hostRewrite: try body.bool("hostRewrite"),
+            state: state
+        )
+    }
+}
+
+extension NetworkSettingsRequest {
+    static let fieldNames: Set<String> = ["networkBlockAll", "networkAllowList"]
+
+    init(body bytes: [UInt8]) throws(AdminAPIError) {
+        let body = try RequestBody(json: bytes, allowed: Self.fieldNames)
+        self.init(networkBlockAll: try body.bool("networkBlockAll"), networkAllowList: try body.nullableString("networkAllowList"))
+    }
+}

@@ -1,0 +1,357 @@
+public import PortholeCore
+public import PortholeStore
+
+/// Every operation of the admin API on sandbox policies, independent of HTTP: the admin server calls it,
+/// and so does `porthole sandbox …` when no server is running (writing the store directly).
+///
+/// - Validation: every field is checked before anything is written, with an ``AdminAPIError`` naming
+///   the field; tier locks are 403.
+/// - Durability: a write returns after the store has made it durable (SQLite `synchronous=FULL`), so
+///   an answered request survives `kill -9`.
+/// - Freshness: after each write the policy cache (when given) forgets the sandbox, so the very next
+///   proxied request reads the new record; other processes learn it from the store's change feed.
+/// - Consistency: read-modify-write cycles of one sandbox are serialised in this process.
+public final class SandboxControlPlane: Sendable {
+    private let store: any PolicyStore
+    private let cache: PolicyCache?
+    private let configuration: ControlPlaneConfiguration
+    private let locks = KeyedWriteLock()
+
+    public init(store: any PolicyStore, cache: PolicyCache?, configuration: ControlPlaneConfiguration) {
+        self.store = store
+        self.cache = cache
+        self.configuration = configuration
+    }
+
+    // MARK: - Sandboxes
+
+    public func create(_ request: SandboxCreateRequest) async throws -> SandboxRecord {
+        if let id = request.id { try Self.checkID(id, field: "id") }
+        try Self.checkTarget(request.target)
+        let labels = request.labels ?? [:]
+        try Self.checkLabels(labels)
+        let tier = try Self.checkTier(request.tier ?? configuration.defaultTier)
+        let blockAll = request.networkBlockAll ?? false
+        let allowList = try request.networkAllowList.map { try parseAllowList($0) }
+        try Self.checkTierLock(tier, networkBlockAll: blockAll, networkAllowList: allowList?.description)
+
+        let now = configuration.now()
+        var policy = SandboxPolicy(
+            id: request.id ?? Self.generatedID(),
+            target: request.target,
+            isPublic: request.isPublic ?? false,
+            previewToken: PreviewToken.generate(),
+            networkBlockAll: blockAll,
+            networkAllowList: allowList?.description,
+            tier: tier.rawValue,
+            labels: labels,
+            hostRewrite: request.hostRewrite ?? false,
+            createdAt: now,
+            updatedAt: now
+        )
+        var attempts = 0
+        while true {
+            do {
+                try await store.create(policy)
+                break
+            } catch let error as PolicyStoreError where error.code == .alreadyExists && request.id == nil && attempts < 3 {
+                // A generated id collided (36^12 ids: practically never); draw another.
+                attempts += 1
+                policy.id = Self.generatedID()
+            } catch let error as PolicyStoreError where error.code == .alreadyExists {
+                throw AdminAPIError.sandboxExists(policy.id)
+            }
+        }
+        // A negative entry for this id ("no such sandbox") may be cached from before.
+        cache?.invalidate(policy.id)
+        return SandboxRecord(policy, normalisations: allowList?.normalisations ?? [])
+    }
+
+    public func sandbox(id: String) async throws -> SandboxRecord {
+        SandboxRecord(try await load(id))
+    }
+
+    /// One page, ordered by id. `label` is `key=value`; `cursor` is the previous page's `nextCursor`.
+    public func list(label: String? = nil, cursor: String? = nil, limit: Int? = nil) async throws -> SandboxPage {
+        var filter: (key: String, value: String)? = nil
+        if let label {
+            guard let parsed = SandboxFieldRules.parseLabelFilter(label) else {
+                throw AdminAPIError.invalid("label", "label must be key=value with a valid label key, got \"\(SandboxFieldRules.shown(label))\"")
+            }
+            filter = parsed
+        }
+        if let cursor {
+            guard SandboxFieldRules.isValidID(cursor) else {
+                throw AdminAPIError.invalid("cursor", "cursor must be the nextCursor of a previous page")
+            }
+        }
+        let size = limit ?? SandboxFieldRules.defaultPageSize
+        guard SandboxFieldRules.pageSizes.contains(size) else {
+            throw AdminAPIError.invalid(
+                "limit", "limit must be \(SandboxFieldRules.pageSizes.lowerBound)…\(SandboxFieldRules.pageSizes.upperBound), got \(size)"
+            )
+        }
+        // One more than asked tells whether another page exists without an empty last page.
+        let rows = try await store.list(label: filter, after: cursor, limit: size + 1)
+        let items = rows.prefix(size).map { SandboxRecord($0) }
+        return SandboxPage(items: Array(items), nextCursor: rows.count > size ? items.last?.id : nil)
+    }
+
+    public func update(id: String, _ request: SandboxUpdateRequest) async throws -> SandboxRecord {
+        try Self.checkID(id, field: "id")
+        if let target = request.target { try Self.checkTarget(target) }
+        if let labels = request.labels { try Self.checkLabels(labels) }
+        let tier = try request.tier.map { try Self.checkTier($0) }
+        let allowList = try request.networkAllowList.map { update -> FieldUpdate<NetworkAllowList> in
+            switch update {
+            case .set(let text): .set(try parseAllowList(text))
+            case .clear: .clear
+            }
+        }
+        return try await modify(id) { policy in
+            if let target = request.target { policy.target = target }
+            if let isPublic = request.isPublic { policy.isPublic = isPublic }
+            if let labels = request.labels { policy.labels = labels }
+            if let hostRewrite = request.hostRewrite { policy.hostRewrite = hostRewrite }
+            if let state = request.state { policy.state = state }
+            if let tier { policy.tier = tier.rawValue }
+            return try Self.applyNetwork(&policy, blockAll: request.networkBlockAll, allowList: allowList, tierChanged: tier != nil)
+        }
+    }
+
+    public func delete(id: String) async throws {
+        try Self.checkID(id, field: "id")
+        let deleted = try await locks.withLock(id) { try await self.store.delete(id: id) }
+        cache?.invalidate(id)
+        guard deleted else { throw AdminAPIError.sandboxNotFound(id) }
+    }
+
+    public func setPublic(id: String, _ isPublic: Bool) async throws -> SandboxRecord {
+        try Self.checkID(id, field: "id")
+        return try await modify(id) { policy in
+            policy.isPublic = isPublic
+            return []
+        }
+    }
+
+    public func setNetworkSettings(id: String, _ request: NetworkSettingsRequest) async throws -> SandboxRecord {
+        try Self.checkID(id, field: "id")
+        let allowList = try request.networkAllowList.map { update -> FieldUpdate<NetworkAllowList> in
+            switch update {
+            case .set(let text): .set(try parseAllowList(text))
+            case .clear: .clear
+            }
+        }
+        return try await modify(id) { policy in
+            try Self.applyNetwork(&policy, blockAll: request.networkBlockAll, allowList: allowList, tierChanged: false)
+        }
+    }
+
+    /// A new preview token and token generation: the old token, every session cookie it made and every
+    /// signed preview URL stop working on the next request.
+    public func rotatePreviewToken(id: String) async throws -> SandboxRecord {
+        try Self.checkID(id, field: "id")
+        return try await modify(id) { policy in
+            policy.previewToken = PreviewToken.generate()
+            policy.tokenGeneration &+= 1
+            // Every signed URL carried the old generation; their revocations are moot.
+            policy.revokedGrants = [:]
+            return []
+        }
+    }
+
+    // MARK: - Preview links
+
+    public func previewLink(id: String, port: Int) async throws -> PreviewLink {
+        try Self.checkPort(port)
+        let policy = try await load(id)
+        return PreviewLink(sandboxId: id, port: port, url: configuration.previewOrigin(id: id, port: port), token: policy.previewToken)
+    }
+
+    public func signPreviewURL(id: String, port: Int, expiresInSeconds: Int64? = nil) async throws -> SignedPreviewURL {
+        try Self.checkPort(port)
+        let lifetime = expiresInSeconds ?? SandboxFieldRules.defaultSignedURLLifetime
+        guard SandboxFieldRules.signedURLLifetimes.contains(lifetime) else {
+            throw AdminAPIError.invalid(
+                "expiresInSeconds",
+                "expiresInSeconds must be \(SandboxFieldRules.signedURLLifetimes.lowerBound)…\(SandboxFieldRules.signedURLLifetimes.upperBound) seconds, got \(lifetime)"
+            )
+        }
+        let policy = try await load(id)
+        let expiresAt = configuration.now() + lifetime
+        let claims = SignedPreviewToken.Claims(
+            sandboxID: id, port: UInt16(port), tokenGeneration: policy.tokenGeneration, expiresAt: expiresAt, grant: .generate()
+        )
+        let token = SignedPreviewToken.issue(claims, secret: configuration.signingSecret)
+        return SignedPreviewURL(
+            sandboxId: id, port: port, url: configuration.previewOrigin(id: id, port: port) + "/?preview_token=" + token,
+            token: token, expiresAt: expiresAt
+        )
+    }
+
+    /// Revokes one signed preview URL and the browser sessions it started. Idempotent; a URL that
+    /// already expired (or whose token generation was rotated away) is reported revoked without a write.
+    public func expireSignedPreviewURL(id: String, port: Int, token: String) async throws -> SignedPreviewURLRevocation {
+        try Self.checkPort(port)
+        try Self.checkID(id, field: "id")
+        guard let claims = SignedPreviewToken.claims(of: token, secret: configuration.signingSecret),
+              claims.sandboxID == id, claims.port == UInt16(port)
+        else {
+            throw AdminAPIError(
+                status: 404, code: "signed_url_not_found",
+                message: "this is not a signed preview URL token of sandbox '\(id)' port \(port); pass the token from the signed URL",
+                field: "token"
+            )
+        }
+        let revocation = SignedPreviewURLRevocation(sandboxId: id, port: port, grantId: claims.grant.description, expiresAt: claims.expiresAt)
+        let now = configuration.now()
+        let maximum = configuration.maximumRevokedGrants
+        _ = try await modify(id, skipWriteIf: { policy in
+            claims.expiresAt <= now || claims.tokenGeneration != policy.tokenGeneration
+                || policy.revokedGrants[claims.grant.description] != nil
+        }) { policy in
+            policy.revokeGrant(claims.grant, expiresAt: claims.expiresAt, now: now)
+            guard policy.revokedGrants.count <= maximum else {
+                throw AdminAPIError(
+                    status: 409, code: "too_many_revocations",
+                    message: "sandbox '\(id)' already has \(maximum) revoked signed URLs that have not expired; rotate its preview token instead, which ends every signed URL at once"
+                )
+            }
+            return []
+        }
+        return revocation
+    }
+
+    // MARK: - Health
+
+    /// True when the store answers a read.
+    public func isReady() async -> Bool {
+        do {
+            _ = try await store.policy(id: "-")
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    // MARK: - Private
+
+    private func load(_ id: String) async throws -> SandboxPolicy {
+        try Self.checkID(id, field: "id")
+        guard let policy = try await store.policy(id: id) else { throw AdminAPIError.sandboxNotFound(id) }
+        return policy
+    }
+
+    /// Reads, changes and writes one record under its lock, then invalidates the cache. `change` returns
+    /// the allow-list normalisations to report.
+    private func modify(
+        _ id: String,
+        skipWriteIf: @escaping @Sendable (SandboxPolicy) -> Bool = { _ in false },
+        _ change: @escaping @Sendable (inout SandboxPolicy) throws -> [NetworkAllowList.Normalisation]
+    ) async throws -> SandboxRecord {
+        let now = configuration.now()
+        let record = try await locks.withLock(id) { () async throws -> SandboxRecord in
+            guard var policy = try await self.store.policy(id: id) else { throw AdminAPIError.sandboxNotFound(id) }
+            if skipWriteIf(policy) { return SandboxRecord(policy) }
+            let normalisations = try change(&policy)
+            policy.pruneRevokedGrants(now: now)
+            policy.updatedAt = max(now, policy.createdAt)
+            do {
+                try await self.store.update(policy)
+            } catch let error as PolicyStoreError where error.code == .notFound {
+                // Deleted by another process between the read and the write.
+                throw AdminAPIError.sandboxNotFound(id)
+            }
+            return SandboxRecord(policy, normalisations: normalisations)
+        }
+        cache?.invalidate(id)
+        return record
+    }
+
+    private func parseAllowList(_ text: String) throws -> NetworkAllowList {
+        do {
+            return try NetworkAllowList.parse(text, maxEntries: configuration.maximumAllowListEntries)
+        } catch {
+            throw AdminAPIError.invalid("networkAllowList", "networkAllowList: \(error.message)", code: "invalid_network_allow_list")
+        }
+    }
+
+    /// Applies network fields and enforces the tier lock on the result, when the request touched the
+    /// network settings or the tier.
+    private static func applyNetwork(
+        _ policy: inout SandboxPolicy,
+        blockAll: Bool?,
+        allowList: FieldUpdate<NetworkAllowList>?,
+        tierChanged: Bool
+    ) throws -> [NetworkAllowList.Normalisation] {
+        var normalisations: [NetworkAllowList.Normalisation] = []
+        if let blockAll { policy.networkBlockAll = blockAll }
+        switch allowList {
+        case .set(let parsed)?:
+            policy.networkAllowList = parsed.description
+            normalisations = parsed.normalisations
+        case .clear?:
+            policy.networkAllowList = nil
+        case nil:
+            break
+        }
+        if blockAll != nil || allowList != nil || tierChanged {
+            let tier = try checkTier(policy.tier)
+            try checkTierLock(tier, networkBlockAll: policy.networkBlockAll, networkAllowList: policy.networkAllowList)
+        }
+        return normalisations
+    }
+
+    private static func checkTierLock(_ tier: OrganizationTier, networkBlockAll: Bool, networkAllowList: String?) throws {
+        do {
+            try tier.validate(networkBlockAll: networkBlockAll, networkAllowList: networkAllowList)
+        } catch {
+            throw AdminAPIError.networkPolicyLocked(error.message, field: networkBlockAll ? "networkBlockAll" : "networkAllowList")
+        }
+    }
+
+    static func checkID(_ id: String, field: String) throws {
+        guard SandboxFieldRules.isValidID(id) else {
+            throw AdminAPIError.invalid(
+                field,
+                "\(field) must be 1–\(SandboxFieldRules.idMaximumLength) lowercase letters, digits or '-', not starting or ending with '-' (it becomes part of a DNS name), got \"\(SandboxFieldRules.shown(id))\"",
+                code: "invalid_id"
+            )
+        }
+    }
+
+    private static func checkTarget(_ target: String) throws {
+        guard SandboxFieldRules.isValidTarget(target) else {
+            throw AdminAPIError.invalid(
+                "target",
+                "target must be the sandbox's address: an IPv4 or IPv6 literal (no brackets, no port) or a host name, got \"\(SandboxFieldRules.shown(target))\""
+            )
+        }
+    }
+
+    private static func checkLabels(_ labels: [String: String]) throws {
+        if let problem = SandboxFieldRules.labelsProblem(labels) {
+            throw AdminAPIError.invalid("labels", problem)
+        }
+    }
+
+    private static func checkTier(_ tier: Int) throws -> OrganizationTier {
+        do {
+            return try OrganizationTier(validating: tier)
+        } catch {
+            throw AdminAPIError.invalid("tier", error.message)
+        }
+    }
+
+    static func checkPort(_ port: Int) throws {
+        guard SandboxFieldRules.ports.contains(port) else {
+            throw AdminAPIError.invalid("port", "port must be 1…65535, got \(port)", code: "invalid_port")
+        }
+    }
+
+    private static func generatedID() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        var generator = SystemRandomNumberGenerator()
+        return String(decoding: (0..<12).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,296 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+public import NIOCore
+import NIOHTTP1
+public import NIOPosix
+public import PortholeCore
+
+/// A typed Swift client of Porthole's admin API: what an orchestrator written in Swift embeds, and what
+/// `porthole sandbox …` uses.
+///
+/// One HTTP/1.1 connection per call, closed after the answer: admin calls are rare and the server is
+/// usually on loopback, so a pool would buy nothing and cost state. API refusals are thrown as
+/// ``PortholeCore/AdminAPIError`` (status, code, message, field); transport failures as
+/// ``AdminClientError``.
+public struct AdminClient: Sendable {
+    public let url: String
+    private let host: String
+    private let port: Int
+    private let pathPrefix: String
+    private let token: String
+    private let timeout: Duration
+    private let group: any EventLoopGroup
+
+    /// `url` is `http://HOST:PORT` (optionally with a path prefix, for a reverse proxy in front).
+    public init(
+        url: String, token: String, timeout: Duration = .seconds(30),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) throws {
+        guard let parsed = Self.parse(url) else { throw AdminClientError.invalidURL(url) }
+        self.url = url
+        (host, port, pathPrefix) = parsed
+        self.token = token
+        self.timeout = timeout
+        self.group = eventLoopGroup
+    }
+
+    // MARK: - Sandboxes
+
+    public func createSandbox(_ request: SandboxCreateRequest) async throws -> SandboxRecord {
+        try await call(.POST, "/v1/sandboxes", body: request)
+    }
+
+    public func sandbox(id: String) async throws -> SandboxRecord {
+        try await call(.GET, "/v1/sandboxes/\(try segment(id))")
+    }
+
+    /// One page; pass the returned ``PortholeCore/SandboxPage/nextCursor`` for the next.
+    public func listSandboxes(label: (key: String, value: String)? = nil, cursor: String? = nil, limit: Int? = nil) async throws -> SandboxPage {
+        var query: [(String, String)] = []
+        if let label { query.append(("label", "\(label.key)=\(label.value)")) }
+        if let cursor { query.append(("cursor", cursor)) }
+        if let limit { query.append(("limit", String(limit))) }
+        return try await call(.GET, "/v1/sandboxes", query: query)
+    }
+
+    /// Every sandbox (with `label`, those carrying it), following the pages.
+    public func allSandboxes(label: (key: String, value: String)? = nil) async throws -> [SandboxRecord] {
+        var all: [SandboxRecord] = []
+        var cursor: String? = nil
+        repeat {
+            let page = try await listSandboxes(label: label, cursor: cursor, limit: 500)
+            all += page.items
+            cursor = page.nextCursor
+        } while cursor != nil
+        return all
+    }
+
+    public func updateSandbox(id: String, _ update: SandboxUpdateRequest) async throws -> SandboxRecord {
+        try await call(.PATCH, "/v1/sandboxes/\(try segment(id))", body: update)
+    }
+
+    public func deleteSandbox(id: String) async throws {
+        let _: Empty = try await call(.DELETE, "/v1/sandboxes/\(try segment(id))")
+    }
+
+    public func setPublic(id: String, _ isPublic: Bool) async throws -> SandboxRecord {
+        try await call(.POST, "/v1/sandboxes/\(try segment(id))/public/\(isPublic)")
+    }
+
+    public func setNetworkSettings(id: String, _ settings: NetworkSettingsRequest) async throws -> SandboxRecord {
+        try await call(.POST, "/v1/sandboxes/\(try segment(id))/network-settings", body: settings)
+    }
+
+    /// The old token, its session cookies and every signed preview URL stop working on the next request.
+    public func rotatePreviewToken(id: String) async throws -> SandboxRecord {
+        try await call(.POST, "/v1/sandboxes/\(try segment(id))/preview-token/rotate")
+    }
+
+    // MARK: - Preview links
+
+    public func previewLink(id: String, port: Int) async throws -> PreviewLink {
+        try await call(.GET, "/v1/sandboxes/\(try segment(id))/ports/\(port)/preview-link")
+    }
+
+    /// A URL that opens the preview without any header for `expiresInSeconds` (1…86400; the server's
+    /// default, 60, when `nil`).
+    public func signedPreviewURL(id: String, port: Int, expiresInSeconds: Int? = nil) async throws -> SignedPreviewURL {
+        try await call(
+            .POST, "/v1/sandboxes/\(try segment(id))/ports/\(port)/signed-preview-url",
+            query: expiresInSeconds.map { [("expiresInSeconds", String($0))] } ?? []
+        )
+    }
+
+    /// Revokes a signed preview URL (by its token) and the browser sessions it started.
+    public func expireSignedPreviewURL(id: String, port: Int, token: String) async throws -> SignedPreviewURLRevocation {
+        try await call(.POST, "/v1/sandboxes/\(try segment(id))/ports/\(port)/signed-preview-url/\(try segment(token))/expire")
+    }
+
+    // MARK: - Health
+
+    /// `GET /healthz`: throws ``AdminClientError`` when nothing answers.
+    public func health() async throws -> HealthStatus {
+        try await call(.GET, "/healthz")
+    }
+
+    /// `GET /readyz`: `ok`, or an ``PortholeCore/AdminAPIError`` with status 503 when the store is down.
+    public func readiness() async throws -> HealthStatus {
+        try await call(.GET, "/readyz")
+    }
+
+    /// The server's OpenAPI document, raw.
+    public func openAPIDocument() async throws -> [UInt8] {
+        let (status, body) = try await send(.GET, "/v1/openapi.json", query: [], body: nil)
+        guard status == 200 else { throw Self.apiError(status: status, body: body) }
+        return body
+    }
+}
+
+// MARK: - HTTP
+
+extension AdminClient {
+    private struct Empty: Decodable {}
+
+    private func call<Response: Decodable>(
+        _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: (some Encodable)? = Optional<Bool>.none
+    ) async throws -> Response {
+        let encoded: [UInt8]?
+        if let body {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            encoded = Array(try encoder.encode(body))
+        } else {
+            encoded = nil
+        }
+        let (status, responseBody) = try await send(method, path, query: query, body: encoded)
+        guard (200..<300).contains(status) else { throw Self.apiError(status: status, body: responseBody) }
+        if Response.self == Empty.self { return Empty() as! Response }
+        do {
+            return try JSONDecoder().decode(Response.self, from: Data(responseBody))
+        } catch {
+            throw AdminClientError.invalidResponse("HTTP \(status) with a body that is not a \(Response.self): \(error)")
+        }
+    }
+
+    private static func apiError(status: Int, body: [UInt8]) -> any Error {
+        if let error = try? JSONDecoder().decode(AdminAPIError.self, from: Data(body)) {
+            return error
+        }
+        return AdminAPIError(status: status, code: "http_\(status)", message: "the admin API answered HTTP \(status)")
+    }
+
+    /// A path segment as sent: ids and tokens are plain ASCII; anything that is not is percent-encoded
+    /// so it can never change the path's shape.
+    private func segment(_ text: String) throws -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+
+    private static func queryString(_ query: [(String, String)]) -> String {
+        func encode(_ text: String) -> String {
+            var out = ""
+            for byte in text.utf8 {
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                     UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                    out.unicodeScalars.append(Unicode.Scalar(byte))
+                default:
+                    out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
+                }
+            }
+            return out
+        }
+        return query.map { encode($0.0) + "=" + encode($0.1) }.joined(separator: "&")
+    }
+
+    private func send(_ method: HTTPMethod, _ path: String, query: [(String, String)], body: [UInt8]?) async throws -> (Int, [UInt8]) {
+        let target = pathPrefix + path + (query.isEmpty ? "" : "?" + Self.queryString(query))
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: port == 80 ? host : "\(host):\(port)")
+        headers.add(name: "Authorization", value: "Bearer \(token)")
+        headers.add(name: "Accept", value: "application/json")
+        headers.add(name: "Connection", value: "close")
+        if let body {
+            headers.add(name: "Content-Type", value: "application/json")
+            headers.add(name: "Content-Length", value: String(body.count))
+        } else if method == .POST || method == .PATCH {
+            headers.add(name: "Content-Length", value: "0")
+        }
+        let head = HTTPRequestHead(version: .http1_1, method: method, uri: target, headers: headers)
+        let url = self.url
+        let timeout = self.timeout
+
+        return try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
+            group.addTask { try await self.exchange(head: head, body: body) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw AdminClientError.timedOut(url: url)
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+
+    private func exchange(head: HTTPRequestHead, body: [UInt8]?) async throws -> (Int, [UInt8]) {
+        let host = self.host.hasPrefix("[") ? String(self.host.dropFirst().dropLast()) : self.host
+        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        do {
+            channel = try await ClientBootstrap(group: group)
+                .connectTimeout(.seconds(5))
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw AdminClientError.connectionFailed(url: url, reason: "\(error)")
+        }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(.head(head))
+            if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            try await outbound.write(.end(nil))
+
+            var status: Int?
+            var received: [UInt8] = []
+            for try await part in inbound {
+                switch part {
+                case .head(let responseHead):
+                    // 1xx interim answers (100 Continue) are not the response.
+                    if responseHead.status.code >= 200 { status = Int(responseHead.status.code) }
+                case .body(let buffer):
+                    received += buffer.readableBytesView
+                    guard received.count <= 16 * 1024 * 1024 else {
+                        throw AdminClientError.invalidResponse("a response body larger than 16 MiB")
+                    }
+                case .end:
+                    if let status { return (status, received) }
+                }
+            }
+            throw AdminClientError.invalidResponse("the connection closed before a complete response")
+        }
+    }
+
+    /// `http://host[:port][/prefix]`; IPv6 hosts in brackets.
+    private static func parse(_ url: String) -> (host: String, port: Int, prefix: String)? {
+        guard url.hasPrefix("http://") else { return nil }
+        var rest = url.dropFirst("http://".count)
+        var prefix = ""
+        if let slash = rest.firstIndex(of: "/") {
+            prefix = String(rest[slash...])
+            rest = rest[..<slash]
+            while prefix.hasSuffix("/") { prefix.removeLast() }
+        }
+        var host = String(rest)
+        var port = 80
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else { return nil }
+            host = String(rest[...close])
+            let after = rest[rest.index(after: close)...]
+            if after.hasPrefix(":") {
+                guard let parsed = Int(after.dropFirst()) else { return nil }
+                port = parsed
+            } else if !after.isEmpty {
+                return nil
+            }
+        } else if let colon = rest.lastIndex(of: ":") {
+            host = String(rest[..<colon])
+            guard let parsed = Int(rest[rest.index(after: colon)...]) else { return nil }
+            port = parsed
+        }
+        guard !host.isEmpty, (1...65535).contains(port) else { return nil }
+        return (host, port, prefix)
+    }
+}

@@ -1,0 +1,99 @@
+/// The syntax of the admin API's fields, one rule per field. The patterns are written exactly as in the
+/// OpenAPI document (ECMA-262 syntax, anchored), and the API checks with the same patterns, so a request
+/// the document calls valid is never refused for its syntax and the other way round (a test compares
+/// the two).
+public enum SandboxFieldRules {
+    /// DNS-label-safe, and short enough that `<port>-<id>` (a 5-digit port, a dash) is still one DNS label
+    /// of at most 63 characters.
+    public static let idPattern = "^[a-z0-9](?:[a-z0-9-]{0,55}[a-z0-9])?$"
+    public static let idMaximumLength = 57
+
+    /// A host name (whose last label starts with a letter, as every top-level domain does, so a
+    /// mistyped address like `300.1.1.1` is not taken for a name), a strict dotted-quad IPv4 address, or
+    /// an IPv6 literal (hexadecimal digits, dots and at least two colons, so `10.0.0.1:3000` is refused;
+    /// not bracketed).
+    public static let targetPattern =
+        "^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)*[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+        + "|(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+        + "|[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$"
+    public static let targetMaximumLength = 253
+
+    /// Label keys: what Kubernetes allows in a name segment plus `/` for prefixes.
+    public static let labelKeyPattern = "^[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$"
+    public static let labelValueMaximumLength = 256
+    public static let maximumLabels = 32
+    /// `key=value` in `GET /v1/sandboxes?label=`.
+    public static let labelFilterPattern = "^[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?=[\\s\\S]*$"
+    public static let labelFilterMaximumLength = 320
+
+    private static let ipv4 = "(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+    private static let cidr = ipv4 + "/(?:3[0-2]|[12][0-9]|[0-9])"
+    private static let space = "[ \\t\\r\\n]*"
+    /// Documents the allow-list syntax with the default limit of 5 entries; the API checks with
+    /// ``NetworkAllowList/parse(_:maxEntries:)``, whose messages name the bad entry.
+    public static let networkAllowListPattern = "^" + space + cidr + space + "(?:," + space + cidr + space + "){0,4}$"
+
+    public static let tiers = 1...4
+    public static let ports = 1...65535
+    public static let signedURLLifetimes: ClosedRange<Int64> = 1...SignedPreviewToken.maximumLifetime
+    public static let defaultSignedURLLifetime: Int64 = 60
+    public static let pageSizes = 1...500
+    public static let defaultPageSize = 100
+
+    // MARK: - Checks
+
+    public static func isValidID(_ id: String) -> Bool {
+        id.utf8.count <= idMaximumLength && matches(id, idRegex)
+    }
+
+    public static func isValidTarget(_ target: String) -> Bool {
+        target.unicodeScalars.count <= targetMaximumLength && matches(target, targetRegex)
+    }
+
+    public static func isValidLabelKey(_ key: String) -> Bool {
+        matches(key, labelKeyRegex)
+    }
+
+    /// The label filter `key=value` split at its first `=`, or `nil` if it is malformed.
+    public static func parseLabelFilter(_ text: String) -> (key: String, value: String)? {
+        guard text.unicodeScalars.count <= labelFilterMaximumLength, matches(text, labelFilterRegex),
+              let equals = text.firstIndex(of: "=")
+        else { return nil }
+        return (String(text[..<equals]), String(text[text.index(after: equals)...]))
+    }
+
+    /// The reason `labels` is refused, naming the bad label, or `nil` if it is fine.
+    public static func labelsProblem(_ labels: [String: String]) -> String? {
+        if labels.count > maximumLabels {
+            return "at most \(maximumLabels) labels are allowed, got \(labels.count)"
+        }
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
+            if !isValidLabelKey(key) {
+                return "label key \"\(shown(key))\" is invalid: use 1–63 letters, digits, '.', '_', '/' or '-', starting and ending with a letter or digit"
+            }
+            if value.unicodeScalars.count > labelValueMaximumLength {
+                return "the value of label \"\(key)\" is longer than \(labelValueMaximumLength) characters"
+            }
+        }
+        return nil
+    }
+
+    /// Keeps an absurdly long value from bloating an error message.
+    public static func shown(_ text: String) -> String {
+        text.unicodeScalars.count > 64 ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(64))) + "…" : text
+    }
+
+    // MARK: - Private
+
+    // Compiled once; `Regex` is a value type that does not mutate when matching.
+    nonisolated(unsafe) private static let idRegex = try! Regex(idPattern)
+    nonisolated(unsafe) private static let targetRegex = try! Regex(targetPattern)
+    nonisolated(unsafe) private static let labelKeyRegex = try! Regex(labelKeyPattern)
+    nonisolated(unsafe) private static let labelFilterRegex = try! Regex(labelFilterPattern)
+
+    /// Unicode-scalar semantics, as ECMA-262 patterns in JSON Schema match code points, not grapheme
+    /// clusters (Swift's default): `[\s\S]` must consume a combining mark on its own.
+    private static func matches(_ text: String, _ regex: Regex<AnyRegexOutput>) -> Bool {
+        (try? regex.matchingSemantics(.unicodeScalar).wholeMatch(in: text)) != nil
+    }
+}

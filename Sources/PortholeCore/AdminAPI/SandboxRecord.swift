@@ -1,0 +1,86 @@
+/// A sandbox as the admin API shows it: the stored policy record in the API's field names.
+public struct SandboxRecord: Sendable, Hashable, Codable {
+    public var id: String
+    public var target: String
+    public var isPublic: Bool
+    /// The preview token (secret): shown to the admin API's callers, who hand it to their users.
+    public var previewToken: String
+    public var tokenGeneration: UInt32
+    public var networkBlockAll: Bool
+    /// Normalised comma-separated IPv4 CIDRs; `nil`: full access (subject to the tier).
+    public var networkAllowList: String?
+    public var tier: Int
+    public var labels: [String: String]
+    public var hostRewrite: Bool
+    public var state: SandboxState
+    /// Unix seconds.
+    public var createdAt: Int64
+    /// Unix seconds.
+    public var updatedAt: Int64
+    /// On answers to writes: allow-list entries whose host bits were cleared before storing
+    /// (`192.168.1.0/16` → `192.168.0.0/16`). Absent when nothing was changed.
+    public var normalisations: [AllowListNormalisation]?
+
+    public init(_ policy: SandboxPolicy, normalisations: [NetworkAllowList.Normalisation] = []) {
+        id = policy.id
+        target = policy.target
+        isPublic = policy.isPublic
+        previewToken = policy.previewToken
+        tokenGeneration = policy.tokenGeneration
+        networkBlockAll = policy.networkBlockAll
+        networkAllowList = policy.networkAllowList
+        tier = policy.tier
+        labels = policy.labels
+        hostRewrite = policy.hostRewrite
+        state = policy.state
+        createdAt = policy.createdAt
+        updatedAt = policy.updatedAt
+        self.normalisations = normalisations.isEmpty ? nil : normalisations.map(AllowListNormalisation.init)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, target, isPublic = "public", previewToken, tokenGeneration, networkBlockAll, networkAllowList, tier, labels
+        case hostRewrite, state, createdAt, updatedAt, normalisations
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        target = try container.decode(String.self, forKey: .target)
+        isPublic = try container.decode(Bool.self, forKey: .isPublic)
+        previewToken = try container.decode(String.self, forKey: .previewToken)
+        tokenGeneration = try container.decode(UInt32.self, forKey: .tokenGeneration)
+        networkBlockAll = try container.decode(Bool.self, forKey: .networkBlockAll)
+        networkAllowList = try container.decodeIfPresent(String.self, forKey: .networkAllowList)
+        tier = try container.decode(Int.self, forKey: .tier)
+        labels = try container.decode([String: String].self, forKey: .labels)
+        hostRewrite = try container.decode(Bool.self, forKey: .hostRewrite)
+        state = try container.decode(SandboxState.self, forKey: .state)
+        createdAt = try container.decode(Int64.self, forKey: .createdAt)
+        updatedAt = try container.decode(Int64.self, forKey: .updatedAt)
+        normalisations = try container.decodeIfPresent([AllowListNormalisation].self, forKey: .normalisations)
+    }
+
+    /// `networkAllowList` is always present (`null` for full access), so "no list" is explicit.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(target, forKey: .target)
+        try container.encode(isPublic, forKey: .isPublic)
+        try container.encode(previewToken, forKey: .previewToken)
+        try container.encode(tokenGeneration, forKey: .tokenGeneration)
+        try container.encode(networkBlockAll, forKey: .networkBlockAll)
+        if let networkAllowList {
+            try container.encode(networkAllowList, forKey: .networkAllowList)
+        } else {
+            try container.encodeNil(forKey: .networkAllowList)
+        }
+        try container.encode(tier, forKey: .tier)
+        try container.encode(labels, forKey: .labels)
+        try container.encode(hostRewrite, forKey: .hostRewrite)
+        try container.encode(state, forKey: .state)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encodeIfPresent(normalisations, forKey: .normalisations)
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+
+/// `porthole sandbox …` against the running server (found through the data directory), and without one.
+@Suite("porthole sandbox", .serialized)
+struct CLITests {
+    @Test("every command, as JSON and as tables")
+    func commands() async throws {
+        try await withServer { server, upstream in
+            let created = try await server.cli([
+                "create", "--id", "cli", "--target", "127.0.0.1", "--label", "team=a", "--label", "env=dev",
+                "--network-allow-list", "192.168.1.0/16,10.0.0.0/24", "--json",
+            ])
+            #expect(created.status == 0, "\(created.stderr)")
+            let json = try created.json()
+            let token = try #require(json["previewToken"] as? String)
+            #expect(json["networkAllowList"] as? String == "192.168.0.0/16,10.0.0.0/24")
+            #expect((json["normalisations"] as? [[String: String]])?.first?["normalised"] == "192.168.0.0/16")
+            #expect(json["public"] as? Bool == false)
+            // It went through the API: the server logged it.
+            #expect(server.process.standardError.contains("route=/v1/sandboxes status=201"))
+
+            let table = try await server.cli(["create", "--id", "cli-2", "--target", "127.0.0.1", "--public", "--network-allow-list", "192.168.1.0/16"])
+            #expect(table.status == 0)
+            #expect(table.stdout.hasPrefix("ID"))
+            #expect(table.stdout.contains("cli-2"))
+            #expect(table.stdout.contains("note: network allow list entry 192.168.1.0/16 was stored as 192.168.0.0/16"))
+            #expect(table.stdout.contains("preview token: "))
+
+            let get = try await server.cli(["get", "cli"])
+            #expect(get.status == 0 && get.stdout.contains("NETWORK ALLOW LIST") && get.stdout.contains("192.168.0.0/16,10.0.0.0/24"))
+            let getJSON = try await server.cli(["get", "cli", "--json"])
+            #expect(try getJSON.json()["previewToken"] as? String == token)
+
+            let list = try await server.cli(["list", "--label", "team=a", "--json"])
+            #expect(try list.jsonArray().map { $0["id"] as? String } == ["cli"])
+            let listTable = try await server.cli(["list"])
+            #expect(listTable.stdout.split(separator: "\n").count == 3)
+
+            let update = try await server.cli(["update", "cli", "--public", "true", "--host-rewrite", "true", "--tier", "4", "--label", "team=b", "--json"])
+            let updated = try update.json()
+            #expect(updated["public"] as? Bool == true && updated["hostRewrite"] as? Bool == true && updated["tier"] as? Int == 4)
+            #expect(updated["labels"] as? [String: String] == ["team": "b"])
+
+            let setPublic = try await server.cli(["set-public", "cli", "false", "--json"])
+            #expect(try setPublic.json()["public"] as? Bool == false)
+
+            let network = try await server.cli(["network", "cli", "--block-all", "true", "--clear-allow-list", "--json"])
+            let networkJSON = try network.json()
+            #expect(networkJSON["networkBlockAll"] as? Bool == true)
+            #expect(networkJSON["networkAllowList"] is NSNull)
+            let networkShow = try await server.cli(["network", "cli"])
+            #expect(networkShow.stdout.contains("NETWORK BLOCK ALL") && networkShow.stdout.contains("true"))
+
+            let link = try await server.cli(["preview-link", "cli", "3000", "--json"])
+            #expect(try link.json()["url"] as? String == "https://3000-cli.preview.localhost:\(server.httpsPort)")
+            #expect(try link.json()["token"] as? String == token)
+            let linkTable = try await server.cli(["preview-link", "cli", "3000"])
+            #expect(linkTable.stdout.contains("URL") && linkTable.stdout.contains(token))
+
+            let signed = try await server.cli(["signed-url", "cli", String(upstream.port), "--expires-in", "120", "--json"])
+            let signedJSON = try signed.json()
+            let signedToken = try #require(signedJSON["token"] as? String)
+            #expect(try await server.proxy(sandbox: "cli", port: upstream.port, path: "/?preview_token=\(signedToken)").status == 200)
+            let expire = try await server.cli(["expire-signed-url", "cli", String(upstream.port), signedToken])
+            #expect(expire.status == 0 && expire.stdout.hasPrefix("revoked signed URL"))
+            #expect(try await server.proxy(sandbox: "cli", port: upstream.port, path: "/?preview_token=\(signedToken)").status == 403)
+
+            let rotate = try await server.cli(["rotate-token", "cli", "--json"])
+            let newToken = try #require(try rotate.json()["previewToken"] as? String)
+            #expect(newToken != token)
+            #expect(try await server.proxy(sandbox: "cli", port: upstream.port, headers: ["X-Preview-Token: \(token)"]).status == 403)
+            #expect(try await server.proxy(sandbox: "cli", port: upstream.port, headers: ["X-Preview-Token: \(newToken)"]).status == 200)
+
+            let stop = try await server.cli(["set-state", "cli", "stopped", "--json"])
+            #expect(try stop.json()["state"] as? String == "stopped")
+            #expect(try await server.proxy(sandbox: "cli", port: upstream.port).status == 503)
+
+            let delete = try await server.cli(["delete", "cli"])
+            #expect(delete.status == 0 && delete.stdout == "deleted cli\n")
+            #expect(try await server.proxy(sandbox: "cli", port: upstream.port).status == 404)
+        }
+    }
+
+    @Test("exit status: 1 with the API's message for refusals, 2 for usage errors")
+    func exitCodes() async throws {
+        try await withServer { server, _ in
+            let missing = try await server.cli(["get", "nope"])
+            #expect(missing.status == 1)
+            #expect(missing.stderr == "error: no sandbox has id 'nope'; create it first or check the id\n")
+            #expect(missing.stdout.isEmpty)
+
+            let locked = try await server.cli(["create", "--target", "127.0.0.1", "--tier", "1", "--network-allow-list", "10.0.0.0/8"])
+            #expect(locked.status == 1)
+            #expect(locked.stderr.contains("organisation tier 1 has restricted network access that cannot be overridden at the sandbox level"))
+
+            let badList = try await server.cli(["create", "--target", "127.0.0.1", "--network-allow-list", "300.1.1.1/8"])
+            #expect(badList.status == 1 && badList.stderr.contains("\"300.1.1.1/8\" is not a valid IPv4 CIDR"))
+
+            let badPort = try await server.cli(["preview-link", "x", "70000"])
+            #expect(badPort.status == 1 && badPort.stderr.contains("port must be 1…65535"))
+
+            for usage in [["create"], ["get"], ["set-public", "x", "maybe"], ["set-state", "x", "paused"], ["bogus"], ["list", "--label", "novalue"]] {
+                let result = try await server.cli(usage)
+                #expect(result.status == 2, "\(usage): \(result.status) \(result.stderr)")
+            }
+
+            let wrongToken = try await server.cli(["list"], environment: ["PORTHOLE_ADMIN_TOKEN": "wrong-token-wrong-token-wrong"])
+            #expect(wrongToken.status == 1 && wrongToken.stderr.contains("admin token"))
+
+            let noServer = try await CommandResult.run(
+                TestPaths.portholeBinary, ["sandbox", "list", "--admin-url", "http://127.0.0.1:1", "--admin-token", "x"]
+            )
+            #expect(noServer.status == 1 && noServer.stderr.contains("cannot connect to the admin API"))
+        }
+    }
+
+    @Test("--admin-url and --admin-token reach a server without its data directory")
+    func explicitServer() async throws {
+        try await withServer { server, _ in
+            let scratch = try TestPaths.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: scratch) }
+            let result = try await CommandResult.run(
+                TestPaths.portholeBinary,
+                ["sandbox", "create", "--id", "remote", "--target", "127.0.0.1", "--json", "--admin-url", server.adminURL, "--admin-token", server.adminToken]
+            )
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(try await server.client().sandbox(id: "remote").id == "remote")
+        }
+    }
+
+    @Test("without a server the CLI writes the data directory, and the server serves it on start")
+    func directMode() async throws {
+        let upstream = try await Upstream.start()
+        defer { upstream.stop() }
+        let directory = try TestPaths.temporaryDirectory()
+        func cli(_ arguments: [String]) async throws -> CommandResult {
+            try await CommandResult.run(TestPaths.portholeBinary, ["sandbox"] + arguments + ["--data-dir", directory + "/data"])
+        }
+        let created = try await cli(["create", "--id", "early", "--target", "127.0.0.1", "--public", "--json"])
+        #expect(created.status == 0, "\(created.stderr)")
+        // The same validation as the API.
+        let locked = try await cli(["create", "--target", "127.0.0.1", "--tier", "2", "--network-block-all"])
+        #expect(locked.status == 1 && locked.stderr.contains("organisation tier 2"))
+        let signed = try await cli(["signed-url", "early", String(upstream.port), "--json"])
+        #expect(signed.status == 0)
+
+        let server = try await PortholeServer.start(directory: directory)
+        defer { server.stop() }
+        #expect(try await server.proxy(sandbox: "early", port: upstream.port).status == 200)
+        // Signed with the data directory's cookie secret, which the server uses too.
+        _ = try await cli(["set-public", "early", "false"])
+        let token = try #require(try signed.json()["token"] as? String)
+        #expect(try await server.proxy(sandbox: "early", port: upstream.port, path: "/?preview_token=\(token)").status == 200)
+        #expect(try await server.proxy(sandbox: "early", port: upstream.port).status == 401)
+    }
+}

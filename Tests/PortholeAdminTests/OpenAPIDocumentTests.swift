@@ -1,0 +1,72 @@
+import Foundation
+@testable import PortholeAdmin
+import PortholeCore
+import Testing
+
+/// The committed OpenAPI document is what the server serves, and it says what the code does.
+@Suite("OpenAPI document")
+struct OpenAPIDocumentTests {
+    static let path = TestPaths.packageRoot + "/Sources/PortholeAdmin/openapi.json"
+
+    static func document() throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.bytes)) as? [String: Any])
+    }
+
+    @Test func servedBytesAreTheCommittedFile() throws {
+        #expect(OpenAPIDocument.bytes == Array(try Data(contentsOf: URL(fileURLWithPath: Self.path))))
+        #expect(try Self.document()["openapi"] as? String == "3.1.0")
+    }
+
+    @Test func everyPathAndMethodIsRoutedAndEveryRouteDocumented() throws {
+        let paths = try #require(try Self.document()["paths"] as? [String: [String: Any]])
+        var documented = Set<String>()
+        for (path, item) in paths {
+            for method in ["get", "post", "patch", "delete", "put"] where item[method] != nil {
+                documented.insert("\(method.uppercased()) \(path)")
+                // A concrete path of the template must reach a route with the same template.
+                let concrete = path.replacingOccurrences(of: "{id}", with: "abc").replacingOccurrences(of: "{port}", with: "3000")
+                    .replacingOccurrences(of: "{value}", with: "true").replacingOccurrences(of: "{token}", with: "a.b")
+                guard case .route(let route) = AdminRoute.match(method: method.uppercased(), path: concrete) else {
+                    Issue.record("\(method) \(path) is documented but not routed")
+                    continue
+                }
+                #expect(route.template == path)
+            }
+        }
+        #expect(documented.count == 14)  // 13 operations + /metrics is not documented: text, not JSON
+        _ = documented
+    }
+
+    @Test func patternsAreTheCodes() throws {
+        let schemas = try #require((try Self.document()["components"] as? [String: Any])?["schemas"] as? [String: [String: Any]])
+        let create = try #require(schemas["SandboxCreate"]?["properties"] as? [String: [String: Any]])
+        #expect(create["id"]?["pattern"] as? String == SandboxFieldRules.idPattern)
+        #expect(create["id"]?["maxLength"] as? Int == SandboxFieldRules.idMaximumLength)
+        #expect(create["target"]?["pattern"] as? String == SandboxFieldRules.targetPattern)
+        #expect(create["target"]?["maxLength"] as? Int == SandboxFieldRules.targetMaximumLength)
+        #expect(schemas["NetworkAllowList"]?["pattern"] as? String == SandboxFieldRules.networkAllowListPattern)
+        let labels = try #require(schemas["Labels"])
+        #expect((labels["propertyNames"] as? [String: String])?["pattern"] == SandboxFieldRules.labelKeyPattern)
+        #expect(labels["maxProperties"] as? Int == SandboxFieldRules.maximumLabels)
+        #expect((labels["additionalProperties"] as? [String: Any])?["maxLength"] as? Int == SandboxFieldRules.labelValueMaximumLength)
+        let update = try #require(schemas["SandboxUpdate"]?["properties"] as? [String: Any])
+        #expect(Set(update.keys) == SandboxUpdateRequest.fieldNames)
+        #expect(Set(create.keys) == SandboxCreateRequest.fieldNames)
+        let settings = try #require(schemas["NetworkSettings"]?["properties"] as? [String: Any])
+        #expect(Set(settings.keys) == NetworkSettingsRequest.fieldNames)
+    }
+
+    @Test func theAllowListPatternAgreesWithTheParser() throws {
+        let regex = try Regex(SandboxFieldRules.networkAllowListPattern).matchingSemantics(.unicodeScalar)
+        for text in ["10.0.0.0/8", " 10.0.0.0/8 , 172.16.0.0/12", "192.168.1.0/16,10.0.0.0/24", "0.0.0.0/0", "255.255.255.255/32",
+                     "1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8,5.0.0.0/8"] {
+            #expect(text.wholeMatch(of: regex) != nil, "\(text)")
+            #expect((try? NetworkAllowList.parse(text)) != nil, "\(text)")
+        }
+        for text in ["1.2.3.4/abc", "300.1.1.1/8", "10.0.0.0", "10.0.0.0/33", "010.0.0.0/8", "10.0.0.0/08", "", ",", "10.0.0.0/8,",
+                     "1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8,5.0.0.0/8,6.0.0.0/8", "10.0.0.0/8\u{A0}"] {
+            #expect(text.wholeMatch(of: regex) == nil, "\(text)")
+            #expect((try? NetworkAllowList.parse(text)) == nil, "\(text)")
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+// Copied from Tests/EndToEndTests/Support (test targets cannot import each other).
+
+/// A process started by a test, with its output collected so the test can wait for a readiness
+/// line instead of sleeping. Terminated (and reaped) by `stop()`; tests call it in `defer`.
+final class ChildProcess: Sendable {
+    private let process: Process
+    private let stdinPipe = Pipe()
+    private let stdoutPipe = Pipe()
+    private let stderrPipe = Pipe()
+    private let output = NIOLockedValueBox(Data())
+    private let errors = NIOLockedValueBox(Data())
+    let name: String
+
+    init(_ executable: String, _ arguments: [String], name: String? = nil, environment: [String: String]? = nil) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        self.name = name ?? URL(fileURLWithPath: executable).lastPathComponent
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+        process.standardInput = stdinPipe
+        let output = self.output
+        let errors = self.errors
+        stdoutPipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            output.withLockedValue { $0.append(data) }
+        }
+        stderrPipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            errors.withLockedValue { $0.append(data) }
+        }
+        try process.run()
+    }
+
+    var standardOutput: String { output.withLockedValue { String(decoding: $0, as: UTF8.self) } }
+    var standardError: String { errors.withLockedValue { String(decoding: $0, as: UTF8.self) } }
+    var isRunning: Bool { process.isRunning }
+    var processIdentifier: Int32 { process.processIdentifier }
+    var exitCode: Int32 { process.terminationStatus }
+
+    /// Waits until `condition` holds for the collected stdout and stderr, or fails after `timeout`.
+    @discardableResult
+    func waitFor(
+        _ description: String,
+        timeout: Duration = .seconds(30),
+        _ condition: (_ stdout: String, _ stderr: String) -> Bool
+    ) async throws -> (stdout: String, stderr: String) {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let current = (standardOutput, standardError)
+            if condition(current.0, current.1) { return current }
+            if !process.isRunning {
+                throw TestFailure("\(name) exited (\(process.terminationStatus)) before \(description):\n\(current.1)\n\(current.0)")
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TestFailure("timed out waiting for \(description) from \(name):\n\(standardError)\n\(standardOutput)")
+    }
+
+    /// Waits for the process to exit by itself and returns its status.
+    func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { throw TestFailure("\(name) did not exit within \(timeout)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return process.terminationStatus
+    }
+
+    /// After exit: takes what the readability handlers have not delivered yet, so no output is lost.
+    func drainOutput() {
+        stdoutPipe.fileHandleForReading.readabilityHandler = nil
+        stderrPipe.fileHandleForReading.readabilityHandler = nil
+        let restOut = stdoutPipe.fileHandleForReading.readDataToEndOfFile()
+        let restErr = stderrPipe.fileHandleForReading.readDataToEndOfFile()
+        output.withLockedValue { $0.append(restOut) }
+        errors.withLockedValue { $0.append(restErr) }
+    }
+
+    func signal(_ number: Int32) {
+        kill(process.processIdentifier, number)
+    }
+
+    /// Ends the process (SIGTERM, then SIGKILL after a grace period) and reaps it.
+    func stop() {
+        try? stdinPipe.fileHandleForWriting.close()
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Paths of the package and the programs the tests drive.
+enum TestPaths {
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static var portholeBinary: String {
+        if let override = ProcessInfo.processInfo.environment["PORTHOLE_BINARY"] { return override }
+        return packageRoot + "/.build/debug/porthole"
+    }
+
+    static func which(_ program: String) -> String {
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(directory)/\(program)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return "/usr/bin/\(program)"
+    }
+
+    static func temporaryDirectory() throws -> String {
+        let path = NSTemporaryDirectory() + "porthole-admin-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}
