@@ -1,4 +1,5 @@
 public import NIOCore
+public import PortholeCore
 
 /// Settings of the data path. Defaults are what `porthole serve` runs with.
 public struct ProxyConfiguration: Sendable {
@@ -22,6 +23,17 @@ public struct ProxyConfiguration: Sendable {
     /// Below Node's 5 s so that the proxy, not the dev server, closes idle connections.
     public var upstreamIdleTimeout: TimeAmount = .seconds(4)
     public var upstreamMaximumIdlePerTarget = 512
+    /// Concurrent exchanges (requests in flight and open tunnels) per sandbox before 429; 0 = no cap.
+    /// Enforced per event loop as an equal share, so it is exact with one loop and approximate above.
+    public var maximumExchangesPerSandbox = 0
+    /// Client connections per event loop before new ones are closed at once; 0 = no cap.
+    public var maximumConnections = 0
+    /// Peers whose X-Forwarded-* fields are believed (load balancers); everyone else's are replaced.
+    public var trustedProxies: TrustedProxies = .none
+    /// One JSON line per request on standard output.
+    public var accessLog = true
+    /// During a drain, open tunnels (WebSocket) get this long before they are closed.
+    public var tunnelGracePeriod: TimeAmount = .seconds(10)
 
     public init() {}
 }
@@ -40,10 +52,14 @@ public struct ListenerRole: Sendable {
     public var mode: Mode
     /// The port clients connect to (for X-Forwarded-Port).
     public var publicPort: Int
+    /// Every connection starts with a PROXY protocol v1/v2 header from a load balancer; one
+    /// without a valid header is closed.
+    public var proxyProtocol: Bool
 
-    public init(mode: Mode, publicPort: Int) {
+    public init(mode: Mode, publicPort: Int, proxyProtocol: Bool = false) {
         self.mode = mode
         self.publicPort = publicPort
+        self.proxyProtocol = proxyProtocol
     }
 
     var scheme: StaticString {

@@ -7,6 +7,7 @@ import NIOCore
 import NIOPosix
 import PortholeCore
 import PortholeStore
+import PortholeTLS
 
 /// One client connection of the proxy: parses each request head strictly, routes it by host to a
 /// sandbox, authorises it, and relays the exchange with the sandbox as the buffers it was read
@@ -46,8 +47,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private let role: ListenerRole
     private var context: ChannelHandlerContext!
     private var state: State = .idle
-    /// The client's address as text, for X-Forwarded-For; computed once per connection.
+    /// The client's address as text, for X-Forwarded-For; computed once per connection (or taken
+    /// from the load balancer's PROXY protocol header).
     private var clientAddress = ""
+    /// Whether the HTTP peer is a trusted proxy whose X-Forwarded-* fields are believed.
+    private var peerIsTrusted = false
     private let listenerPortText: String
 
     /// Client bytes not yet handled: a partial head, body bytes waiting for the upstream, or pipelined requests.
@@ -73,6 +77,19 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// The upstream sent bytes past the end of its response: it cannot be trusted with another request.
     private var upstreamMisbehaved = false
 
+    // Accounting for metrics and the access log of the exchange in flight.
+    private var requestStarted: NIODeadline = .distantPast
+    private var upstreamSentAt: NIODeadline = .distantPast
+    private var decision: ProxyMetrics.Decision = .error
+    private var responseStatus = 0
+    private var bytesToClient = 0
+    /// Whether the exchange in flight has been counted (each request is counted exactly once).
+    private var exchangeRecorded = true
+    private var bytesFromClient = 0
+    private var drainTimer: Scheduled<Void>?
+    /// The sandbox whose concurrent-exchange count this connection holds, if any.
+    private var countedSandbox: String?
+
     // One lazily re-armed timer per connection: arming only moves the deadline, so per-request cost is a clock read.
     private var timer: Scheduled<Void>?
     private var timerScheduledFor: NIODeadline = .distantFuture
@@ -88,8 +105,36 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if let address = context.channel.remoteAddress?.ipAddress { clientAddress = address }
+        if let remote = context.channel.remoteAddress {
+            clientAddress = remote.ipAddress ?? ""
+            peerIsTrusted = loop.configuration.trustedProxies.contains(remote)
+        }
+        loop.register(self)
+        loop.metrics.connectionsAccepted.increment()
+        loop.metrics.activeConnections.increment()
         if context.channel.isActive { armTimer(loop.configuration.keepAliveTimeout) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        loop.unregister(self)
+        timer?.cancel()
+        timer = nil
+        drainTimer?.cancel()
+        drainTimer = nil
+        // The context holds this handler: keeping it would be a retain cycle, and every closed
+        // connection would stay in memory (measured: about 4.5 KiB each).
+        self.context = nil
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is TLSHandshakeCompleted {
+            loop.metrics.tlsHandshakes.increment()
+        } else if let header = event as? ProxyProtocolHeader {
+            // Behind an L4 balancer the HTTP peer is the client it names, not the balancer.
+            clientAddress = header.source?.ipAddress ?? ""
+            peerIsTrusted = header.source.map { loop.configuration.trustedProxies.contains($0) } ?? false
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -99,6 +144,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
+        bytesFromClient &+= buffer.readableBytes
         switch state {
         case .idle:
             if pending == nil {
@@ -133,6 +179,13 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        drainTimer?.cancel()
+        loop.unregister(self)
+        loop.metrics.activeConnections.decrement()
+        if state == .tunnel { loop.metrics.activeTunnels.decrement() }
+        releaseSandboxCount()
+        recordExchange(status: responseStatus == 0 ? 499 : responseStatus)
+        loop.metrics.bytesFromClients.increment(by: Int64(bytesFromClient))
         if let lease {
             self.lease = nil
             lease.handler.owner = nil
@@ -148,6 +201,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is TLSError { loop.metrics.tlsFailures.increment() }
         context.close(promise: nil)
     }
 
@@ -238,7 +292,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
         headBytes = headSlice
         requestBody = BodyProgress(head.framing)
-        closeAfterResponse = head.wantsClose
+        closeAfterResponse = head.wantsClose || loop.draining
+        requestStarted = .now()
+        decision = .error
+        responseStatus = 0
+        bytesToClient = 0
+        exchangeRecorded = false
         disarmTimer()
         route()
     }
@@ -246,6 +305,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// Finds the sandbox this request is for and looks up its policy.
     private func route() {
         let headSlice = headBytes!
+        if answerHealthCheck() { return }
         if case .redirectToHTTPS(let httpsPort) = role.mode {
             redirectToHTTPS(httpsPort: httpsPort)
             return
@@ -262,6 +322,15 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             return
         case .success(let host):
             target = host
+        }
+        if loop.configuration.maximumExchangesPerSandbox > 0,
+            loop.exchanges(of: target!.sandboxID) >= loop.maximumExchangesPerSandboxOnThisLoop
+        {
+            respond(ErrorResponse(
+                status: 429, code: "too_many_connections",
+                message: "sandbox \(target!.sandboxID) has too many open connections through this proxy; retry shortly"
+            ))
+            return
         }
         switch loop.policies.lookup(target!.sandboxID, on: loop.eventLoop) {
         case .found(let policy):
@@ -337,11 +406,14 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             )
         }
         switch AccessDecision.decide(policy: policy, request: request, rules: loop.accessRules) {
-        case .allow:
+        case .allow(let grant):
+            decision = Self.metricsDecision(grant)
             forward(policy: policy, strippedTarget: strippedTarget)
         case .exchangeTokenForCookie(let setCookie):
+            decision = .queryToken
             redirectWithCookie(location: strippedTarget ?? "/", setCookie: setCookie)
         case .deny(let denial):
+            decision = .denied
             respond(ErrorResponse(status: denial.status, code: denial.code, message: denial.message))
         }
     }
@@ -357,6 +429,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 from: bytes,
                 rewrite: ForwardingRewrite(
                     clientAddress: clientAddress,
+                    trustForwardedFields: peerIsTrusted,
                     scheme: role.scheme,
                     listenerPort: listenerPortText,
                     rewriteHostToLocalhost: policy.hostRewrite,
@@ -366,9 +439,13 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 into: &upstreamHead
             )
         }
-        state = .connecting
         let key = UpstreamKey(target: policy.target, port: target.port)
-        loop.pool.lease(key).assumeIsolated().whenComplete { [self] result in
+        if let lease = loop.pool.leaseIdle(key) {
+            send(upstreamHead, over: lease)
+            return
+        }
+        state = .connecting
+        loop.pool.connectNew(key).assumeIsolated().whenComplete { [self] result in
             guard state == .connecting else {
                 if case .success(let lease) = result { loop.pool.release(lease) }
                 return
@@ -384,7 +461,13 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     private func send(_ upstreamHead: ByteBuffer, over lease: UpstreamPool.Lease) {
+        if self.lease == nil && countedSandbox == nil, let sandbox = target?.sandboxID {
+            countedSandbox = sandbox
+            loop.exchangeStarted(sandbox)
+        }
         self.lease = lease
+        if lease.reused { loop.metrics.upstreamReuses.increment() } else { loop.metrics.upstreamConnects.increment() }
+        upstreamSentAt = .now()
         lease.handler.owner = self
         state = .exchanging
         responseHeadDone = false
@@ -426,6 +509,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     private func respondToConnectFailure(_ error: any Error, sandbox: String, port: UInt16) {
+        loop.metrics.upstreamConnectFailures.increment()
         if case .connectTimeout = error as? ChannelError {
             respond(upstreamError(ErrorResponse.upstreamTimeout))
         } else if Self.isConnectionRefused(error) {
@@ -450,6 +534,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     func upstreamRead(_ buffer: ByteBuffer) {
         switch state {
         case .tunnel:
+            bytesToClient &+= buffer.readableBytes
             context.write(wrapOutboundOut(buffer), promise: nil)
         case .exchanging:
             retryableHead = nil
@@ -481,8 +566,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 finishExchange(upstreamReusable: false)
             } else if !responseHeadDone, let retry = retryableHead, let closedLease, upstreamHeadPartial == nil {
                 retryableHead = nil
+                loop.metrics.upstreamRetries.increment()
                 state = .connecting
-                loop.pool.lease(closedLease.key).assumeIsolated().whenComplete { [self] result in
+                // A fresh connection: the pool's other idle ones may have died the same way.
+                loop.pool.connectNew(closedLease.key).assumeIsolated().whenComplete { [self] result in
                     guard state == .connecting else {
                         if case .success(let lease) = result { loop.pool.release(lease) }
                         return
@@ -544,6 +631,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 disarmTimer()
                 state = .tunnel
                 responseHeadDone = true
+                loop.metrics.activeTunnels.increment()
+                loop.metrics.upstreamDuration.recordNanoseconds((NIODeadline.now() - upstreamSentAt).nanoseconds)
+                // The exchange is logged when the tunnel opens; its bytes are in the metrics.
+                bytesToClient &+= headSlice.readableBytes + buffer.readableBytes
+                recordExchange(status: 101)
+                if loop.draining { scheduleTunnelClose() }
                 context.write(wrapOutboundOut(headSlice), promise: nil)
                 if buffer.readableBytes > 0 { context.write(wrapOutboundOut(buffer), promise: nil) }
                 if let leftover = pending, leftover.readableBytes > 0 {
@@ -556,10 +649,13 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             }
             if response.status < 200 {
                 // 1xx interim responses (100 Continue, 103 Early Hints) are relayed as they come.
+                bytesToClient &+= headSlice.readableBytes
                 context.write(wrapOutboundOut(headSlice), promise: nil)
                 continue
             }
             responseHeadDone = true
+            responseStatus = response.status
+            loop.metrics.upstreamDuration.recordNanoseconds((NIODeadline.now() - upstreamSentAt).nanoseconds)
             disarmTimer()
             if response.framing == .untilClose || head.version == .http10 { closeAfterResponse = true }
             if ResponseHeadWriter.needsRewrite(response, closingClient: closeAfterResponse) {
@@ -567,8 +663,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 headSlice.withUnsafeReadableBytes { bytes in
                     ResponseHeadWriter.write(response, from: bytes, end: end, closingClient: closeAfterResponse, into: &rewritten)
                 }
+                bytesToClient &+= rewritten.readableBytes
                 context.write(wrapOutboundOut(rewritten), promise: nil)
             } else {
+                bytesToClient &+= headSlice.readableBytes
                 context.write(wrapOutboundOut(headSlice), promise: nil)
             }
             responseBody = BodyProgress(response.framing)
@@ -584,6 +682,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             return
         }
         if taken > 0 {
+            bytesToClient &+= taken
             context.write(wrapOutboundOut(buffer.readSlice(length: taken)!), promise: nil)
         }
         if responseBody.isComplete {
@@ -605,6 +704,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// Both messages are complete: return the upstream to the pool and take the next request.
     private func finishExchange(upstreamReusable: Bool) {
         disarmTimer()
+        releaseSandboxCount()
+        recordExchange(status: responseStatus)
         if let lease {
             self.lease = nil
             if upstreamReusable && requestBody.isComplete {
@@ -653,7 +754,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// Answers the current request with the proxy's own response and keeps the connection when the
     /// request carried no body (else the unread body would be taken for the next request).
     private func respond(_ error: ErrorResponse) {
-        let keepAlive = head.framing == .none && !head.wantsClose
+        let keepAlive = head.framing == .none && !head.wantsClose && !loop.draining
         writeResponse(error, html: prefersHTML, close: !keepAlive)
         if keepAlive {
             headBytes = nil
@@ -677,6 +778,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     private func writeResponse(_ error: ErrorResponse, html: Bool, close: Bool) {
+        if decision != .denied && decision != .proxy { decision = .error }
+        responseStatus = error.status
+        releaseSandboxCount()
         let body = error.body(html: html)
         var buffer = context.channel.allocator.buffer(capacity: 256 + body.count)
         buffer.writeStaticString("HTTP/1.1 ")
@@ -693,7 +797,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         if close { buffer.writeStaticString("Connection: close\r\n") }
         buffer.writeStaticString("\r\n")
         if !head.isHEAD || headBytes == nil { buffer.writeBytes(body) }
+        bytesToClient &+= buffer.readableBytes
         context.write(wrapOutboundOut(buffer), promise: nil)
+        recordExchange(status: error.status)
     }
 
     private func redirectWithCookie(location: String, setCookie: String) {
@@ -703,10 +809,13 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         buffer.writeStaticString("\r\nSet-Cookie: ")
         buffer.writeString(setCookie)
         buffer.writeStaticString("\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nContent-Length: 0\r\n")
-        let keepAlive = head.framing == .none && !head.wantsClose
+        let keepAlive = head.framing == .none && !head.wantsClose && !loop.draining
         if !keepAlive { buffer.writeStaticString("Connection: close\r\n") }
         buffer.writeStaticString("\r\n")
+        responseStatus = 302
+        bytesToClient &+= buffer.readableBytes
         context.write(wrapOutboundOut(buffer), promise: nil)
+        recordExchange(status: 302)
         finishOwnResponse(keepAlive: keepAlive)
     }
 
@@ -724,9 +833,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         var buffer = context.channel.allocator.buffer(capacity: 256 + location.utf8.count)
         buffer.writeStaticString("HTTP/1.1 308 Permanent Redirect\r\nLocation: ")
         buffer.writeString(location)
-        let keepAlive = head.framing == .none && !head.wantsClose
+        let keepAlive = head.framing == .none && !head.wantsClose && !loop.draining
         buffer.writeStaticString(keepAlive ? "\r\nContent-Length: 0\r\n\r\n" : "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        bytesToClient &+= buffer.readableBytes
         context.write(wrapOutboundOut(buffer), promise: nil)
+        decision = .proxy
+        recordExchange(status: 308)
         finishOwnResponse(keepAlive: keepAlive)
     }
 
@@ -751,6 +863,101 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             lease.handler.close()
         }
         context.close(promise: nil)
+    }
+
+    // MARK: - Accounting
+
+    private static func metricsDecision(_ grant: AccessGrant) -> ProxyMetrics.Decision {
+        switch grant {
+        case .public: .publicAccess
+        case .token: .token
+        case .cookie: .cookie
+        case .queryToken: .queryToken
+        case .signedURL: .signedURL
+        case .preflight: .preflight
+        }
+    }
+
+    /// Counts the exchange in flight once, and writes its access-log line.
+    private func recordExchange(status: Int) {
+        guard !exchangeRecorded else { return }
+        exchangeRecorded = true
+        let elapsed = NIODeadline.now() - requestStarted
+        loop.metrics.countRequest(decision, status: status)
+        loop.metrics.requestDuration.recordNanoseconds(elapsed.nanoseconds)
+        loop.metrics.bytesToClients.increment(by: Int64(bytesToClient))
+        guard let accessLog = loop.accessLog, let headBytes else { return }
+        headBytes.withUnsafeReadableBytes { bytes in
+            var path = head.target
+            if let question = path.firstIndex(where: { bytes[$0] == UInt8(ascii: "?") }) { path = path.lowerBound..<question }
+            accessLog.record(
+                AccessLog.Entry(
+                    clientAddress: clientAddress,
+                    sandbox: target?.sandboxID ?? "",
+                    port: target?.port ?? 0,
+                    method: UnsafeRawBufferPointer(rebasing: bytes[head.method]),
+                    path: UnsafeRawBufferPointer(rebasing: bytes[path]),
+                    status: status,
+                    bytes: bytesToClient,
+                    durationMicroseconds: elapsed.nanoseconds / 1000,
+                    decision: decision
+                )
+            )
+        }
+    }
+
+    private func releaseSandboxCount() {
+        if let sandbox = countedSandbox {
+            countedSandbox = nil
+            loop.exchangeEnded(sandbox)
+        }
+    }
+
+    /// `GET /healthz` and `/readyz` at the bare base domain, for load balancers that probe the
+    /// public listener (answered before any redirect to HTTPS).
+    private func answerHealthCheck() -> Bool {
+        guard let hostField = head.hostField else { return false }
+        let path: Int? = headBytes!.withUnsafeReadableBytes { bytes in
+            guard PreviewHost.isBaseDomain(UnsafeRawBufferPointer(rebasing: bytes[head.fields[hostField].value]), baseDomains: loop.configuration.baseDomains)
+            else { return nil }
+            if ASCII.equalsUppercase(bytes, head.target, "/healthz") { return 0 }
+            if ASCII.equalsUppercase(bytes, head.target, "/readyz") { return 1 }
+            return nil
+        }
+        guard let path else { return false }
+        decision = .proxy
+        if path == 1 && loop.notReady {
+            respond(ErrorResponse(status: 503, code: "draining", message: "this instance is draining"))
+        } else {
+            respond(ErrorResponse(status: 200, code: "ok", message: path == 0 ? "alive" : "ready"))
+        }
+        return true
+    }
+
+    // MARK: - Drain
+
+    /// Called on this loop when the server drains.
+    func drain() {
+        switch state {
+        case .idle where pending == nil:
+            closeNow()
+        case .tunnel:
+            scheduleTunnelClose()
+        default:
+            closeAfterResponse = true
+        }
+    }
+
+    func forceClose() {
+        closeNow()
+    }
+
+    private func scheduleTunnelClose() {
+        guard drainTimer == nil else { return }
+        drainTimer = context.eventLoop.assumeIsolated().scheduleTask(in: loop.configuration.tunnelGracePeriod) { [self] in
+            context.flush()
+            closeNow()
+        }
     }
 
     // MARK: - Timer

@@ -2,19 +2,31 @@ import NIOCore
 import PortholeCore
 import PortholeStore
 
-/// What every client connection on one event loop shares: the loop's upstream pool and the
-/// settings. Touched only on its loop.
+/// What every client connection on one event loop shares: the loop's upstream pool, the access
+/// log buffer, the open connections (for drains) and the settings. Touched only on its loop.
 final class ProxyLoopContext {
     let eventLoop: any EventLoop
     let configuration: ProxyConfiguration
     let accessRules: AccessRules
     let policies: PolicyCache
+    let metrics: ProxyMetrics
     let pool: UpstreamPool
+    let accessLog: AccessLog?
+    /// Open client connections, so a drain can reach each of them.
+    private(set) var connections: [ObjectIdentifier: ProxyConnectionHandler] = [:]
+    /// Set by a drain: connections close after their current exchange.
+    private(set) var draining = false
+    /// Readiness fails from the moment a drain is announced, before anything closes.
+    var notReady = false
+    /// Exchanges in flight per sandbox on this loop (forwarded requests and open tunnels).
+    private var exchangesBySandbox: [String: Int] = [:]
+    let maximumExchangesPerSandboxOnThisLoop: Int
 
-    init(eventLoop: any EventLoop, configuration: ProxyConfiguration, policies: PolicyCache) {
+    init(eventLoop: any EventLoop, configuration: ProxyConfiguration, policies: PolicyCache, metrics: ProxyMetrics, loopCount: Int) {
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.policies = policies
+        self.metrics = metrics
         self.accessRules = AccessRules(
             reservedPorts: configuration.reservedPorts,
             cookieSecret: configuration.cookieSecret,
@@ -28,6 +40,43 @@ final class ProxyLoopContext {
                 maximumIdlePerKey: configuration.upstreamMaximumIdlePerTarget
             )
         )
+        self.accessLog = configuration.accessLog ? AccessLog(eventLoop: eventLoop) : nil
+        self.maximumExchangesPerSandboxOnThisLoop = max(1, configuration.maximumExchangesPerSandbox / max(1, loopCount))
+    }
+
+    func exchanges(of sandbox: String) -> Int {
+        exchangesBySandbox[sandbox] ?? 0
+    }
+
+    func exchangeStarted(_ sandbox: String) {
+        exchangesBySandbox[sandbox, default: 0] += 1
+    }
+
+    func exchangeEnded(_ sandbox: String) {
+        let remaining = (exchangesBySandbox[sandbox] ?? 1) - 1
+        exchangesBySandbox[sandbox] = remaining > 0 ? remaining : nil
+    }
+
+    func register(_ handler: ProxyConnectionHandler) {
+        connections[ObjectIdentifier(handler)] = handler
+    }
+
+    func unregister(_ handler: ProxyConnectionHandler) {
+        connections[ObjectIdentifier(handler)] = nil
+    }
+
+    /// Idle connections close now, busy ones after their exchange, tunnels after the grace period.
+    func beginDrain() {
+        draining = true
+        notReady = true
+        for connection in connections.values { connection.drain() }
+        pool.closeAll()
+    }
+
+    /// The drain deadline passed: close whatever is still open.
+    func closeAll() {
+        for connection in connections.values { connection.forceClose() }
+        accessLog?.flush()
     }
 }
 

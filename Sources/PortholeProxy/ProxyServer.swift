@@ -27,22 +27,32 @@ public final class ProxyServer: Sendable {
     private let logger: Logger
     private let loopContexts: [ObjectIdentifier: NIOLoopBound<ProxyLoopContext>]
     private let channels: NIOLockedValueBox<[any Channel]>
+    private let drainingFlag = NIOLockedValueBox(false)
+    public let metrics: ProxyMetrics
 
     public init(
         configuration: ProxyConfiguration,
         group: any EventLoopGroup,
         policies: PolicyCache,
         certificates: TLSCertificateStore?,
+        metrics: ProxyMetrics = ProxyMetrics(),
         logger: Logger
     ) throws {
+        self.metrics = metrics
         self.configuration = configuration
         self.group = group
         self.certificates = certificates
         self.logger = logger
         var contexts: [ObjectIdentifier: NIOLoopBound<ProxyLoopContext>] = [:]
+        let loopCount = Array(group.makeIterator()).count
         for loop in group.makeIterator() {
             contexts[ObjectIdentifier(loop)] = try loop.submit {
-                NIOLoopBound(ProxyLoopContext(eventLoop: loop, configuration: configuration, policies: policies), eventLoop: loop)
+                NIOLoopBound(
+                    ProxyLoopContext(
+                        eventLoop: loop, configuration: configuration, policies: policies, metrics: metrics, loopCount: loopCount
+                    ),
+                    eventLoop: loop
+                )
             }.wait()
         }
         self.loopContexts = contexts
@@ -68,8 +78,16 @@ public final class ProxyServer: Sendable {
                     guard let loop = contexts[ObjectIdentifier(channel.eventLoop)]?.value else {
                         throw ProxyServerError("no proxy context for this event loop")
                     }
+                    // Over the connection cap: refuse by closing at once, before any TLS work.
+                    let cap = loop.configuration.maximumConnections
+                    if cap > 0 && loop.connections.count >= cap {
+                        throw ProxyServerError("connection limit reached")
+                    }
                     var proxyRole = role
                     if proxyRole.publicPort == 0, let port = channel.localAddress?.port { proxyRole.publicPort = port }
+                    if role.proxyProtocol {
+                        try channel.pipeline.syncOperations.addHandler(ProxyProtocolDecoder())
+                    }
                     if case .https = role.mode, let certificates {
                         try channel.pipeline.syncOperations.addHandler(TLSServerHandler(context: certificates.context, allocator: channel.allocator))
                     }
@@ -84,8 +102,21 @@ public final class ProxyServer: Sendable {
         return port
     }
 
-    /// Stops accepting new connections and closes idle upstream connections.
-    public func stopAccepting() async {
+    /// True from the moment a drain starts: `/readyz` reports it so balancers stop sending.
+    public var isDraining: Bool { drainingFlag.withLockedValue { $0 } }
+
+    /// Marks the server as draining (readiness fails) without closing anything yet.
+    public func markDraining() async {
+        drainingFlag.withLockedValue { $0 = true }
+        await onEveryLoop { $0.notReady = true }
+    }
+
+    /// Stops accepting, lets in-flight exchanges finish (idle keep-alive connections close at once,
+    /// tunnels after the grace period), and after `timeout` closes whatever is left.
+    /// Returns the number of connections that had to be cut.
+    @discardableResult
+    public func drain(timeout: Duration) async -> Int {
+        await markDraining()
         let bound = channels.withLockedValue { channels in
             defer { channels.removeAll() }
             return channels
@@ -93,9 +124,37 @@ public final class ProxyServer: Sendable {
         for channel in bound {
             try? await channel.close()
         }
+        await onEveryLoop { $0.beginDrain() }
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            if await openConnections() == 0 {
+                await onEveryLoop { $0.accessLog?.flush() }
+                return 0
+            }
+            // Past the deadline, or cancelled (a second signal): stop waiting.
+            guard ContinuousClock.now < deadline, !Task.isCancelled else { break }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        let remaining = await openConnections()
+        logger.warning("drain deadline passed; closing open connections", metadata: ["connections": "\(remaining)"])
+        await onEveryLoop { $0.closeAll() }
+        return remaining
+    }
+
+    /// Client connections open on all event loops.
+    public func openConnections() async -> Int {
+        var total = 0
         for loop in group.makeIterator() {
             guard let bound = loopContexts[ObjectIdentifier(loop)] else { continue }
-            try? await loop.submit { bound.value.pool.closeAll() }.get()
+            total += (try? await loop.submit { bound.value.connections.count }.get()) ?? 0
+        }
+        return total
+    }
+
+    private func onEveryLoop(_ body: @escaping @Sendable (ProxyLoopContext) -> Void) async {
+        for loop in group.makeIterator() {
+            guard let bound = loopContexts[ObjectIdentifier(loop)] else { continue }
+            try? await loop.submit { body(bound.value) }.get()
         }
     }
 }

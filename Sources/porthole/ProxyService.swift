@@ -1,4 +1,5 @@
 import Logging
+import PortholeAdmin
 import PortholeProxy
 import PortholeStore
 import PortholeTLS
@@ -9,12 +10,24 @@ import UnixSignals
 /// step with the store, reloads certificates on SIGHUP and when their files change, and on
 /// SIGTERM/SIGINT stops accepting before the process exits.
 struct ProxyService: Service {
+    /// The admin API listener, made once the HTTPS port is known (preview links show it).
+    struct Admin: Sendable {
+        /// Whether serving without it is an error; when the default port is merely taken, the proxy
+        /// serves anyway (logged) and `porthole sandbox` writes the data directory directly.
+        var required: Bool
+        /// Makes the server; it calls the given closure once it listens.
+        var make: @Sendable (_ httpsPort: Int, _ onListening: @escaping @Sendable () async -> Void) -> AdminServer
+    }
+
     let server: ProxyServer
     let https: ProxyServer.Listener
     /// The plain-HTTP listener, unless turned off.
     let plain: ProxyServer.Listener?
+    let drainDelay: Duration
+    let drainTimeout: Duration
     let policies: PolicyCache
     let certificates: TLSCertificateStore
+    let admin: Admin?
     let logger: Logger
 
     func run() async throws {
@@ -24,8 +37,17 @@ struct ProxyService: Service {
             if case .redirectToHTTPS = plain.role.mode { plain.role.mode = .redirectToHTTPS(httpsPort: httpsPort) }
             try await server.bind(plain)
         }
-        logger.notice("porthole is ready")
-        await withTaskGroup(of: Void.self) { group in
+        let adminFailed = await withTaskGroup(of: Void.self) { group -> Bool in
+            var adminRun: (group: ServiceGroup, task: Task<Void, Never>)? = nil
+            if let admin {
+                adminRun = await Self.startAdmin(admin, httpsPort: httpsPort, logger: logger)
+                if adminRun == nil && admin.required {
+                    await server.drain(timeout: .zero)
+                    group.cancelAll()
+                    return true
+                }
+            }
+            logger.notice("porthole is ready")
             group.addTask {
                 do { try await policies.run() } catch is CancellationError {} catch {
                     logger.error("policy change feed stopped", metadata: ["error": "\(error)"])
@@ -39,10 +61,45 @@ struct ProxyService: Service {
                 }
             }
             try? await gracefulShutdown()
-            logger.notice("shutting down: no longer accepting connections")
-            await server.stopAccepting()
+            // Readiness fails at once so balancers stop sending; the listeners close after the delay.
+            await server.markDraining()
+            logger.notice("draining", metadata: ["delay": "\(drainDelay)", "timeout": "\(drainTimeout)"])
+            if drainDelay > .zero { try? await Task.sleep(for: drainDelay) }
+            let cut = await server.drain(timeout: drainTimeout)
+            logger.notice("drained", metadata: ["connections_cut": "\(cut)"])
+            // Last: /readyz on the admin listener reported the drain until now.
+            if let adminRun {
+                await adminRun.group.triggerGracefulShutdown()
+                await adminRun.task.value
+            }
             group.cancelAll()
+            return false
         }
+        if adminFailed { throw ProxyServiceError("the admin API could not start; see the error above") }
+    }
+
+    /// Starts the admin API and waits until it listens, so that "porthole is ready" means the admin
+    /// API answers too; `nil` if it failed to start (logged).
+    ///
+    /// In a detached task and a service group of its own, shut down by the caller after the drain: as a
+    /// child task it would inherit this service's graceful-shutdown signal and close at the first
+    /// SIGTERM, but `/readyz` must report the drain while it runs.
+    private static func startAdmin(_ admin: Admin, httpsPort: Int, logger: Logger) async -> (group: ServiceGroup, task: Task<Void, Never>)? {
+        let (listening, signal) = AsyncStream.makeStream(of: Void.self)
+        let adminGroup = ServiceGroup(
+            configuration: .init(services: [admin.make(httpsPort) { signal.yield() }], logger: logger)
+        )
+        let task = Task.detached {
+            do { try await adminGroup.run() } catch {
+                logger.error(
+                    admin.required ? "admin API stopped" : "admin API unavailable; the proxy serves without it",
+                    metadata: ["error": "\(error)"]
+                )
+            }
+            signal.finish()
+        }
+        for await _ in listening { return (adminGroup, task) }
+        return nil
     }
 
     /// Polls the certificate files' fingerprint (mtime and size), so a renewal by certbot or a
@@ -57,4 +114,9 @@ struct ProxyService: Service {
             if (try? certificates.reloadIfChanged()) == true { logger.notice("certificates reloaded after a file change") }
         }
     }
+}
+
+struct ProxyServiceError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import PortholeAdmin
 import PortholeCore
 import PortholeProxy
 import PortholeStore
@@ -33,8 +34,14 @@ struct ServeCommand: AsyncParsableCommand {
         var httpPort: Int?
         @Option(help: "What plain HTTP does: redirect (308 to HTTPS), proxy (TLS ended by a load balancer) or off. (default: redirect)")
         var httpMode: String?
-        @Option(help: "Admin API port on 127.0.0.1. (default: 8081)")
+        @Option(help: "Admin API port; 0 picks a free port (logged at start, and written to <data-dir>/admin-url). (default: 8081)")
         var adminPort: Int?
+        @Option(help: "Address the admin API binds to; it needs the admin token (PORTHOLE_ADMIN_TOKEN, else generated into <data-dir>/admin-token). (default: 127.0.0.1)")
+        var adminAddress: String?
+        @Option(help: "Port shown in preview links and signed preview URLs (443 is left out). (default: the HTTPS port)")
+        var previewPort: Int?
+        @Option(help: "Most entries of a sandbox's network allow list. (default: 5)")
+        var maxAllowListEntries: Int?
         @Option(help: "Base domain of preview hosts <port>-<sandboxId>.<base domain>; repeat for several. (default: preview.localhost)")
         var baseDomain: [String] = []
         @Option(help: "Directory for the database and generated secrets. (default: .porthole)")
@@ -55,6 +62,22 @@ struct ServeCommand: AsyncParsableCommand {
         var upstreamConnectTimeout: Int?
         @Option(help: "Seconds for a sandbox to start answering a request. (default: 60)")
         var upstreamResponseTimeout: Int?
+        @Option(help: "One JSON line per request on standard output: on or off. (default: on)")
+        var accessLog: String?
+        @Option(help: "On SIGTERM, seconds /readyz reports draining before the listeners close. (default: 0)")
+        var drainDelay: Int?
+        @Option(help: "On SIGTERM, seconds in-flight requests get to finish before the rest is closed. (default: 30)")
+        var drainTimeout: Int?
+        @Option(help: "On SIGTERM, seconds open WebSocket tunnels get before they are closed. (default: 10)")
+        var tunnelGrace: Int?
+        @Option(help: "Client connections (across all threads) before new ones are closed at once; 0 = no cap. (default: 0)")
+        var maxConnections: Int?
+        @Option(help: "Requests in flight plus open tunnels per sandbox before 429; 0 = no cap. (default: 0)")
+        var maxConnectionsPerSandbox: Int?
+        @Option(help: "Listener whose connections start with a PROXY protocol v1/v2 header (from an L4 load balancer): https or http; repeat for both. Connections without one are closed.")
+        var proxyProtocol: [String] = []
+        @Option(help: "CIDRs (IPv4 or IPv6) of proxies whose X-Forwarded-For/-Proto are believed; repeat or comma-separate. Everyone else's are replaced.")
+        var trustedProxies: [String] = []
     }
 
     @OptionGroup var options: Options
@@ -94,22 +117,60 @@ struct ServeCommand: AsyncParsableCommand {
         proxyConfiguration.headerTimeout = .seconds(Int64(settings.headerTimeout))
         proxyConfiguration.upstreamConnectTimeout = .seconds(Int64(settings.upstreamConnectTimeout))
         proxyConfiguration.upstreamResponseTimeout = .seconds(Int64(settings.upstreamResponseTimeout))
+        proxyConfiguration.accessLog = settings.accessLog
+        proxyConfiguration.tunnelGracePeriod = .seconds(Int64(settings.tunnelGrace))
+        proxyConfiguration.maximumExchangesPerSandbox = settings.maximumConnectionsPerSandbox
+        proxyConfiguration.trustedProxies = settings.trustedProxies
+        // The cap is kept per event loop (no shared counter on the accept path).
+        proxyConfiguration.maximumConnections = settings.maximumConnections == 0
+            ? 0 : max(1, settings.maximumConnections / settings.threads)
 
         let server = try ProxyServer(
             configuration: proxyConfiguration, group: group, policies: policies, certificates: certificates, logger: logger
         )
-        let https = ProxyServer.Listener(host: settings.bindAddress, port: settings.httpsPort, role: .init(mode: .https, publicPort: settings.httpsPort))
+        let https = ProxyServer.Listener(host: settings.bindAddress, port: settings.httpsPort, role: .init(mode: .https, publicPort: settings.httpsPort, proxyProtocol: settings.proxyProtocolListeners.contains("https")))
         var plain: ProxyServer.Listener? = nil
         switch settings.httpMode {
         case .redirect:
-            plain = .init(host: settings.bindAddress, port: settings.httpPort, role: .init(mode: .redirectToHTTPS(httpsPort: settings.httpsPort), publicPort: settings.httpPort))
+            plain = .init(host: settings.bindAddress, port: settings.httpPort, role: .init(mode: .redirectToHTTPS(httpsPort: settings.httpsPort), publicPort: settings.httpPort, proxyProtocol: settings.proxyProtocolListeners.contains("http")))
         case .proxy:
-            plain = .init(host: settings.bindAddress, port: settings.httpPort, role: .init(mode: .plainProxy, publicPort: settings.httpPort))
+            plain = .init(host: settings.bindAddress, port: settings.httpPort, role: .init(mode: .plainProxy, publicPort: settings.httpPort, proxyProtocol: settings.proxyProtocolListeners.contains("http")))
         case .off:
             break
         }
 
-        let service = ProxyService(server: server, https: https, plain: plain, policies: policies, certificates: certificates, logger: logger)
+        let adminCredentials = AdminCredentials(dataDirectory: dataDirectory)
+        let adminToken = try adminCredentials.token(configured: settings.adminToken, logger: logger)
+        let admin = ProxyService.Admin(required: settings.adminPortIsExplicit) { [logger] httpsPort, onListening in
+            let controlPlane = SandboxControlPlane(
+                store: store,
+                cache: policies,
+                configuration: ControlPlaneConfiguration(
+                    baseDomain: settings.baseDomains[0],
+                    previewPort: settings.previewPort ?? httpsPort,
+                    signingSecret: cookieSecret,
+                    maximumAllowListEntries: settings.maxAllowListEntries
+                )
+            )
+            return AdminServer(
+                configuration: .init(host: settings.adminAddress, port: settings.adminPort),
+                controlPlane: controlPlane,
+                token: AdminToken(adminToken),
+                hooks: .init(isDraining: { server.isDraining }, metrics: { server.metrics.render() }),
+                group: group,
+                logger: logger,
+                onListening: { host, port in
+                    adminCredentials.writeURL(host: host, port: port, logger: logger)
+                    await onListening()
+                }
+            )
+        }
+
+        let service = ProxyService(
+            server: server, https: https, plain: plain,
+            drainDelay: .seconds(settings.drainDelay), drainTimeout: .seconds(settings.drainTimeout),
+            policies: policies, certificates: certificates, admin: admin, logger: logger
+        )
         let serviceGroup = ServiceGroup(
             configuration: .init(
                 services: [.init(service: service)],
@@ -117,12 +178,29 @@ struct ServeCommand: AsyncParsableCommand {
                 logger: logger
             )
         )
+        var failure: (any Error)?
         do {
             try await serviceGroup.run()
         } catch {
-            logger.error("stopped with an error", metadata: ["error": "\(error)"])
+            failure = error
         }
+        adminCredentials.removeURL()
         try? await store.close()
         try? await group.shutdownGracefully()
+        // A listener that cannot bind (port in use, no permission) must fail the process, not exit 0.
+        if let failure { throw ServeError(failure) }
+    }
+}
+
+/// Why `serve` stopped, as one line a person can act on (the exit status is then non-zero).
+struct ServeError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ error: any Error) {
+        if let group = error as? ServiceGroupError, let underlying = (group as any Error) as? CustomStringConvertible {
+            description = "porthole stopped: \(underlying)"
+        } else {
+            description = "porthole stopped: \(error)"
+        }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import NIOCore
+import PortholeCore
 import PortholeProxy
 
 /// Everything `porthole serve` runs with, after flags, environment and config file are resolved.
@@ -9,6 +10,9 @@ struct ServeSettings {
         "bind-address", "https-port", "http-port", "http-mode", "admin-port", "base-domain", "data-dir",
         "cert-dir", "threads", "reserved-port", "log-level", "keep-alive-timeout", "header-timeout",
         "upstream-connect-timeout", "upstream-response-timeout", "cookie-secret",
+        "admin-address", "admin-token", "preview-port", "max-allow-list-entries",
+        "access-log", "drain-delay", "drain-timeout", "tunnel-grace", "max-connections", "max-connections-per-sandbox",
+        "proxy-protocol", "trusted-proxies",
     ]
 
     enum HTTPMode: String {
@@ -22,6 +26,8 @@ struct ServeSettings {
     var httpPort: Int
     var httpMode: HTTPMode
     var adminPort: Int
+    /// Set by flag, variable or config file (not the default): then failing to bind it is fatal.
+    var adminPortIsExplicit: Bool
     var baseDomains: [String]
     var dataDirectory: String
     var certificateDirectory: String
@@ -34,6 +40,25 @@ struct ServeSettings {
     var upstreamResponseTimeout: Int
     /// Hex; when absent a secret is generated once into the data directory.
     var cookieSecret: String?
+    /// Address of the admin API listener.
+    var adminAddress: String
+    /// The admin API's bearer token; when absent one is generated once into the data directory.
+    var adminToken: String?
+    /// Port shown in preview links; `nil`: the HTTPS listener's.
+    var previewPort: Int?
+    var maxAllowListEntries: Int
+    var accessLog: Bool
+    /// Seconds between readiness turning to draining and the listeners closing (balancers notice).
+    var drainDelay: Int
+    /// Seconds in-flight exchanges get to finish before the rest is closed.
+    var drainTimeout: Int
+    /// Seconds open tunnels (WebSocket) get during a drain.
+    var tunnelGrace: Int
+    var maximumConnections: Int
+    var maximumConnectionsPerSandbox: Int
+    /// Listeners (`https`, `http`) whose connections start with a PROXY protocol header.
+    var proxyProtocolListeners: Set<String>
+    var trustedProxies: TrustedProxies
 
     init(_ options: ServeCommand.Options) throws {
         let source = try SettingsSource(configPath: options.config)
@@ -46,6 +71,7 @@ struct ServeSettings {
         }
         httpMode = mode
         adminPort = try source.int("admin-port", flag: options.adminPort, default: 8081, range: 0...65535)
+        adminPortIsExplicit = source.optionalString("admin-port", flag: options.adminPort.map(String.init)) != nil
         baseDomains = source.list("base-domain", flags: options.baseDomain, default: ["preview.localhost"])
             .map { $0.lowercased().trimmingSuffix(".") }
         for domain in baseDomains where domain.isEmpty || domain.contains(where: { $0 == "/" || $0 == ":" || $0 == " " }) {
@@ -68,6 +94,37 @@ struct ServeSettings {
         upstreamConnectTimeout = try source.int("upstream-connect-timeout", flag: options.upstreamConnectTimeout, default: 5, range: 1...120)
         upstreamResponseTimeout = try source.int("upstream-response-timeout", flag: options.upstreamResponseTimeout, default: 60, range: 1...3600)
         cookieSecret = source.optionalString("cookie-secret", flag: nil)
+        adminAddress = source.string("admin-address", flag: options.adminAddress, default: "127.0.0.1")
+        // Like the cookie secret, never a flag: flags show in `ps` and shell history.
+        adminToken = source.optionalString("admin-token", flag: nil)
+        previewPort = source.optionalString("preview-port", flag: options.previewPort.map(String.init)) == nil
+            ? nil : try source.int("preview-port", flag: options.previewPort, default: 443, range: 1...65535)
+        maxAllowListEntries = try source.int("max-allow-list-entries", flag: options.maxAllowListEntries, default: 5, range: 1...64)
+        let accessLogText = source.string("access-log", flag: options.accessLog, default: "on")
+        guard accessLogText == "on" || accessLogText == "off" else {
+            throw ValidationError("access-log must be on or off, got \"\(accessLogText)\"")
+        }
+        accessLog = accessLogText == "on"
+        drainDelay = try source.int("drain-delay", flag: options.drainDelay, default: 0, range: 0...3600)
+        drainTimeout = try source.int("drain-timeout", flag: options.drainTimeout, default: 30, range: 0...3600)
+        tunnelGrace = try source.int("tunnel-grace", flag: options.tunnelGrace, default: 10, range: 0...3600)
+        maximumConnections = try source.int("max-connections", flag: options.maxConnections, default: 0, range: 0...10_000_000)
+        proxyProtocolListeners = []
+        for name in source.list("proxy-protocol", flags: options.proxyProtocol, default: []) {
+            guard name == "https" || name == "http" else {
+                throw ValidationError("proxy-protocol names listeners: https, http (or both, comma-separated), got \"\(name)\"")
+            }
+            proxyProtocolListeners.insert(name)
+        }
+        let trusted = source.list("trusted-proxies", flags: options.trustedProxies, default: []).joined(separator: ",")
+        do {
+            trustedProxies = trusted.isEmpty ? .none : try TrustedProxies.parse(trusted)
+        } catch {
+            throw ValidationError("trusted-proxies: \(error)")
+        }
+        maximumConnectionsPerSandbox = try source.int(
+            "max-connections-per-sandbox", flag: options.maxConnectionsPerSandbox, default: 0, range: 0...10_000_000
+        )
     }
 }
 

@@ -140,13 +140,27 @@ struct AccessTests {
             #expect(response.status == 200)
             let headers = Dictionary(try response.echoedHeaders().map { ($0.0.lowercased(), $0.1) }, uniquingKeysWith: { $0 + "|" + $1 })
             #expect(headers["host"] == "\(host):\(env.porthole.httpsPort)")
-            #expect(headers["x-forwarded-for"] == "203.0.113.9, 127.0.0.1")
+            // The client is not a trusted proxy: its claimed address is replaced, not appended to.
+            #expect(headers["x-forwarded-for"] == "127.0.0.1")
             #expect(headers["x-forwarded-proto"] == "https")
             #expect(headers["x-forwarded-host"] == "\(host):\(env.porthole.httpsPort)")
             #expect(headers["x-forwarded-port"] == String(env.porthole.httpsPort))
             #expect(headers["x-secret-hop"] == nil)
             #expect(headers["keep-alive"] == nil)
             #expect(headers["connection"] == nil)
+        }
+    }
+
+    @Test("from a trusted proxy, X-Forwarded-For is appended to and its X-Forwarded-Proto kept")
+    func trustedProxy() async throws {
+        try await withProxy(arguments: ["--trusted-proxies", "127.0.0.0/8"]) { env in
+            let connection = try RawConnection(port: env.porthole.httpPort)
+            try connection.send(
+                "GET /echo HTTP/1.1\r\nHost: \(env.host("pub"))\r\nX-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n"
+            )
+            let response = connection.readUntilClose()
+            #expect(response.contains("[\"X-Forwarded-For\", \"203.0.113.9, 127.0.0.1\"]"), "\(response)")
+            #expect(response.contains("[\"X-Forwarded-Proto\", \"https\"]"), "\(response)")
         }
     }
 

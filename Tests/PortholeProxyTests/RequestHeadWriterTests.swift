@@ -103,7 +103,7 @@ import Testing
     func appendsTheClientToXForwardedForOnOneLine(_ existing: [String], _ forwarded: String) throws {
         let input = (["GET / HTTP/1.1", "Host: h"] + existing.map { "X-Forwarded-For: \($0)" } + ["Accept: */*"])
             .map { $0 + "\r\n" }.joined() + "\r\n"
-        let lines = Self.lines(try Wire.forward(input))
+        let lines = Self.lines(try Wire.forward(input, rewrite: .trusted))
         #expect(lines.filter { $0.lowercased().hasPrefix("x-forwarded-for") } == ["X-Forwarded-For: \(forwarded)"])
         #expect(lines[2] == "Accept: */*")
     }
@@ -117,8 +117,30 @@ import Testing
         // An empty list element would make "the first address" (what most apps read) the empty string.
         let input = (["GET / HTTP/1.1", "Host: h"] + existing.map { "X-Forwarded-For: \($0)" })
             .map { $0 + "\r\n" }.joined() + "\r\n"
-        let lines = Self.lines(try Wire.forward(input))
+        let lines = Self.lines(try Wire.forward(input, rewrite: .trusted))
         #expect(lines.filter { $0.hasPrefix("X-Forwarded-For") } == ["X-Forwarded-For: \(forwarded)"])
+    }
+
+    @Test func anUntrustedPeersForwardingFieldsAreReplaced() throws {
+        let input = ["GET / HTTP/1.1", "Host: h", "X-Forwarded-For: 198.51.100.1", "X-Forwarded-Proto: http",
+                     "X-Forwarded-Host: evil.example", "X-Forwarded-Port: 1"].map { $0 + "\r\n" }.joined() + "\r\n"
+        let lines = Self.lines(try Wire.forward(input))
+        #expect(lines.filter { $0.hasPrefix("X-Forwarded") } == [
+            "X-Forwarded-For: 203.0.113.7", "X-Forwarded-Proto: https", "X-Forwarded-Host: h", "X-Forwarded-Port: 443",
+        ])
+    }
+
+    @Test func aTrustedProxysSchemeHostAndPortAreKept() throws {
+        let input = ["GET / HTTP/1.1", "Host: h", "X-Forwarded-For: 198.51.100.1", "X-Forwarded-Proto: https",
+                     "X-Forwarded-Host: app.example", "X-Forwarded-Port: 443"].map { $0 + "\r\n" }.joined() + "\r\n"
+        var rewrite = ForwardingRewrite.trusted
+        rewrite.scheme = "http"
+        rewrite.listenerPort = "8080"
+        let lines = Self.lines(try Wire.forward(input, rewrite: rewrite))
+        #expect(lines.filter { $0.hasPrefix("X-Forwarded") }.sorted() == [
+            "X-Forwarded-For: 198.51.100.1, 203.0.113.7", "X-Forwarded-Host: app.example", "X-Forwarded-Port: 443",
+            "X-Forwarded-Proto: https",
+        ])
     }
 
     @Test func rewritesHostToLocalhostAndKeepsTheOriginalInXForwardedHost() throws {

@@ -197,12 +197,20 @@ extension ForwardingRewrite {
     static var example: ForwardingRewrite {
         ForwardingRewrite(
             clientAddress: "203.0.113.7",
+            trustForwardedFields: false,
             scheme: "https",
             listenerPort: "443",
             rewriteHostToLocalhost: false,
             upstreamPort: 3000,
             strippedTarget: nil
         )
+    }
+
+    /// The same, from a peer in the trusted-proxy list: its X-Forwarded-* fields are kept.
+    static var trusted: ForwardingRewrite {
+        var rewrite = example
+        rewrite.trustForwardedFields = true
+        return rewrite
     }
 }
 

@@ -18,7 +18,8 @@ public struct RequestHead: Sendable {
     /// `Expect: 100-continue`: the upstream answers the 100, the proxy just relays it.
     public var expectsContinue = false
 
-    public init() { fields.reserveCapacity(32) }
+    // No reservation up front: an idle connection that never sent a request holds no field storage.
+    public init() {}
 
     /// Parses `bytes[0..<end]`, where `end` is just past the CRLFCRLF that ends the head.
     /// Reuses this value's storage so a keep-alive connection parses without allocating.

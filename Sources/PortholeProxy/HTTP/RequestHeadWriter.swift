@@ -5,6 +5,9 @@ import PortholeCore
 struct ForwardingRewrite {
     /// `X-Forwarded-For` gets this appended (the client's address as text).
     var clientAddress: String
+    /// The peer is a trusted proxy: its X-Forwarded-* fields are kept (For appended to). From anyone
+    /// else they are replaced, so a client cannot claim another address or scheme.
+    var trustForwardedFields: Bool
     /// `X-Forwarded-Proto`.
     var scheme: StaticString
     /// `X-Forwarded-Port`: the port the client connected to.
@@ -40,9 +43,10 @@ enum RequestHeadWriter {
         for field in head.fields {
             if field.listedInConnection { continue }
             switch field.kind {
-            case .connection, .keepAlive, .proxyConnection, .te, .previewToken,
-                .xForwardedProto, .xForwardedHost, .xForwardedPort, .forwarded:
+            case .connection, .keepAlive, .proxyConnection, .te, .previewToken, .forwarded:
                 continue
+            case .xForwardedProto, .xForwardedHost, .xForwardedPort:
+                if rewrite.trustForwardedFields { buffer.writeField(bytes, field) }
             case .upgrade:
                 if head.isUpgrade { buffer.writeField(bytes, field) }
             case .host:
@@ -62,7 +66,7 @@ enum RequestHeadWriter {
                 }
             case .xForwardedFor:
                 // Several X-Forwarded-For lines are one list; they are merged below, empty ones dropped.
-                if !field.value.isEmpty { forwardedFor = true }
+                if !field.value.isEmpty && rewrite.trustForwardedFields { forwardedFor = true }
             default:
                 buffer.writeField(bytes, field)
             }
@@ -76,15 +80,32 @@ enum RequestHeadWriter {
             }
         }
         buffer.writeString(rewrite.clientAddress)
-        buffer.writeStaticString("\r\nX-Forwarded-Proto: ")
-        buffer.writeStaticString(rewrite.scheme)
-        if let host = head.hostField {
-            buffer.writeStaticString("\r\nX-Forwarded-Host: ")
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.fields[host].value]))
+        buffer.writeStaticString("\r\n")
+        // From a trusted proxy, its own X-Forwarded-Proto/Host/Port (kept above) win over ours.
+        let kept = rewrite.trustForwardedFields ? head.fields.reduce(into: (proto: false, host: false, port: false)) { kept, field in
+            switch field.kind {
+            case .xForwardedProto: kept.proto = true
+            case .xForwardedHost: kept.host = true
+            case .xForwardedPort: kept.port = true
+            default: break
+            }
+        } : (proto: false, host: false, port: false)
+        if !kept.proto {
+            buffer.writeStaticString("X-Forwarded-Proto: ")
+            buffer.writeStaticString(rewrite.scheme)
+            buffer.writeStaticString("\r\n")
         }
-        buffer.writeStaticString("\r\nX-Forwarded-Port: ")
-        buffer.writeString(rewrite.listenerPort)
-        buffer.writeStaticString(head.isUpgrade ? "\r\nConnection: upgrade\r\n\r\n" : "\r\n\r\n")
+        if !kept.host, let host = head.hostField {
+            buffer.writeStaticString("X-Forwarded-Host: ")
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.fields[host].value]))
+            buffer.writeStaticString("\r\n")
+        }
+        if !kept.port {
+            buffer.writeStaticString("X-Forwarded-Port: ")
+            buffer.writeString(rewrite.listenerPort)
+            buffer.writeStaticString("\r\n")
+        }
+        buffer.writeStaticString(head.isUpgrade ? "Connection: upgrade\r\n\r\n" : "\r\n")
     }
 
     /// Writes a Cookie field without the cookie pairs named `name`, keeping every other byte as it

@@ -13,7 +13,8 @@ public struct ResponseHead: Sendable {
     /// those named in `Connection`. When false the head can be forwarded byte for byte.
     public var hasHopByHopFields = false
 
-    public init() { fields.reserveCapacity(32) }
+    // No reservation up front: an idle connection that never sent a request holds no field storage.
+    public init() {}
 
     /// Parses `bytes[0..<end]` (end just past CRLFCRLF). `requestWasHEAD` and the status decide
     /// whether a body follows (RFC 9112 §6.3).

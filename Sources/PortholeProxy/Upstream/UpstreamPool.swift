@@ -38,18 +38,24 @@ final class UpstreamPool {
         self.configuration = configuration
     }
 
-    /// Returns an idle connection to `key` if one is alive, else connects a new one.
-    func lease(_ key: UpstreamKey) -> EventLoopFuture<Lease> {
+    /// An idle connection to `key` that is still open, if the pool has one. Synchronous, so the
+    /// common keep-alive case costs no future or promise allocation.
+    func leaseIdle(_ key: UpstreamKey) -> Lease? {
         eventLoop.assertInEventLoop()
-        while var stack = idle[key], let candidate = stack.popLast() {
-            idle[key] = stack.isEmpty ? nil : stack
+        while let candidate = idle[key]?.popLast() {
+            if idle[key]?.isEmpty == true { idle[key] = nil }
             idleCount -= 1
             candidate.handler.onIdleClose = nil
             if candidate.handler.isActive {
-                return eventLoop.makeSucceededFuture(Lease(handler: candidate.handler, key: key, reused: true))
+                return Lease(handler: candidate.handler, key: key, reused: true)
             }
         }
-        return connect(key).map { Lease(handler: $0, key: key, reused: false) }
+        return nil
+    }
+
+    /// A new connection to `key`.
+    func connectNew(_ key: UpstreamKey) -> EventLoopFuture<Lease> {
+        connect(key).map { Lease(handler: $0, key: key, reused: false) }
     }
 
     /// Takes back a connection whose exchange finished cleanly and that the upstream keeps open.

@@ -20,6 +20,14 @@ async def main():
     try:
         async with websockets.connect(url, ssl=context, additional_headers=headers, max_size=None, **sock_args) as ws:
             for message in messages:
+                if message == "@hold":
+                    # Stay open until the proxy closes the tunnel, then say how it ended.
+                    print("holding", flush=True)
+                    try:
+                        await asyncio.wait_for(ws.recv(), 60)
+                    except websockets.exceptions.ConnectionClosed as closed:
+                        print(f"closed {closed.rcvd.code if closed.rcvd else 'abnormal'}", flush=True)
+                    continue
                 if message.startswith("@big:"):
                     payload = "x" * int(message[5:])
                     await ws.send(payload)

@@ -22,7 +22,7 @@ final class PortholeInstance: Sendable {
         try await prepare(directory)
         var serveArguments = [
             "serve", "--bind-address", "127.0.0.1", "--https-port", "0", "--http-port", "0",
-            "--data-dir", directory + "/data", "--cert-dir", directory + "/certs", "--threads", "2",
+            "--data-dir", directory + "/data", "--cert-dir", directory + "/certs", "--threads", "2", "--admin-port", "0",
         ]
         if !arguments.contains("--http-mode") { serveArguments += ["--http-mode", "proxy"] }
         serveArguments += arguments

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+
+/// Drains, timeouts and metrics of the real binary.
+@Suite("Lifecycle", .serialized)
+struct LifecycleTests {
+    @Test("SIGTERM: a streaming response in flight completes, a tunnel is closed after its grace, exit 0")
+    func drainOnSIGTERM() async throws {
+        try await withProxy(arguments: ["--drain-timeout", "20", "--tunnel-grace", "1"]) { env in
+            let host = env.host("pub")
+            let port = env.porthole.httpsPort
+            let stream = try ChildProcess(
+                TestPaths.which("curl"),
+                ["-sSN", "--cacert", env.porthole.caFile, "--resolve", "\(host):\(port):127.0.0.1", "https://\(host):\(port)/sse"],
+                name: "curl -N /sse"
+            )
+            defer { stream.stop() }
+            try await stream.waitFor("the first event", timeout: .seconds(10)) { stdout, _ in stdout.contains("data: first") }
+
+            let wsHost = env.host("pub", port: env.upstream.webSocketPort)
+            let tunnel = try ChildProcess(
+                TestPaths.which("python3"),
+                [TestPaths.peers + "/websocket_client.py", "wss://\(wsHost):\(port)/", env.porthole.caFile, "127.0.0.1", String(port), "ping", "@hold"],
+                name: "websocket holder"
+            )
+            defer { tunnel.stop() }
+            try await tunnel.waitFor("the tunnel to open") { stdout, _ in stdout.contains("holding") }
+
+            env.porthole.process.signal(SIGTERM)
+            try await env.porthole.process.waitFor("the drain to start") { _, stderr in stderr.contains("draining") }
+            // New connections are refused once the listeners close.
+            #expect(try await eventually {
+                (try? await env.curl.get(host, "/echo").status) == nil
+            })
+            // The tunnel gets its grace period, then a clean close.
+            try await tunnel.waitFor("the tunnel to be closed", timeout: .seconds(10)) { stdout, _ in stdout.contains("closed") }
+            #expect(env.porthole.process.isRunning, "the in-flight stream must keep the server alive")
+
+            let release = try await CommandResult.run(TestPaths.which("curl"), ["-sS", "http://127.0.0.1:\(env.upstream.httpPort)/sse-release"])
+            #expect(release.text == "released")
+            #expect(try await stream.waitForExit(timeout: .seconds(10)) == 0)
+            #expect(stream.standardOutput.contains("data: second"))
+            #expect(try await env.porthole.process.waitForExit(timeout: .seconds(20)) == 0)
+        }
+    }
+
+    @Test("a slowloris client is cut off after the header timeout while others are served")
+    func slowloris() async throws {
+        try await withProxy(arguments: ["--header-timeout", "1"]) { env in
+            let slow = try RawConnection(port: env.porthole.httpPort)
+            try slow.send("GET /echo HTTP/1.1\r\nHost: \(env.host("pub"))\r\nX-Slow: ")
+            for _ in 0..<5 {
+                #expect(try await env.curl.get(env.host("pub"), "/echo").status == 200)
+            }
+            let answer = slow.readUntilClose()
+            #expect(answer.hasPrefix("HTTP/1.1 408 "))
+        }
+    }
+
+    @Test("access log lines carry no tokens or queries")
+    func accessLog() async throws {
+        try await withProxy { env in
+            let token = env.tokens["priv"]!
+            _ = try await env.curl.get(env.host("priv"), "/echo?preview_token=\(token)&x=1")
+            _ = try await env.curl.get(env.host("priv"), "/echo", arguments: ["-H", "X-Preview-Token: \(token)"])
+            let (stdout, _) = try await env.porthole.process.waitFor("two access log lines") { stdout, _ in
+                stdout.split(separator: "\n").filter { $0.contains("\"sandbox\":\"priv\"") }.count >= 2
+            }
+            #expect(!stdout.contains(token))
+            #expect(!stdout.contains("x=1"))
+            let line = try #require(stdout.split(separator: "\n").first { $0.contains("\"decision\":\"token\"") })
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(json["status"] as? Int == 200)
+            #expect(json["path"] as? String == "/echo")
+            #expect(json["method"] as? String == "GET")
+            #expect(json["port"] as? Int == env.upstream.httpPort)
+        }
+    }
+}
