@@ -90,7 +90,8 @@ final class ChildProcess: Sendable {
         try? stdinPipe.fileHandleForWriting.close()
         guard process.isRunning else { return }
         process.terminate()
-        let deadline = Date().addingTimeInterval(5)
+        // Test peers (Python) may start with SIGTERM blocked, inherited from the test runner: do not wait long.
+        let deadline = Date().addingTimeInterval(1)
         while process.isRunning && Date() < deadline { usleep(5_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
