@@ -197,10 +197,6 @@ struct ServeError: Error, CustomStringConvertible {
     let description: String
 
     init(_ error: any Error) {
-        if let group = error as? ServiceGroupError, let underlying = (group as any Error) as? CustomStringConvertible {
-            description = "porthole stopped: \(underlying)"
-        } else {
-            description = "porthole stopped: \(error)"
-        }
+        description = "porthole stopped: \(error)"
     }
 }

@@ -76,4 +76,69 @@ struct LifecycleTests {
             #expect(json["port"] as? Int == env.upstream.httpPort)
         }
     }
+
+    @Test("/metrics counters move as requests flow")
+    func metrics() async throws {
+        try await withProxy { env in
+            func scrape() async throws -> String {
+                try await CommandResult.run(TestPaths.which("curl"), ["-sS", "http://127.0.0.1:\(env.porthole.adminPort)/metrics"]).text
+            }
+            func value(_ text: String, _ series: String) -> Double {
+                for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+                    return Double(line.split(separator: " ").last ?? "") ?? 0
+                }
+                return 0
+            }
+            let publicOK = #"porthole_requests_total{decision="public",status="2xx"}"#
+            let denied = #"porthole_requests_total{decision="denied",status="4xx"}"#
+            let before = try await scrape()
+            #expect(before.contains("# TYPE porthole_requests_total counter"))
+            for _ in 0..<3 { _ = try await env.curl.get(env.host("pub"), "/echo") }
+            _ = try await env.curl.get(env.host("priv"), "/echo")
+            let after = try await scrape()
+            #expect(value(after, publicOK) - value(before, publicOK) == 3)
+            #expect(value(after, denied) - value(before, denied) == 1)
+            #expect(value(after, "porthole_tls_handshakes_total") >= 4)
+            #expect(value(after, "porthole_client_sent_bytes_total") > value(before, "porthole_client_sent_bytes_total"))
+            #expect(after.contains("porthole_request_duration_seconds_bucket"))
+        }
+    }
+
+    @Test("SIGHUP swaps the certificate for new connections while an open one keeps working")
+    func certificateReloadOnSIGHUP() async throws {
+        try await withProxy { env in
+            let host = env.host("pub")
+            let port = env.porthole.httpsPort
+            func serial() async throws -> String {
+                let result = try await CommandResult.run(
+                    "/bin/sh",
+                    ["-c", "openssl s_client -connect 127.0.0.1:\(port) -servername \(host) </dev/null 2>/dev/null | openssl x509 -noout -serial"]
+                )
+                return result.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let first = try await serial()
+            #expect(first.hasPrefix("serial="))
+            // A connection that stays open across the reload (an SSE stream, held by the upstream).
+            let stream = try ChildProcess(
+                TestPaths.which("curl"),
+                ["-sSN", "--cacert", env.porthole.caFile, "--resolve", "\(host):\(port):127.0.0.1", "https://\(host):\(port)/sse"],
+                name: "curl -N /sse"
+            )
+            defer { stream.stop() }
+            try await stream.waitFor("the first event") { stdout, _ in stdout.contains("data: first") }
+
+            // A new certificate from the same development CA, in place of the old files.
+            let generated = try await CommandResult.run(
+                TestPaths.portholeBinary, ["certs", "dev", "--force", "--cert-dir", env.porthole.certificateDirectory]
+            )
+            #expect(generated.status == 0, "\(generated.stderr)")
+            env.porthole.process.signal(SIGHUP)
+            #expect(try await eventually { try await serial() != first })
+
+            _ = try await CommandResult.run(TestPaths.which("curl"), ["-sS", "http://127.0.0.1:\(env.upstream.httpPort)/sse-release"])
+            #expect(try await stream.waitForExit(timeout: .seconds(10)) == 0)
+            #expect(stream.standardOutput.contains("data: second"))
+            #expect(try await env.curl.get(host, "/echo").status == 200)
+        }
+    }
 }

@@ -8,6 +8,8 @@ final class PortholeInstance: Sendable {
     let httpsPort: Int
     /// The plain-HTTP listener (proxy mode unless the test asked otherwise).
     let httpPort: Int
+    /// The admin listener (`/metrics`, `/readyz`, the API).
+    let adminPort: Int
 
     var dataDirectory: String { directory + "/data" }
     var certificateDirectory: String { directory + "/certs" }
@@ -33,7 +35,8 @@ final class PortholeInstance: Sendable {
                 directory: directory,
                 process: process,
                 httpsPort: Self.port(in: stderr, mode: "mode=https") ?? 0,
-                httpPort: Self.port(in: stderr, mode: "mode=plainProxy") ?? Self.port(in: stderr, mode: "mode=redirect") ?? 0
+                httpPort: Self.port(in: stderr, mode: "mode=plainProxy") ?? Self.port(in: stderr, mode: "mode=redirect") ?? 0,
+                adminPort: Self.port(in: stderr, mode: "mode=admin") ?? 0
             )
         } catch {
             process.stop()
@@ -41,11 +44,12 @@ final class PortholeInstance: Sendable {
         }
     }
 
-    private init(directory: String, process: ChildProcess, httpsPort: Int, httpPort: Int) {
+    private init(directory: String, process: ChildProcess, httpsPort: Int, httpPort: Int, adminPort: Int) {
         self.directory = directory
         self.process = process
         self.httpsPort = httpsPort
         self.httpPort = httpPort
+        self.adminPort = adminPort
     }
 
     private static func port(in log: String, mode: String) -> Int? {
