@@ -6,12 +6,12 @@ import PortholeStore
 /// log buffer, the open connections (for drains) and the settings. Touched only on its loop.
 final class ProxyLoopContext {
     let eventLoop: any EventLoop
-    let configuration: ProxyConfiguration
-    let accessRules: AccessRules
+    private(set) var configuration: ProxyConfiguration
+    private(set) var accessRules: AccessRules
     let policies: PolicyCache
     let metrics: ProxyMetrics
     let pool: UpstreamPool
-    let accessLog: AccessLog?
+    private(set) var accessLog: AccessLog?
     /// Open client connections, so a drain can reach each of them.
     private(set) var connections: [ObjectIdentifier: ProxyConnectionHandler] = [:]
     /// Set by a drain: connections close after their current exchange.
@@ -20,7 +20,8 @@ final class ProxyLoopContext {
     var notReady = false
     /// Exchanges in flight per sandbox on this loop (forwarded requests and open tunnels).
     private var exchangesBySandbox: [String: Int] = [:]
-    let maximumExchangesPerSandboxOnThisLoop: Int
+    private(set) var maximumExchangesPerSandboxOnThisLoop: Int
+    private let loopCount: Int
 
     init(eventLoop: any EventLoop, configuration: ProxyConfiguration, policies: PolicyCache, metrics: ProxyMetrics, loopCount: Int) {
         self.eventLoop = eventLoop
@@ -42,6 +43,30 @@ final class ProxyLoopContext {
         )
         self.accessLog = configuration.accessLog ? AccessLog(eventLoop: eventLoop) : nil
         self.maximumExchangesPerSandboxOnThisLoop = max(1, configuration.maximumExchangesPerSandbox / max(1, loopCount))
+        self.loopCount = loopCount
+    }
+
+    /// A reloaded configuration (SIGHUP): new requests and new connections follow it at once;
+    /// exchanges in flight keep the timeouts they started with.
+    func apply(_ configuration: ProxyConfiguration) {
+        self.configuration = configuration
+        accessRules = AccessRules(
+            reservedPorts: configuration.reservedPorts,
+            cookieSecret: configuration.cookieSecret,
+            cookieLifetime: configuration.cookieLifetime
+        )
+        pool.update(.init(
+            connectTimeout: configuration.upstreamConnectTimeout,
+            idleTimeout: configuration.upstreamIdleTimeout,
+            maximumIdlePerKey: configuration.upstreamMaximumIdlePerTarget
+        ))
+        if configuration.accessLog {
+            if accessLog == nil { accessLog = AccessLog(eventLoop: eventLoop) }
+        } else {
+            accessLog?.flush()
+            accessLog = nil
+        }
+        maximumExchangesPerSandboxOnThisLoop = max(1, configuration.maximumExchangesPerSandbox / max(1, loopCount))
     }
 
     func exchanges(of sandbox: String) -> Int {

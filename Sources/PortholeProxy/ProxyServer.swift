@@ -141,6 +141,11 @@ public final class ProxyServer: Sendable {
         return remaining
     }
 
+    /// Applies a reloaded configuration on every event loop; connections stay open.
+    public func apply(_ configuration: ProxyConfiguration) async {
+        await onEveryLoop { $0.apply(configuration) }
+    }
+
     /// Client connections open on all event loops.
     public func openConnections() async -> Int {
         var total = 0

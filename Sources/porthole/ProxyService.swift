@@ -27,6 +27,8 @@ struct ProxyService: Service {
     let drainTimeout: Duration
     let policies: PolicyCache
     let certificates: TLSCertificateStore
+    /// Re-reads the configuration (SIGHUP).
+    let reloadConfiguration: @Sendable () async -> Void
     let admin: Admin?
     let logger: Logger
 
@@ -56,6 +58,7 @@ struct ProxyService: Service {
             group.addTask { await Self.watchCertificates(certificates, logger: logger) }
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                    await reloadConfiguration()
                     // A failed reload is logged by the store, which keeps the previous certificates.
                     if (try? certificates.reload()) != nil { logger.notice("certificates reloaded on SIGHUP") }
                 }

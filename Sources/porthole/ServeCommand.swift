@@ -109,21 +109,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let policies = PolicyCache(store: store, group: group, logger: logger)
 
-        var proxyConfiguration = ProxyConfiguration()
-        proxyConfiguration.baseDomains = settings.baseDomains
-        proxyConfiguration.reservedPorts = settings.reservedPorts
-        proxyConfiguration.cookieSecret = cookieSecret
-        proxyConfiguration.keepAliveTimeout = .seconds(Int64(settings.keepAliveTimeout))
-        proxyConfiguration.headerTimeout = .seconds(Int64(settings.headerTimeout))
-        proxyConfiguration.upstreamConnectTimeout = .seconds(Int64(settings.upstreamConnectTimeout))
-        proxyConfiguration.upstreamResponseTimeout = .seconds(Int64(settings.upstreamResponseTimeout))
-        proxyConfiguration.accessLog = settings.accessLog
-        proxyConfiguration.tunnelGracePeriod = .seconds(Int64(settings.tunnelGrace))
-        proxyConfiguration.maximumExchangesPerSandbox = settings.maximumConnectionsPerSandbox
-        proxyConfiguration.trustedProxies = settings.trustedProxies
-        // The cap is kept per event loop (no shared counter on the accept path).
-        proxyConfiguration.maximumConnections = settings.maximumConnections == 0
-            ? 0 : max(1, settings.maximumConnections / settings.threads)
+        let proxyConfiguration = Self.proxyConfiguration(settings, cookieSecret: cookieSecret)
 
         let server = try ProxyServer(
             configuration: proxyConfiguration, group: group, policies: policies, certificates: certificates, logger: logger
@@ -156,7 +142,10 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration: .init(host: settings.adminAddress, port: settings.adminPort),
                 controlPlane: controlPlane,
                 token: AdminToken(adminToken),
-                hooks: .init(isDraining: { server.isDraining }, metrics: { server.metrics.render() }),
+                hooks: .init(
+                    isDraining: { server.isDraining },
+                    metrics: { server.metrics.render() + PolicyCacheExposition.render(await policies.metrics) }
+                ),
                 group: group,
                 logger: logger,
                 onListening: { host, port in
@@ -169,7 +158,11 @@ struct ServeCommand: AsyncParsableCommand {
         let service = ProxyService(
             server: server, https: https, plain: plain,
             drainDelay: .seconds(settings.drainDelay), drainTimeout: .seconds(settings.drainTimeout),
-            policies: policies, certificates: certificates, admin: admin, logger: logger
+            policies: policies, certificates: certificates,
+            reloadConfiguration: Self.reloader(
+                options: options, running: settings, cookieSecret: cookieSecret, server: server, logger: logger
+            ),
+            admin: admin, logger: logger
         )
         let serviceGroup = ServiceGroup(
             configuration: .init(
@@ -190,6 +183,67 @@ struct ServeCommand: AsyncParsableCommand {
         // A listener that cannot bind (port in use, no permission) must fail the process, not exit 0.
         if let failure { throw ServeError(failure) }
     }
+}
+
+extension ServeCommand {
+    /// The data path's settings from resolved serve settings; used at start and on every reload.
+    static func proxyConfiguration(_ settings: ServeSettings, cookieSecret: [UInt8]) -> ProxyConfiguration {
+        var proxyConfiguration = ProxyConfiguration()
+        proxyConfiguration.baseDomains = settings.baseDomains
+        proxyConfiguration.reservedPorts = settings.reservedPorts
+        proxyConfiguration.cookieSecret = cookieSecret
+        proxyConfiguration.keepAliveTimeout = .seconds(Int64(settings.keepAliveTimeout))
+        proxyConfiguration.headerTimeout = .seconds(Int64(settings.headerTimeout))
+        proxyConfiguration.upstreamConnectTimeout = .seconds(Int64(settings.upstreamConnectTimeout))
+        proxyConfiguration.upstreamResponseTimeout = .seconds(Int64(settings.upstreamResponseTimeout))
+        proxyConfiguration.accessLog = settings.accessLog
+        proxyConfiguration.tunnelGracePeriod = .seconds(Int64(settings.tunnelGrace))
+        proxyConfiguration.maximumExchangesPerSandbox = settings.maximumConnectionsPerSandbox
+        proxyConfiguration.trustedProxies = settings.trustedProxies
+        // The cap is kept per event loop (no shared counter on the accept path).
+        proxyConfiguration.maximumConnections = settings.maximumConnections == 0
+            ? 0 : max(1, settings.maximumConnections / settings.threads)
+        return proxyConfiguration
+    }
+
+    /// Re-reads flags, environment and the config file on SIGHUP. A configuration that does not
+    /// validate is refused with a log line and the running one stays; settings that only a restart
+    /// can change (listeners, data and certificate directories, threads) are named in the log.
+    static func reloader(
+        options: Options, running: ServeSettings, cookieSecret: [UInt8], server: ProxyServer, logger: Logger
+    ) -> @Sendable () async -> Void {
+        let options = UncheckedOptions(value: options)
+        return {
+            do {
+                let fresh = try ServeSettings(options.value)
+                var needsRestart: [String] = []
+                if fresh.bindAddress != running.bindAddress { needsRestart.append("bind-address") }
+                if fresh.httpsPort != running.httpsPort { needsRestart.append("https-port") }
+                if fresh.httpPort != running.httpPort { needsRestart.append("http-port") }
+                if fresh.httpMode != running.httpMode { needsRestart.append("http-mode") }
+                if fresh.dataDirectory != running.dataDirectory { needsRestart.append("data-dir") }
+                if fresh.certificateDirectory != running.certificateDirectory { needsRestart.append("cert-dir") }
+                if fresh.threads != running.threads { needsRestart.append("threads") }
+                if fresh.proxyProtocolListeners != running.proxyProtocolListeners { needsRestart.append("proxy-protocol") }
+                if fresh.cookieSecret != running.cookieSecret { needsRestart.append("cookie-secret") }
+                await server.apply(proxyConfiguration(fresh, cookieSecret: cookieSecret))
+                server.metrics.reloads.increment()
+                if needsRestart.isEmpty {
+                    logger.notice("configuration reloaded")
+                } else {
+                    logger.warning("configuration reloaded; these settings need a restart to change", metadata: ["settings": "\(needsRestart.joined(separator: ","))"])
+                }
+            } catch {
+                server.metrics.reloadFailures.increment()
+                logger.error("configuration reload refused; the running configuration stays", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// The parsed command line is an immutable value; it is only read again on reload.
+private struct UncheckedOptions: @unchecked Sendable {
+    let value: ServeCommand.Options
 }
 
 /// Why `serve` stopped, as one line a person can act on (the exit status is then non-zero).

@@ -101,6 +101,7 @@ struct LifecycleTests {
             #expect(value(after, "porthole_tls_handshakes_total") >= 4)
             #expect(value(after, "porthole_client_sent_bytes_total") > value(before, "porthole_client_sent_bytes_total"))
             #expect(after.contains("porthole_request_duration_seconds_bucket"))
+            #expect(value(after, "porthole_policy_cache_hits_total") > value(before, "porthole_policy_cache_hits_total"))
         }
     }
 
@@ -139,6 +140,33 @@ struct LifecycleTests {
             #expect(try await stream.waitForExit(timeout: .seconds(10)) == 0)
             #expect(stream.standardOutput.contains("data: second"))
             #expect(try await env.curl.get(host, "/echo").status == 200)
+        }
+    }
+
+    @Test("SIGHUP reloads the config file; a bad one is refused and the running configuration stays")
+    func configurationReloadOnSIGHUP() async throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let config = directory + "/porthole.json"
+        try #"{"base-domain": ["preview.localhost"]}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        try await withProxy(arguments: ["--config", config]) { env in
+            func status(_ host: String) async throws -> Int {
+                let connection = try RawConnection(port: env.porthole.httpPort)
+                try connection.send("GET /echo HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n")
+                return Int(connection.readUntilClose().dropFirst(9).prefix(3)) ?? 0
+            }
+            let otherHost = "\(env.upstream.httpPort)-pub.preview.example"
+            #expect(try await status(otherHost) == 400)
+
+            try #"{"base-domain": ["preview.localhost", "preview.example"]}"#.write(toFile: config, atomically: true, encoding: .utf8)
+            env.porthole.process.signal(SIGHUP)
+            #expect(try await eventually { try await status(otherHost) == 200 })
+
+            try #"{"base-domain": ["preview.localhost"], "no-such-setting": 1}"#.write(toFile: config, atomically: true, encoding: .utf8)
+            env.porthole.process.signal(SIGHUP)
+            try await env.porthole.process.waitFor("the refusal") { _, stderr in stderr.contains("configuration reload refused") }
+            #expect(try await status(otherHost) == 200)
+            #expect(env.porthole.process.isRunning)
         }
     }
 }

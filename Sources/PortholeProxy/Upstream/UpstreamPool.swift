@@ -27,7 +27,7 @@ final class UpstreamPool {
     }
 
     private let eventLoop: any EventLoop
-    private let configuration: Configuration
+    private var configuration: Configuration
     private var idle: [UpstreamKey: [IdleConnection]] = [:]
     private var addresses: [UpstreamKey: SocketAddress] = [:]
     private var sweeper: Scheduled<Void>?
@@ -72,6 +72,11 @@ final class UpstreamPool {
         handler.onIdleClose = { [unowned self] in self.remove(handler, key: lease.key) }
         handler.resumeReads()  // an idle connection must keep reading to notice the server's close
         scheduleSweep()
+    }
+
+    /// New settings (a reload): they apply to the next connect and the next sweep.
+    func update(_ configuration: Configuration) {
+        self.configuration = configuration
     }
 
     /// Closes every idle connection (drain, shutdown).
