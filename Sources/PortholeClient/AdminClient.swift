@@ -239,9 +239,12 @@ extension AdminClient {
             throw AdminClientError.connectionFailed(url: url, reason: "\(error)")
         }
         return try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(.head(head))
-            if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-            try await outbound.write(.end(nil))
+            // One write for the whole request: the server may answer and close (Connection: close)
+            // as soon as the body is in, and a separate write of `.end` after that would fail.
+            var parts: [HTTPClientRequestPart] = [.head(head)]
+            if let body { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+            parts.append(.end(nil))
+            try await outbound.write(contentsOf: parts)
 
             var status: Int?
             var received: [UInt8] = []
