@@ -165,6 +165,7 @@ let package = Package(
         .testTarget(
             name: "PortholeAdminTests",
             dependencies: [
+                "PortholeTestSupport",
                 "PortholeAdmin",
                 "PortholeClient",
                 "PortholeCore",
@@ -175,9 +176,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Process and path helpers shared by the test targets that start the real binary.
+        .target(
+            name: "PortholeTestSupport",
+            dependencies: [.product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            path: "Tests/PortholeTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
+                "PortholeTestSupport",
                 "PortholeCore",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

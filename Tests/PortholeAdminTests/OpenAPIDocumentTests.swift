@@ -1,3 +1,4 @@
+import PortholeTestSupport
 import Foundation
 @testable import PortholeAdmin
 import PortholeCore

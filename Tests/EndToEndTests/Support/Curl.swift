@@ -1,3 +1,4 @@
+import PortholeTestSupport
 import Foundation
 
 /// A response as curl saw it.

@@ -1,3 +1,4 @@
+import PortholeTestSupport
 import Foundation
 
 /// A real `porthole serve` on 127.0.0.1 with ephemeral ports, its own data and certificate

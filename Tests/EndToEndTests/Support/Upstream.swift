@@ -1,3 +1,5 @@
+import PortholeTestSupport
+
 /// The Python upstream (Peers/upstream.py): an HTTP/1.1 server and a WebSocket echo server.
 final class Upstream: Sendable {
     let process: ChildProcess

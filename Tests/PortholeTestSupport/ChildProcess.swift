@@ -1,18 +1,20 @@
 import Foundation
 import NIOConcurrencyHelpers
 
+/// Shared by the test targets that start real processes (EndToEndTests, PortholeAdminTests).
+///
 /// A process started by a test, with its output collected so the test can wait for a readiness
 /// line instead of sleeping. Terminated (and reaped) by `stop()`; tests call it in `defer`.
-final class ChildProcess: Sendable {
+public final class ChildProcess: Sendable {
     private let process: Process
     private let stdinPipe = Pipe()
     private let stdoutPipe = Pipe()
     private let stderrPipe = Pipe()
     private let output = NIOLockedValueBox(Data())
     private let errors = NIOLockedValueBox(Data())
-    let name: String
+    public let name: String
 
-    init(_ executable: String, _ arguments: [String], name: String? = nil, environment: [String: String]? = nil) throws {
+    public init(_ executable: String, _ arguments: [String], name: String? = nil, environment: [String: String]? = nil) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -36,15 +38,15 @@ final class ChildProcess: Sendable {
         try process.run()
     }
 
-    var standardOutput: String { output.withLockedValue { String(decoding: $0, as: UTF8.self) } }
-    var standardError: String { errors.withLockedValue { String(decoding: $0, as: UTF8.self) } }
-    var isRunning: Bool { process.isRunning }
-    var processIdentifier: Int32 { process.processIdentifier }
-    var exitCode: Int32 { process.terminationStatus }
+    public var standardOutput: String { output.withLockedValue { String(decoding: $0, as: UTF8.self) } }
+    public var standardError: String { errors.withLockedValue { String(decoding: $0, as: UTF8.self) } }
+    public var isRunning: Bool { process.isRunning }
+    public var processIdentifier: Int32 { process.processIdentifier }
+    public var exitCode: Int32 { process.terminationStatus }
 
     /// Waits until `condition` holds for the collected stdout and stderr, or fails after `timeout`.
     @discardableResult
-    func waitFor(
+    public func waitFor(
         _ description: String,
         timeout: Duration = .seconds(30),
         _ condition: (_ stdout: String, _ stderr: String) -> Bool
@@ -62,7 +64,7 @@ final class ChildProcess: Sendable {
     }
 
     /// Waits for the process to exit by itself and returns its status.
-    func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
+    public func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             guard ContinuousClock.now < deadline else { throw TestFailure("\(name) did not exit within \(timeout)") }
@@ -72,7 +74,7 @@ final class ChildProcess: Sendable {
     }
 
     /// After exit: takes what the readability handlers have not delivered yet, so no output is lost.
-    func drainOutput() {
+    public func drainOutput() {
         stdoutPipe.fileHandleForReading.readabilityHandler = nil
         stderrPipe.fileHandleForReading.readabilityHandler = nil
         let restOut = stdoutPipe.fileHandleForReading.readDataToEndOfFile()
@@ -81,12 +83,12 @@ final class ChildProcess: Sendable {
         errors.withLockedValue { $0.append(restErr) }
     }
 
-    func signal(_ number: Int32) {
+    public func signal(_ number: Int32) {
         kill(process.processIdentifier, number)
     }
 
     /// Ends the process (SIGTERM, then SIGKILL after a grace period) and reaps it.
-    func stop() {
+    public func stop() {
         try? stdinPipe.fileHandleForWriting.close()
         guard process.isRunning else { return }
         process.terminate()
@@ -98,27 +100,25 @@ final class ChildProcess: Sendable {
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// Paths of the package and the programs the tests drive.
-enum TestPaths {
-    static let packageRoot: String = {
+public enum TestPaths {
+    public static let packageRoot: String = {
         var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
+        for _ in 0..<3 { url.deleteLastPathComponent() }
         return url.path
     }()
 
-    static var portholeBinary: String {
+    public static var portholeBinary: String {
         if let override = ProcessInfo.processInfo.environment["PORTHOLE_BINARY"] { return override }
         return packageRoot + "/.build/debug/porthole"
     }
 
-    static let peers = packageRoot + "/Tests/EndToEndTests/Peers"
-
-    static func which(_ program: String) -> String {
+    public static func which(_ program: String) -> String {
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let candidate = "\(directory)/\(program)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
@@ -126,8 +126,8 @@ enum TestPaths {
         return "/usr/bin/\(program)"
     }
 
-    static func temporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "porthole-e2e-" + UUID().uuidString.prefix(8)
+    public static func temporaryDirectory(prefix: String = "porthole-test-") throws -> String {
+        let path = NSTemporaryDirectory() + prefix + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }
