@@ -36,12 +36,12 @@ public struct NetworkAllowList: Sendable, Hashable, CustomStringConvertible {
     /// Parses `10.0.0.0/8, 172.16.0.0/12`: comma-separated, whitespace around entries tolerated,
     /// empty entries rejected, duplicates (after normalisation) collapsed.
     public static func parse(_ text: String, maxEntries: Int = defaultMaxEntries) throws(NetworkAllowListError) -> NetworkAllowList {
-        guard !trimmed(text[...]).isEmpty else { throw .empty }
+        guard !CommaSeparatedList.trimmed(text[...]).isEmpty else { throw .empty }
 
         var entries: [IPv4CIDR] = []
         var seen = Set<IPv4CIDR>()
         var normalisations: [Normalisation] = []
-        for (offset, entry) in splitEntries(text).enumerated() {
+        for (offset, entry) in CommaSeparatedList.entries(text).enumerated() {
             guard !entry.isEmpty else { throw .emptyEntry(position: offset + 1) }
             let cidr: IPv4CIDR
             do {
@@ -71,31 +71,5 @@ public struct NetworkAllowList: Sendable, Hashable, CustomStringConvertible {
     /// The normalised comma-separated form: `192.168.0.0/16,10.0.0.0/24`.
     public var description: String {
         entries.map(\.description).joined(separator: ",")
-    }
-
-    /// Entries are split and trimmed on bytes, not Characters: a combining mark after a comma would
-    /// otherwise glue the comma into one grapheme and hide the separator.
-    private static func splitEntries(_ text: String) -> [Substring] {
-        let utf8 = text.utf8
-        var entries: [Substring] = []
-        var start = utf8.startIndex
-        var index = utf8.startIndex
-        while index != utf8.endIndex {
-            if utf8[index] == UInt8(ascii: ",") {
-                entries.append(trimmed(text[start..<index]))
-                start = utf8.index(after: index)
-            }
-            index = utf8.index(after: index)
-        }
-        entries.append(trimmed(text[start..<utf8.endIndex]))
-        return entries
-    }
-
-    private static func trimmed(_ text: Substring) -> Substring {
-        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
-        let utf8 = text.utf8
-        guard let first = utf8.firstIndex(where: { !isSpace($0) }) else { return text[text.endIndex...] }
-        let last = utf8.lastIndex(where: { !isSpace($0) })!
-        return text[first..<utf8.index(after: last)]
     }
 }

@@ -55,7 +55,7 @@ public struct TrustedProxies: Sendable, Hashable, CustomStringConvertible {
     /// Strict: empty entries, anything ``IPv4CIDR/parse(_:)`` or ``IPv6CIDR/parse(_:)`` refuses, and
     /// CIDRs with host bits set are errors naming the entry. Duplicates are collapsed.
     public static func parse(_ text: String) throws(TrustedProxiesError) -> TrustedProxies {
-        let entries = splitEntries(text)
+        let entries = CommaSeparatedList.entries(text)
         if entries.count == 1, entries[0].isEmpty { return .none }
         var networks: [Network] = []
         for (offset, entry) in entries.enumerated() {
@@ -139,31 +139,5 @@ public struct TrustedProxies: Sendable, Hashable, CustomStringConvertible {
     /// The normalised comma-separated form, which parses back to the same list: `10.0.0.0/8,fd00::/8`.
     public var description: String {
         networks.map(\.description).joined(separator: ",")
-    }
-
-    /// Entries are split and trimmed on bytes, not Characters: a combining mark after a comma would
-    /// otherwise glue the comma into one grapheme and hide the separator.
-    private static func splitEntries(_ text: String) -> [Substring] {
-        let utf8 = text.utf8
-        var entries: [Substring] = []
-        var start = utf8.startIndex
-        var index = utf8.startIndex
-        while index != utf8.endIndex {
-            if utf8[index] == UInt8(ascii: ",") {
-                entries.append(trimmed(text[start..<index]))
-                start = utf8.index(after: index)
-            }
-            index = utf8.index(after: index)
-        }
-        entries.append(trimmed(text[start..<utf8.endIndex]))
-        return entries
-    }
-
-    private static func trimmed(_ text: Substring) -> Substring {
-        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
-        let utf8 = text.utf8
-        guard let first = utf8.firstIndex(where: { !isSpace($0) }) else { return text[text.endIndex...] }
-        let last = utf8.lastIndex(where: { !isSpace($0) })!
-        return text[first..<utf8.index(after: last)]
     }
 }
