@@ -194,7 +194,8 @@ final class TLSConnection {
         guard count > 0 else { return nil }
         let records = (count + Self.recordSize - 1) / Self.recordSize
         self.reserveOutbound(count + records * Self.recordOverhead)
-        ERR_clear_error()
+        // No ERR_clear_error() first (it showed in profiles): SSL_get_error is not consulted here,
+        // and every failure path empties the queue, so it is already empty.
         return plaintext.withUnsafeReadableBytes { bytes in
             var written = 0
             guard SSL_write_ex(self.ssl, bytes.baseAddress, bytes.count, &written) == 1 else {
@@ -265,8 +266,10 @@ private func tlsBIORead(
 ) -> Int32 {
     guard let bio, let destination, let readBytes, let owner = BIO_get_data(bio) else { return 0 }
     porthole_BIO_clear_retry_flags(bio)
-    let connection = Unmanaged<TLSConnection>.fromOpaque(owner).takeUnretainedValue()
-    let count = connection.bioRead(into: UnsafeMutableRawBufferPointer(start: destination, count: length))
+    // The SSL (and so this callback) runs only inside a TLSConnection method: the owner is alive.
+    let count = Unmanaged<TLSConnection>.fromOpaque(owner)._withUnsafeGuaranteedRef {
+        $0.bioRead(into: UnsafeMutableRawBufferPointer(start: destination, count: length))
+    }
     guard count > 0 else {
         // Not EOF: the next channelRead brings more. "Retry" makes SSL_get_error say WANT_READ.
         porthole_BIO_set_retry_read(bio)
@@ -285,8 +288,9 @@ private func tlsBIOWrite(
 ) -> Int32 {
     guard let bio, let source, let writtenBytes, let owner = BIO_get_data(bio) else { return 0 }
     porthole_BIO_clear_retry_flags(bio)
-    let connection = Unmanaged<TLSConnection>.fromOpaque(owner).takeUnretainedValue()
-    connection.bioWrite(UnsafeRawBufferPointer(start: source, count: length))
+    Unmanaged<TLSConnection>.fromOpaque(owner)._withUnsafeGuaranteedRef {
+        $0.bioWrite(UnsafeRawBufferPointer(start: source, count: length))
+    }
     writtenBytes.pointee = length
     return 1
 }
