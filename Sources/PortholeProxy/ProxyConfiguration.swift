@@ -24,9 +24,10 @@ public struct ProxyConfiguration: Sendable {
     public var upstreamIdleTimeout: TimeAmount = .seconds(4)
     public var upstreamMaximumIdlePerTarget = 512
     /// Concurrent exchanges (requests in flight and open tunnels) per sandbox before 429; 0 = no cap.
-    /// Enforced per event loop as an equal share, so it is exact with one loop and approximate above.
+    /// Counted across all event loops, so the cap is exact. Turned on by a reload, it counts only
+    /// the exchanges that start after it.
     public var maximumExchangesPerSandbox = 0
-    /// Client connections per event loop before new ones are closed at once; 0 = no cap.
+    /// Client connections (all event loops together) before new ones are closed at once; 0 = no cap.
     public var maximumConnections = 0
     /// Peers whose X-Forwarded-* fields are believed (load balancers); everyone else's are replaced.
     public var trustedProxies: TrustedProxies = .none

@@ -42,10 +42,20 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private static let pipelineReadAhead = 16 * 1024
     /// Bytes the proxy will hold for a client while it waits (pipelined requests, policy loads).
     private static let maximumHeldBytes = 256 * 1024
+    /// Body bytes copied behind a rewritten response head so both go out as one TLS record.
+    private static let coalescedBodyBytes = 4 * 1024
 
     private let loop: ProxyLoopContext
     private let role: ListenerRole
     private var context: ChannelHandlerContext!
+    private var allocator = ByteBufferAllocator()
+    /// Kept from writability events, so the upstream side can ask on every read without a call
+    /// into the channel.
+    private(set) var clientIsWritable = true
+    /// Whether something was written to the client (or upstream) since the last flush: a flush
+    /// with nothing to send still walks the pipeline.
+    private var clientNeedsFlush = false
+    private var upstreamNeedsFlush = false
     private var state: State = .idle
     /// The client's address as text, for X-Forwarded-For; computed once per connection (or taken
     /// from the load balancer's PROXY protocol header).
@@ -66,9 +76,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private var policy: SandboxPolicy?
     private var requestBody = BodyProgress(.none)
     private var lease: UpstreamPool.Lease?
-    /// The head as sent upstream, kept until the first response byte so a safe request that hit a
-    /// keep-alive race on a reused connection can be sent again on a fresh one.
-    private var retryableHead: ByteBuffer?
+    /// The target without `preview_token`, when the client sent one.
+    private var strippedTarget: String?
+    /// Until the first response byte: a safe request sent on a reused connection that then closed
+    /// (a keep-alive race) is sent again, with the same head, on a fresh one.
+    private var mayRetry = false
     private var upstreamHeadPartial: ByteBuffer?
     private var response = ResponseHead()
     private var responseHeadDone = false
@@ -89,6 +101,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private var drainTimer: Scheduled<Void>?
     /// The sandbox whose concurrent-exchange count this connection holds, if any.
     private var countedSandbox: String?
+    /// The previous request's Host field and what it named: a keep-alive connection nearly always
+    /// asks the same sandbox again, and comparing bytes is cheaper than parsing them.
+    private var lastHostField: [UInt8] = []
+    private var lastHost: PreviewHost?
+    /// The configuration generation `lastHost` was parsed under (a reload may change the base domains).
+    private var lastHostGeneration = 0
 
     // One lazily re-armed timer per connection: arming only moves the deadline, so per-request cost is a clock read.
     private var timer: Scheduled<Void>?
@@ -105,6 +123,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        allocator = context.channel.allocator
         if let remote = context.channel.remoteAddress {
             clientAddress = remote.ipAddress ?? ""
             peerIsTrusted = loop.configuration.trustedProxies.contains(remote)
@@ -117,6 +136,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         loop.unregister(self)
+        // ProxyServer counted this connection when it added the handler.
+        loop.limits.connectionClosed()
+        releaseSandboxCount()
         timer?.cancel()
         timer = nil
         drainTimer?.cancel()
@@ -147,13 +169,14 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         bytesFromClient &+= buffer.readableBytes
         switch state {
         case .idle:
+            let now = NIODeadline.now()
             if pending == nil {
                 pending = buffer
-                armTimer(loop.configuration.headerTimeout)
+                armTimer(loop.configuration.headerTimeout, now: now)
             } else {
                 pending!.writeBuffer(&buffer)
             }
-            processPending()
+            processPending(now: now)
         case .exchanging where !requestBody.isComplete:
             forwardRequestBody(&buffer)
             if buffer.readableBytes > 0 { hold(&buffer) }
@@ -161,22 +184,22 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             hold(&buffer)
         case .tunnel:
             lease?.handler.write(buffer)
+            upstreamNeedsFlush = true
         case .closing:
             break
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        switch state {
-        case .exchanging, .tunnel:
+        if upstreamNeedsFlush {
+            upstreamNeedsFlush = false
             lease?.handler.flush()
-        default:
-            break
         }
-        context.flush()
+        flushClient()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        clientIsWritable = false
         timer?.cancel()
         timer = nil
         drainTimer?.cancel()
@@ -196,7 +219,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { lease?.handler.resumeReads() }
+        clientIsWritable = context.channel.isWritable
+        if clientIsWritable { lease?.handler.resumeReads() }
         context.fireChannelWritabilityChanged()
     }
 
@@ -244,7 +268,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     // MARK: - Request heads
 
     /// Parses the next request head out of `pending`, if it is complete, and starts its exchange.
-    private func processPending() {
+    private func processPending(now: NIODeadline) {
         guard state == .idle, var buffer = pending else { return }
         // RFC 9112 §2.2: ignore empty lines before a request line (some clients send CRLF after a body).
         while let byte = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self), byte == ASCII.cr || byte == ASCII.lf {
@@ -252,7 +276,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
         if buffer.readableBytes == 0 {
             pending = nil
-            armTimer(loop.configuration.keepAliveTimeout)
+            armTimer(loop.configuration.keepAliveTimeout, now: now)
             resumeClientReads()
             return
         }
@@ -293,7 +317,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         headBytes = headSlice
         requestBody = BodyProgress(head.framing)
         closeAfterResponse = head.wantsClose || loop.draining
-        requestStarted = .now()
+        requestStarted = now
         decision = .error
         responseStatus = 0
         bytesToClient = 0
@@ -305,32 +329,47 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// Finds the sandbox this request is for and looks up its policy.
     private func route() {
         let headSlice = headBytes!
-        if answerHealthCheck() { return }
+        // A host that named a sandbox before is not the bare base domain, so no health check.
+        let known = knownHost()
+        if known == nil, answerHealthCheck() { return }
         if case .redirectToHTTPS(let httpsPort) = role.mode {
             redirectToHTTPS(httpsPort: httpsPort)
             return
         }
-        let parsed: Result<PreviewHost, PreviewHostError> = headSlice.withUnsafeReadableBytes { bytes in
-            guard let hostField = head.hostField else {
-                return PreviewHost.parse(UnsafeRawBufferPointer(start: nil, count: 0), baseDomains: loop.configuration.baseDomains)
+        if let known {
+            target = known
+        } else {
+            let parsed: Result<PreviewHost, PreviewHostError> = headSlice.withUnsafeReadableBytes { bytes in
+                guard let hostField = head.hostField else {
+                    return PreviewHost.parse(UnsafeRawBufferPointer(start: nil, count: 0), baseDomains: loop.configuration.baseDomains)
+                }
+                let field = UnsafeRawBufferPointer(rebasing: bytes[head.fields[hostField].value])
+                let parsed = PreviewHost.parse(field, baseDomains: loop.configuration.baseDomains)
+                if case .success(let host) = parsed {
+                    lastHostField = Array(field)
+                    lastHost = host
+                    lastHostGeneration = loop.configurationGeneration
+                }
+                return parsed
             }
-            return PreviewHost.parse(UnsafeRawBufferPointer(rebasing: bytes[head.fields[hostField].value]), baseDomains: loop.configuration.baseDomains)
+            switch parsed {
+            case .failure(let error):
+                respond(ErrorResponse.badHost(error.message))
+                return
+            case .success(let host):
+                target = host
+            }
         }
-        switch parsed {
-        case .failure(let error):
-            respond(ErrorResponse.badHost(error.message))
-            return
-        case .success(let host):
-            target = host
-        }
-        if loop.configuration.maximumExchangesPerSandbox > 0,
-            loop.exchanges(of: target!.sandboxID) >= loop.maximumExchangesPerSandboxOnThisLoop
-        {
-            respond(ErrorResponse(
-                status: 429, code: "too_many_connections",
-                message: "sandbox \(target!.sandboxID) has too many open connections through this proxy; retry shortly"
-            ))
-            return
+        let sandboxCap = loop.configuration.maximumExchangesPerSandbox
+        if sandboxCap > 0 && countedSandbox == nil {
+            guard loop.limits.startExchange(with: target!.sandboxID, cap: sandboxCap) else {
+                respond(ErrorResponse(
+                    status: 429, code: "too_many_connections",
+                    message: "sandbox \(target!.sandboxID) has too many open connections through this proxy; retry shortly"
+                ))
+                return
+            }
+            countedSandbox = target!.sandboxID
         }
         switch loop.policies.lookup(target!.sandboxID, on: loop.eventLoop) {
         case .found(let policy):
@@ -421,8 +460,37 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     // MARK: - Forwarding
 
     private func forward(policy: SandboxPolicy, strippedTarget: String?) {
-        let target = self.target!
-        var upstreamHead = context.channel.allocator.buffer(capacity: headBytes!.readableBytes + 256)
+        self.strippedTarget = strippedTarget
+        let key = UpstreamKey(target: policy.target, port: target!.port)
+        if let lease = loop.pool.leaseIdle(key) {
+            // No wait since the request head was complete: its time stands for the send time.
+            send(over: lease, now: requestStarted)
+        } else {
+            connectAndSend(key)
+        }
+    }
+
+    private func connectAndSend(_ key: UpstreamKey) {
+        state = .connecting
+        loop.pool.connectNew(key).assumeIsolated().whenComplete { [self] result in
+            guard state == .connecting else {
+                if case .success(let lease) = result { loop.pool.release(lease) }
+                return
+            }
+            switch result {
+            case .success(let lease):
+                send(over: lease, now: .now())
+            case .failure(let error):
+                state = .idle
+                respondToConnectFailure(error, sandbox: policy?.id ?? "", port: key.port)
+            }
+        }
+    }
+
+    /// The request head as the sandbox sees it, written into the loop's reusable head buffer.
+    private func makeUpstreamHead() -> ByteBuffer {
+        let policy = self.policy!
+        var upstreamHead = loop.requestHeads.take(capacity: headBytes!.readableBytes + 256)
         headBytes!.withUnsafeReadableBytes { bytes in
             RequestHeadWriter.write(
                 head,
@@ -433,56 +501,35 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                     scheme: role.scheme,
                     listenerPort: listenerPortText,
                     rewriteHostToLocalhost: policy.hostRewrite,
-                    upstreamPort: target.port,
+                    upstreamPort: target!.port,
                     strippedTarget: strippedTarget
                 ),
                 into: &upstreamHead
             )
         }
-        let key = UpstreamKey(target: policy.target, port: target.port)
-        if let lease = loop.pool.leaseIdle(key) {
-            send(upstreamHead, over: lease)
-            return
-        }
-        state = .connecting
-        loop.pool.connectNew(key).assumeIsolated().whenComplete { [self] result in
-            guard state == .connecting else {
-                if case .success(let lease) = result { loop.pool.release(lease) }
-                return
-            }
-            switch result {
-            case .success(let lease):
-                send(upstreamHead, over: lease)
-            case .failure(let error):
-                state = .idle
-                respondToConnectFailure(error, sandbox: policy.id, port: target.port)
-            }
-        }
+        loop.requestHeads.lent(upstreamHead)
+        return upstreamHead
     }
 
-    private func send(_ upstreamHead: ByteBuffer, over lease: UpstreamPool.Lease) {
-        if self.lease == nil && countedSandbox == nil, let sandbox = target?.sandboxID {
-            countedSandbox = sandbox
-            loop.exchangeStarted(sandbox)
-        }
+    private func send(over lease: UpstreamPool.Lease, now: NIODeadline) {
         self.lease = lease
         if lease.reused { loop.metrics.upstreamReuses.increment() } else { loop.metrics.upstreamConnects.increment() }
-        upstreamSentAt = .now()
+        upstreamSentAt = now
         lease.handler.owner = self
         state = .exchanging
         responseHeadDone = false
         upstreamHeadPartial = nil
         upstreamMisbehaved = false
-        let safeToRetry = lease.reused && head.framing == .none && (head.isGET || head.isHEAD || head.isOPTIONS)
-        retryableHead = safeToRetry ? upstreamHead : nil
-        lease.handler.write(upstreamHead)
+        mayRetry = lease.reused && head.framing == .none && (head.isGET || head.isHEAD || head.isOPTIONS)
+        lease.handler.write(makeUpstreamHead())
         if !requestBody.isComplete, var buffer = pending {
             pending = nil
             forwardRequestBody(&buffer)
             if buffer.readableBytes > 0 { pending = buffer }
         }
+        upstreamNeedsFlush = false
         lease.handler.flush()
-        if requestBody.isComplete { armTimer(loop.configuration.upstreamResponseTimeout) }
+        if requestBody.isComplete { armTimer(loop.configuration.upstreamResponseTimeout, now: now) }
         resumeClientReads()
     }
 
@@ -502,6 +549,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
         if taken > 0, let slice = buffer.readSlice(length: taken) {
             lease?.handler.write(slice)
+            upstreamNeedsFlush = true
         }
         if requestBody.isComplete && !responseHeadDone {
             armTimer(loop.configuration.upstreamResponseTimeout)
@@ -529,15 +577,13 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     // MARK: - Upstream events (called by UpstreamHandler on this event loop)
 
-    var clientIsWritable: Bool { context?.channel.isWritable ?? false }
-
     func upstreamRead(_ buffer: ByteBuffer) {
         switch state {
         case .tunnel:
             bytesToClient &+= buffer.readableBytes
-            context.write(wrapOutboundOut(buffer), promise: nil)
+            writeToClient(buffer)
         case .exchanging:
-            retryableHead = nil
+            mayRetry = false
             handleResponseBytes(buffer)
         default:
             lease?.handler.close()
@@ -545,7 +591,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     func upstreamReadComplete() {
-        context.flush()
+        flushClient()
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
@@ -557,34 +603,23 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         lease = nil
         switch state {
         case .tunnel:
-            context.flush()
+            flushClient()
             closeNow()
         case .exchanging:
             if responseHeadDone && responseBody.isUntilClose {
                 // A body delimited by close has ended; the client was told `Connection: close`.
                 closeAfterResponse = true
                 finishExchange(upstreamReusable: false)
-            } else if !responseHeadDone, let retry = retryableHead, let closedLease, upstreamHeadPartial == nil {
-                retryableHead = nil
+            } else if !responseHeadDone, mayRetry, let closedLease, upstreamHeadPartial == nil {
+                mayRetry = false
                 loop.metrics.upstreamRetries.increment()
-                state = .connecting
                 // A fresh connection: the pool's other idle ones may have died the same way.
-                loop.pool.connectNew(closedLease.key).assumeIsolated().whenComplete { [self] result in
-                    guard state == .connecting else {
-                        if case .success(let lease) = result { loop.pool.release(lease) }
-                        return
-                    }
-                    switch result {
-                    case .success(let fresh): send(retry, over: fresh)
-                    case .failure(let error):
-                        respondToConnectFailure(error, sandbox: policy?.id ?? "", port: target?.port ?? 0)
-                    }
-                }
+                connectAndSend(closedLease.key)
             } else if !responseHeadDone {
                 respondAndClose(upstreamError(ErrorResponse.upstreamFailed), html: prefersHTML)
             } else {
                 // The response was cut short: the client must see a broken message, not a complete one.
-                context.flush()
+                flushClient()
                 closeNow()
             }
         default:
@@ -594,6 +629,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     private func handleResponseBytes(_ input: ByteBuffer) {
         var buffer = input
+        /// The final response head, held back so the first body bytes can leave in the same write.
+        var finalHead: ByteBuffer? = nil
+        var finalHeadIsSlice = false
+        var now: NIODeadline? = nil
         while !responseHeadDone {
             if var partial = upstreamHeadPartial {
                 partial.writeBuffer(&buffer)
@@ -615,10 +654,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 }
                 return
             }
-            let headSlice = buffer.readSlice(length: end)!
             do {
                 let wasHEAD = head.isHEAD
-                try headSlice.withUnsafeReadableBytes { try response.parse($0, end: end, requestWasHEAD: wasHEAD) }
+                try buffer.withUnsafeReadableBytes { try response.parse($0, end: end, requestWasHEAD: wasHEAD) }
             } catch {
                 failUpstream()
                 return
@@ -632,13 +670,14 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 state = .tunnel
                 responseHeadDone = true
                 loop.metrics.activeTunnels.increment()
-                loop.metrics.upstreamDuration.recordNanoseconds((NIODeadline.now() - upstreamSentAt).nanoseconds)
+                let opened = NIODeadline.now()
+                loop.metrics.upstreamDuration.recordNanoseconds((opened - upstreamSentAt).nanoseconds)
                 // The exchange is logged when the tunnel opens; its bytes are in the metrics.
-                bytesToClient &+= headSlice.readableBytes + buffer.readableBytes
-                recordExchange(status: 101)
+                bytesToClient &+= buffer.readableBytes
+                recordExchange(status: 101, now: opened)
                 if loop.draining { scheduleTunnelClose() }
-                context.write(wrapOutboundOut(headSlice), promise: nil)
-                if buffer.readableBytes > 0 { context.write(wrapOutboundOut(buffer), promise: nil) }
+                // The head and whatever followed it are tunnel bytes now: one write.
+                writeToClient(buffer)
                 if let leftover = pending, leftover.readableBytes > 0 {
                     pending = nil
                     lease?.handler.write(leftover)
@@ -649,45 +688,68 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             }
             if response.status < 200 {
                 // 1xx interim responses (100 Continue, 103 Early Hints) are relayed as they come.
-                bytesToClient &+= headSlice.readableBytes
-                context.write(wrapOutboundOut(headSlice), promise: nil)
+                bytesToClient &+= end
+                writeToClient(buffer.readSlice(length: end)!)
                 continue
             }
             responseHeadDone = true
             responseStatus = response.status
-            loop.metrics.upstreamDuration.recordNanoseconds((NIODeadline.now() - upstreamSentAt).nanoseconds)
+            now = .now()
+            loop.metrics.upstreamDuration.recordNanoseconds((now! - upstreamSentAt).nanoseconds)
             disarmTimer()
             if response.framing == .untilClose || head.version == .http10 { closeAfterResponse = true }
             if ResponseHeadWriter.needsRewrite(response, closingClient: closeAfterResponse) {
-                var rewritten = context.channel.allocator.buffer(capacity: end + 32)
-                headSlice.withUnsafeReadableBytes { bytes in
+                var rewritten = loop.responseHeads.take(capacity: end + 32 + min(buffer.readableBytes - end, Self.coalescedBodyBytes))
+                buffer.withUnsafeReadableBytes { bytes in
                     ResponseHeadWriter.write(response, from: bytes, end: end, closingClient: closeAfterResponse, into: &rewritten)
                 }
-                bytesToClient &+= rewritten.readableBytes
-                context.write(wrapOutboundOut(rewritten), promise: nil)
+                buffer.moveReaderIndex(forwardBy: end)
+                finalHead = rewritten
             } else {
-                bytesToClient &+= headSlice.readableBytes
-                context.write(wrapOutboundOut(headSlice), promise: nil)
+                finalHead = buffer.readSlice(length: end)!
+                finalHeadIsSlice = true
             }
             responseBody = BodyProgress(response.framing)
         }
-        guard buffer.readableBytes > 0 || responseBody.isComplete else { return }
-        let taken: Int
-        do {
-            taken = try buffer.withUnsafeReadableBytes { try responseBody.consume($0) }
-        } catch {
-            // Broken chunk framing from the sandbox: cut the client off rather than pass on a lie.
-            context.flush()
-            closeNow()
-            return
+        var taken = 0
+        if buffer.readableBytes > 0 && !responseBody.isComplete {
+            do {
+                taken = try buffer.withUnsafeReadableBytes { try responseBody.consume($0) }
+            } catch {
+                // Broken chunk framing from the sandbox: cut the client off rather than pass on a lie.
+                if let finalHead { writeToClient(finalHead) }
+                flushClient()
+                closeNow()
+                return
+            }
+        }
+        if finalHead != nil {
+            // The head and the first body bytes as one write, so a small response is one TLS
+            // record: a slice of what the upstream sent when the head is unchanged, else a copy
+            // of the (small) first body bytes behind the rewritten head. (Mutated through the
+            // optional, never a copy of it, so the storage stays unshared and is not copied.)
+            if finalHeadIsSlice && taken > 0 {
+                // The head was just read off `buffer`: step back over it and take head and body together.
+                let headLength = finalHead!.readableBytes
+                buffer.moveReaderIndex(to: buffer.readerIndex - headLength)
+                finalHead = buffer.readSlice(length: headLength + taken)!
+                taken = 0
+            } else if taken > 0 && taken <= Self.coalescedBodyBytes {
+                var body = buffer.readSlice(length: taken)!
+                finalHead!.writeBuffer(&body)
+                taken = 0
+            }
+            bytesToClient &+= finalHead!.readableBytes
+            writeToClient(finalHead!)
+            if !finalHeadIsSlice { loop.responseHeads.lent(finalHead!) }
         }
         if taken > 0 {
             bytesToClient &+= taken
-            context.write(wrapOutboundOut(buffer.readSlice(length: taken)!), promise: nil)
+            writeToClient(buffer.readSlice(length: taken)!)
         }
         if responseBody.isComplete {
             if buffer.readableBytes > 0 { upstreamMisbehaved = true }
-            finishExchange(upstreamReusable: !response.upstreamCloses && !upstreamMisbehaved)
+            finishExchange(upstreamReusable: !response.upstreamCloses && !upstreamMisbehaved, now: now ?? .now())
         }
     }
 
@@ -702,10 +764,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Both messages are complete: return the upstream to the pool and take the next request.
-    private func finishExchange(upstreamReusable: Bool) {
+    private func finishExchange(upstreamReusable: Bool, now: NIODeadline = .now()) {
         disarmTimer()
         releaseSandboxCount()
-        recordExchange(status: responseStatus)
+        recordExchange(status: responseStatus, now: now)
         if let lease {
             self.lease = nil
             if upstreamReusable && requestBody.isComplete {
@@ -718,16 +780,16 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         headBytes = nil
         policy = nil
         // The upstream handler is detached now, so its read-complete will not flush for us.
-        context.flush()
+        flushClient()
         if closeAfterResponse || !requestBody.isComplete {
             state = .closing
             closeNow()
             return
         }
         state = .idle
-        armTimer(loop.configuration.keepAliveTimeout)
+        armTimer(loop.configuration.keepAliveTimeout, now: now)
         if pending != nil {
-            processPending()
+            processPending(now: now)
         } else {
             resumeClientReads()
         }
@@ -759,12 +821,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         if keepAlive {
             headBytes = nil
             state = .idle
-            context.flush()
+            flushClient()
             armTimer(loop.configuration.keepAliveTimeout)
-            if pending != nil { processPending() } else { resumeClientReads() }
+            if pending != nil { processPending(now: .now()) } else { resumeClientReads() }
         } else {
             state = .closing
-            context.flush()
+            flushClient()
             closeNow()
         }
     }
@@ -773,7 +835,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         guard state != .closing else { return }
         writeResponse(error, html: html, close: true)
         state = .closing
-        context.flush()
+        flushClient()
         closeNow()
     }
 
@@ -782,7 +844,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         responseStatus = error.status
         releaseSandboxCount()
         let body = error.body(html: html)
-        var buffer = context.channel.allocator.buffer(capacity: 256 + body.count)
+        var buffer = allocator.buffer(capacity: 256 + body.count)
         buffer.writeStaticString("HTTP/1.1 ")
         buffer.writeString(String(error.status))
         buffer.writeStaticString(" ")
@@ -798,12 +860,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         buffer.writeStaticString("\r\n")
         if !head.isHEAD || headBytes == nil { buffer.writeBytes(body) }
         bytesToClient &+= buffer.readableBytes
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        writeToClient(buffer)
         recordExchange(status: error.status)
     }
 
     private func redirectWithCookie(location: String, setCookie: String) {
-        var buffer = context.channel.allocator.buffer(capacity: 512)
+        var buffer = allocator.buffer(capacity: 512)
         buffer.writeStaticString("HTTP/1.1 302 Found\r\nLocation: ")
         buffer.writeString(location)
         buffer.writeStaticString("\r\nSet-Cookie: ")
@@ -814,7 +876,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         buffer.writeStaticString("\r\n")
         responseStatus = 302
         bytesToClient &+= buffer.readableBytes
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        writeToClient(buffer)
         recordExchange(status: 302)
         finishOwnResponse(keepAlive: keepAlive)
     }
@@ -830,29 +892,41 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             if httpsPort != 443 { location += ":\(httpsPort)" }
             location += String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.target]), as: UTF8.self)
         }
-        var buffer = context.channel.allocator.buffer(capacity: 256 + location.utf8.count)
+        var buffer = allocator.buffer(capacity: 256 + location.utf8.count)
         buffer.writeStaticString("HTTP/1.1 308 Permanent Redirect\r\nLocation: ")
         buffer.writeString(location)
         let keepAlive = head.framing == .none && !head.wantsClose && !loop.draining
         buffer.writeStaticString(keepAlive ? "\r\nContent-Length: 0\r\n\r\n" : "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         bytesToClient &+= buffer.readableBytes
-        context.write(wrapOutboundOut(buffer), promise: nil)
+        writeToClient(buffer)
         decision = .proxy
         recordExchange(status: 308)
         finishOwnResponse(keepAlive: keepAlive)
     }
 
     private func finishOwnResponse(keepAlive: Bool) {
+        releaseSandboxCount()
         headBytes = nil
-        context.flush()
+        flushClient()
         if keepAlive {
             state = .idle
             armTimer(loop.configuration.keepAliveTimeout)
-            if pending != nil { processPending() } else { resumeClientReads() }
+            if pending != nil { processPending(now: .now()) } else { resumeClientReads() }
         } else {
             state = .closing
             closeNow()
         }
+    }
+
+    private func writeToClient(_ buffer: ByteBuffer) {
+        clientNeedsFlush = true
+        context.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func flushClient() {
+        guard clientNeedsFlush else { return }
+        clientNeedsFlush = false
+        context.flush()
     }
 
     private func closeNow() {
@@ -879,10 +953,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Counts the exchange in flight once, and writes its access-log line.
-    private func recordExchange(status: Int) {
+    private func recordExchange(status: Int, now: NIODeadline = .now()) {
         guard !exchangeRecorded else { return }
         exchangeRecorded = true
-        let elapsed = NIODeadline.now() - requestStarted
+        let elapsed = now - requestStarted
         loop.metrics.countRequest(decision, status: status)
         loop.metrics.requestDuration.recordNanoseconds(elapsed.nanoseconds)
         loop.metrics.bytesToClients.increment(by: Int64(bytesToClient))
@@ -909,8 +983,20 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private func releaseSandboxCount() {
         if let sandbox = countedSandbox {
             countedSandbox = nil
-            loop.exchangeEnded(sandbox)
+            loop.limits.endExchange(with: sandbox)
         }
+    }
+
+    /// The sandbox host of this request when its Host field is byte for byte the previous one's.
+    private func knownHost() -> PreviewHost? {
+        guard let lastHost, lastHostGeneration == loop.configurationGeneration, let hostField = head.hostField else { return nil }
+        let same = headBytes!.withUnsafeReadableBytes { bytes in
+            let field = head.fields[hostField].value
+            return field.count == lastHostField.count && lastHostField.withUnsafeBytes { last in
+                memcmp(last.baseAddress!, bytes.baseAddress! + field.lowerBound, field.count) == 0
+            }
+        }
+        return same ? lastHost : nil
     }
 
     /// `GET /healthz` and `/readyz` at the bare base domain, for load balancers that probe the
@@ -955,15 +1041,15 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private func scheduleTunnelClose() {
         guard drainTimer == nil else { return }
         drainTimer = context.eventLoop.assumeIsolated().scheduleTask(in: loop.configuration.tunnelGracePeriod) { [self] in
-            context.flush()
+            flushClient()
             closeNow()
         }
     }
 
     // MARK: - Timer
 
-    private func armTimer(_ amount: TimeAmount) {
-        timerDeadline = .now() + amount
+    private func armTimer(_ amount: TimeAmount, now: NIODeadline = .now()) {
+        timerDeadline = now + amount
         if timer == nil || timerDeadline < timerScheduledFor { scheduleTimer() }
     }
 

@@ -7,6 +7,8 @@ import PortholeStore
 final class ProxyLoopContext {
     let eventLoop: any EventLoop
     private(set) var configuration: ProxyConfiguration
+    /// Bumped by every reload, so what connections derived from the old settings is re-derived.
+    private(set) var configurationGeneration = 0
     private(set) var accessRules: AccessRules
     let policies: PolicyCache
     let metrics: ProxyMetrics
@@ -18,13 +20,15 @@ final class ProxyLoopContext {
     private(set) var draining = false
     /// Readiness fails from the moment a drain is announced, before anything closes.
     var notReady = false
-    /// Exchanges in flight per sandbox on this loop (forwarded requests and open tunnels).
-    private var exchangesBySandbox: [String: Int] = [:]
-    private(set) var maximumExchangesPerSandboxOnThisLoop: Int
-    private let loopCount: Int
+    /// The connection caps, shared with every other loop.
+    let limits: ConnectionLimits
+    /// Request heads on their way upstream, and rewritten response heads on their way to clients.
+    var requestHeads = ReusableBuffer()
+    var responseHeads = ReusableBuffer()
 
-    init(eventLoop: any EventLoop, configuration: ProxyConfiguration, policies: PolicyCache, metrics: ProxyMetrics, loopCount: Int) {
+    init(eventLoop: any EventLoop, configuration: ProxyConfiguration, policies: PolicyCache, metrics: ProxyMetrics, limits: ConnectionLimits) {
         self.eventLoop = eventLoop
+        self.limits = limits
         self.configuration = configuration
         self.policies = policies
         self.metrics = metrics
@@ -42,14 +46,13 @@ final class ProxyLoopContext {
             )
         )
         self.accessLog = configuration.accessLog ? AccessLog(eventLoop: eventLoop) : nil
-        self.maximumExchangesPerSandboxOnThisLoop = max(1, configuration.maximumExchangesPerSandbox / max(1, loopCount))
-        self.loopCount = loopCount
     }
 
     /// A reloaded configuration (SIGHUP): new requests and new connections follow it at once;
     /// exchanges in flight keep the timeouts they started with.
     func apply(_ configuration: ProxyConfiguration) {
         self.configuration = configuration
+        configurationGeneration &+= 1
         accessRules = AccessRules(
             reservedPorts: configuration.reservedPorts,
             cookieSecret: configuration.cookieSecret,
@@ -66,20 +69,6 @@ final class ProxyLoopContext {
             accessLog?.flush()
             accessLog = nil
         }
-        maximumExchangesPerSandboxOnThisLoop = max(1, configuration.maximumExchangesPerSandbox / max(1, loopCount))
-    }
-
-    func exchanges(of sandbox: String) -> Int {
-        exchangesBySandbox[sandbox] ?? 0
-    }
-
-    func exchangeStarted(_ sandbox: String) {
-        exchangesBySandbox[sandbox, default: 0] += 1
-    }
-
-    func exchangeEnded(_ sandbox: String) {
-        let remaining = (exchangesBySandbox[sandbox] ?? 1) - 1
-        exchangesBySandbox[sandbox] = remaining > 0 ? remaining : nil
     }
 
     func register(_ handler: ProxyConnectionHandler) {

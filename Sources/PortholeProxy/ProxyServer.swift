@@ -44,12 +44,12 @@ public final class ProxyServer: Sendable {
         self.certificates = certificates
         self.logger = logger
         var contexts: [ObjectIdentifier: NIOLoopBound<ProxyLoopContext>] = [:]
-        let loopCount = Array(group.makeIterator()).count
+        let limits = ConnectionLimits()
         for loop in group.makeIterator() {
             contexts[ObjectIdentifier(loop)] = try loop.submit {
                 NIOLoopBound(
                     ProxyLoopContext(
-                        eventLoop: loop, configuration: configuration, policies: policies, metrics: metrics, loopCount: loopCount
+                        eventLoop: loop, configuration: configuration, policies: policies, metrics: metrics, limits: limits
                     ),
                     eventLoop: loop
                 )
@@ -78,11 +78,6 @@ public final class ProxyServer: Sendable {
                     guard let loop = contexts[ObjectIdentifier(channel.eventLoop)]?.value else {
                         throw ProxyServerError("no proxy context for this event loop")
                     }
-                    // Over the connection cap: refuse by closing at once, before any TLS work.
-                    let cap = loop.configuration.maximumConnections
-                    if cap > 0 && loop.connections.count >= cap {
-                        throw ProxyServerError("connection limit reached")
-                    }
                     var proxyRole = role
                     if proxyRole.publicPort == 0, let port = channel.localAddress?.port { proxyRole.publicPort = port }
                     if role.proxyProtocol {
@@ -90,6 +85,11 @@ public final class ProxyServer: Sendable {
                     }
                     if case .https = role.mode, let certificates {
                         try channel.pipeline.syncOperations.addHandler(TLSServerHandler(context: certificates.context, allocator: channel.allocator))
+                    }
+                    // Over the connection cap: refuse by closing at once, before any TLS work.
+                    // Once counted, the connection handler gives its place back when it is removed.
+                    guard loop.limits.admitConnection(cap: loop.configuration.maximumConnections) else {
+                        throw ProxyServerError("connection limit reached")
                     }
                     try channel.pipeline.syncOperations.addHandler(ProxyConnectionHandler(loop: loop, role: proxyRole))
                 }

@@ -200,9 +200,7 @@ extension ServeCommand {
         proxyConfiguration.tunnelGracePeriod = .seconds(Int64(settings.tunnelGrace))
         proxyConfiguration.maximumExchangesPerSandbox = settings.maximumConnectionsPerSandbox
         proxyConfiguration.trustedProxies = settings.trustedProxies
-        // The cap is kept per event loop (no shared counter on the accept path).
-        proxyConfiguration.maximumConnections = settings.maximumConnections == 0
-            ? 0 : max(1, settings.maximumConnections / settings.threads)
+        proxyConfiguration.maximumConnections = settings.maximumConnections
         return proxyConfiguration
     }
 

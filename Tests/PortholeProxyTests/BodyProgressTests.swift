@@ -1,4 +1,4 @@
-@testable import PortholeProxy
+@_spi(Benchmarks) @testable import PortholeProxy
 import Testing
 
 /// How much of each read belongs to the body in flight, for every framing.

@@ -1,4 +1,4 @@
-@testable import PortholeProxy
+@_spi(Benchmarks) @testable import PortholeProxy
 import Testing
 
 /// Where a chunked body ends (RFC 9112 §7.1), however the bytes are cut into reads.

@@ -1,4 +1,4 @@
-@testable import PortholeProxy
+@_spi(Benchmarks) @testable import PortholeProxy
 import Testing
 
 /// `Connection` options: the fields they name are hop-by-hop (RFC 9110 §7.6.1), and `upgrade`

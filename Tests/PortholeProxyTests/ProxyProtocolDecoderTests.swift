@@ -1,6 +1,6 @@
 import NIOCore
 import NIOEmbedded
-@testable import PortholeProxy
+@_spi(Benchmarks) @testable import PortholeProxy
 import PortholeCore
 import Testing
 

@@ -1,5 +1,5 @@
 import NIOCore
-@testable import PortholeProxy
+@_spi(Benchmarks) @testable import PortholeProxy
 import Testing
 
 @Suite("ProxyProtocolParser")

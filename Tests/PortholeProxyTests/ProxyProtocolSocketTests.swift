@@ -1,6 +1,6 @@
 import NIOCore
 import NIOPosix
-@testable import PortholeProxy
+@_spi(Benchmarks) @testable import PortholeProxy
 import Testing
 
 /// The decoder on real loopback sockets: a header that arrives in separate TCP segments, a server

@@ -1,4 +1,4 @@
-@testable import PortholeProxy
+@_spi(Benchmarks) @testable import PortholeProxy
 import Testing
 
 /// What `RequestHead.parse` accepts and how it reads it: request line, versions, field lines, framing.

@@ -1,4 +1,4 @@
-@testable import PortholeProxy
+@_spi(Benchmarks) @testable import PortholeProxy
 import Testing
 
 /// Builds `POST / HTTP/1.1`, `Host: a`, then `lines`.

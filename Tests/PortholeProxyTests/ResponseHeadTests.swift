@@ -1,4 +1,4 @@
-@testable import PortholeProxy
+@_spi(Benchmarks) @testable import PortholeProxy
 import Testing
 
 /// What `ResponseHead.parse` makes of an upstream's head: status, framing (RFC 9112 §6.3), reuse.

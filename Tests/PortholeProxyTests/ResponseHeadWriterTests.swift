@@ -1,4 +1,4 @@
-@testable import PortholeProxy
+@_spi(Benchmarks) @testable import PortholeProxy
 import Testing
 
 /// The response head the client sees when the proxy has to change it.

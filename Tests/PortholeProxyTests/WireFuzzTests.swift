@@ -1,4 +1,4 @@
-@testable import PortholeProxy
+@_spi(Benchmarks) @testable import PortholeProxy
 import Testing
 
 /// Deterministic mutation fuzzing of the wire layer. Seeds are fixed, so a failure reproduces by

@@ -1,5 +1,5 @@
 import NIOCore
-@testable import PortholeProxy
+@_spi(Benchmarks) @testable import PortholeProxy
 import Testing
 
 /// A head as it arrives on the wire: start line and field lines joined with CRLF, ending in the empty line.

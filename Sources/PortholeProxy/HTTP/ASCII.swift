@@ -1,6 +1,6 @@
 /// Byte classes of RFC 9110 §5.6 and a table-driven test for each, so the head parsers never
 /// touch Character or String on the hot path.
-enum ASCII {
+@_spi(Benchmarks) public enum ASCII {
     static let cr: UInt8 = 0x0D
     static let lf: UInt8 = 0x0A
     static let space: UInt8 = 0x20
@@ -71,7 +71,7 @@ enum ASCII {
     }
 
     /// Where a head ends, if the bytes so far contain all of it.
-    enum HeadEnd: Equatable {
+    @_spi(Benchmarks) public enum HeadEnd: Equatable {
         /// No CRLFCRLF yet: read more.
         case incomplete
         /// Index just past the CRLFCRLF.
@@ -82,7 +82,7 @@ enum ASCII {
     }
 
     /// Finds the end of a head in `bytes`.
-    static func headEnd(_ bytes: UnsafeRawBufferPointer) -> HeadEnd {
+    @_spi(Benchmarks) public static func headEnd(_ bytes: UnsafeRawBufferPointer) -> HeadEnd {
         var index = 0
         let count = bytes.count
         while index < count {

@@ -2,9 +2,14 @@
 public struct HeaderField: Sendable, Hashable {
     public var name: Range<Int>
     public var value: Range<Int>
+    /// Just past the line's CRLF: `name.lowerBound..<lineEnd` is the whole line as it came.
+    public var lineEnd: Int
     public var kind: Kind
     /// Set when `Connection` names this field: it is hop-by-hop and must not be forwarded.
     public var listedInConnection: Bool = false
+
+    /// The whole field line, CRLF included, for copying it unchanged.
+    public var line: Range<Int> { name.lowerBound..<lineEnd }
 
     /// The fields the proxy acts on; everything else is `.other` and forwarded untouched.
     public enum Kind: Sendable, Hashable {

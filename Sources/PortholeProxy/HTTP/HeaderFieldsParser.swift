@@ -33,7 +33,7 @@ enum HeaderFieldsParser {
             while valueEnd > valueStart && (bytes[valueEnd - 1] == ASCII.space || bytes[valueEnd - 1] == ASCII.tab) {
                 valueEnd -= 1
             }
-            fields.append(HeaderField(name: name, value: valueStart..<valueEnd, kind: HeaderField.classify(bytes, name)))
+            fields.append(HeaderField(name: name, value: valueStart..<valueEnd, lineEnd: index + 2, kind: HeaderField.classify(bytes, name)))
             lineStart = index + 2
         }
     }

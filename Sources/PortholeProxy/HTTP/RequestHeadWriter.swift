@@ -2,7 +2,7 @@ public import NIOCore
 import PortholeCore
 
 /// What the proxy adds to or changes in a request on its way to the sandbox.
-struct ForwardingRewrite {
+@_spi(Benchmarks) public struct ForwardingRewrite {
     /// `X-Forwarded-For` gets this appended (the client's address as text).
     var clientAddress: String
     /// The peer is a trusted proxy: its X-Forwarded-* fields are kept (For appended to). From anyone
@@ -17,13 +17,33 @@ struct ForwardingRewrite {
     var upstreamPort: UInt16
     /// The request target without the `preview_token` parameter, when the client sent one.
     var strippedTarget: String?
+
+    // Spelled out because a public type's memberwise init is internal; the micro-benchmarks
+    // (Benchmarks/Package.swift) build one.
+    @_spi(Benchmarks) public init(
+        clientAddress: String,
+        trustForwardedFields: Bool,
+        scheme: StaticString,
+        listenerPort: String,
+        rewriteHostToLocalhost: Bool,
+        upstreamPort: UInt16,
+        strippedTarget: String?
+    ) {
+        self.clientAddress = clientAddress
+        self.trustForwardedFields = trustForwardedFields
+        self.scheme = scheme
+        self.listenerPort = listenerPort
+        self.rewriteHostToLocalhost = rewriteHostToLocalhost
+        self.upstreamPort = upstreamPort
+        self.strippedTarget = strippedTarget
+    }
 }
 
 /// Writes the request head the sandbox sees, in one buffer: the client's head with hop-by-hop
 /// fields, credentials meant for Porthole and spoofable forwarding fields removed, and the
 /// forwarding fields set (RFC 9110 §7.6.1, RFC 7239's de-facto X-Forwarded-* forms).
-enum RequestHeadWriter {
-    static func write(
+@_spi(Benchmarks) public enum RequestHeadWriter {
+    @_spi(Benchmarks) public static func write(
         _ head: RequestHead,
         from bytes: UnsafeRawBufferPointer,
         rewrite: ForwardingRewrite,
@@ -40,37 +60,41 @@ enum RequestHeadWriter {
         buffer.writeStaticString(head.version == .http11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n")
 
         var forwardedFor = false
+        var copier = FieldLineCopier()
         for field in head.fields {
             if field.listedInConnection { continue }
             switch field.kind {
             case .connection, .keepAlive, .proxyConnection, .te, .previewToken, .forwarded:
                 continue
             case .xForwardedProto, .xForwardedHost, .xForwardedPort:
-                if rewrite.trustForwardedFields { buffer.writeField(bytes, field) }
+                if rewrite.trustForwardedFields { copier.keep(field, from: bytes, into: &buffer) }
             case .upgrade:
-                if head.isUpgrade { buffer.writeField(bytes, field) }
+                if head.isUpgrade { copier.keep(field, from: bytes, into: &buffer) }
             case .host:
                 if rewrite.rewriteHostToLocalhost {
+                    copier.flush(from: bytes, into: &buffer)
                     buffer.writeStaticString("Host: localhost:")
                     buffer.writeString(String(rewrite.upstreamPort))
                     buffer.writeStaticString("\r\n")
                 } else {
-                    buffer.writeField(bytes, field)
+                    copier.keep(field, from: bytes, into: &buffer)
                 }
             case .cookie:
                 // Porthole's own session cookie is a credential for Porthole, not for the sandbox.
                 if ASCII.contains(bytes, field.value, PreviewSessionCookie.name) {
+                    copier.flush(from: bytes, into: &buffer)
                     writeCookie(bytes, field.value, without: PreviewSessionCookie.name, into: &buffer)
                 } else {
-                    buffer.writeField(bytes, field)
+                    copier.keep(field, from: bytes, into: &buffer)
                 }
             case .xForwardedFor:
                 // Several X-Forwarded-For lines are one list; they are merged below, empty ones dropped.
                 if !field.value.isEmpty && rewrite.trustForwardedFields { forwardedFor = true }
             default:
-                buffer.writeField(bytes, field)
+                copier.keep(field, from: bytes, into: &buffer)
             }
         }
+        copier.flush(from: bytes, into: &buffer)
 
         buffer.writeStaticString("X-Forwarded-For: ")
         if forwardedFor {

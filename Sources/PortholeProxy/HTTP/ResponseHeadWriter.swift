@@ -15,28 +15,18 @@ enum ResponseHeadWriter {
         closingClient: Bool,
         into buffer: inout ByteBuffer
     ) {
-        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[0..<head.statusLineEnd]))
+        var copier = FieldLineCopier(keeping: 0..<head.statusLineEnd)
         for field in head.fields {
             switch field.kind {
             case .connection, .keepAlive, .proxyConnection:
                 continue
             default:
                 if field.listedInConnection { continue }
-                buffer.writeField(bytes, field)
+                copier.keep(field, from: bytes, into: &buffer)
             }
         }
+        copier.flush(from: bytes, into: &buffer)
         if closingClient { buffer.writeStaticString("Connection: close\r\n") }
         buffer.writeStaticString("\r\n")
-    }
-}
-
-extension ByteBuffer {
-    /// Writes `name: value\r\n` from a parsed field.
-    @inline(__always)
-    mutating func writeField(_ bytes: UnsafeRawBufferPointer, _ field: HeaderField) {
-        writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.name]))
-        writeStaticString(": ")
-        writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
-        writeStaticString("\r\n")
     }
 }

@@ -10,9 +10,12 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     /// The client connection currently using this upstream; nil while pooled.
     var owner: ProxyConnectionHandler?
-    /// Set by the pool while this connection is idle, so a close can remove it.
-    var onIdleClose: (() -> Void)?
+    /// Set by the pool while this connection is idle in it, so a close can take it out.
+    var idleIn: (pool: UpstreamPool, stack: UpstreamPool.IdleStack)?
     private(set) var context: ChannelHandlerContext?
+    /// Kept from channel events, so the hot path asks a stored property rather than the channel.
+    private(set) var isWritable = true
+    private(set) var isActive = false
     /// A `read()` held back because the client could not take more bytes (backpressure).
     private var readHeld = false
 
@@ -20,10 +23,18 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        isActive = context.channel.isActive
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        isActive = true
+        context.fireChannelActive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        isActive = false
+        isWritable = false
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -41,16 +52,21 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        isActive = false
+        isWritable = false
         if let owner {
             self.owner = nil
             owner.upstreamClosed()
         }
-        onIdleClose?()
-        onIdleClose = nil
+        if let (pool, stack) = idleIn {
+            idleIn = nil
+            pool.remove(self, from: stack)
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        owner?.upstreamWritabilityChanged(isWritable: context.channel.isWritable)
+        isWritable = context.channel.isWritable
+        owner?.upstreamWritabilityChanged(isWritable: isWritable)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -93,8 +109,6 @@ final class UpstreamHandler: ChannelDuplexHandler {
         context?.flush()
     }
 
-    var isWritable: Bool { context?.channel.isWritable ?? false }
-    var isActive: Bool { context?.channel.isActive ?? false }
 
     func close() {
         context?.close(promise: nil)

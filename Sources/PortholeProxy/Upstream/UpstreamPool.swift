@@ -15,20 +15,34 @@ final class UpstreamPool {
     /// A connection handed out by `lease`.
     struct Lease {
         let handler: UpstreamHandler
-        let key: UpstreamKey
+        /// Where the connection goes back to: kept in the lease so a release needs no lookup.
+        let stack: IdleStack
+        var key: UpstreamKey { stack.key }
         /// True when it came from the pool: a failure before the first response byte may be a
         /// server-side keep-alive close, and a safe request can be retried on a fresh connection.
         let reused: Bool
     }
 
-    private struct IdleConnection {
+    /// The idle connections to one key, oldest first; a class so leases and handlers can point at it.
+    final class IdleStack {
+        let key: UpstreamKey
+        fileprivate var connections: [IdleConnection] = []
+        /// False once the sweeper dropped this (empty) stack from the pool's table.
+        fileprivate var inTable = true
+
+        init(key: UpstreamKey) {
+            self.key = key
+        }
+    }
+
+    fileprivate struct IdleConnection {
         let handler: UpstreamHandler
         let since: NIODeadline
     }
 
     private let eventLoop: any EventLoop
     private var configuration: Configuration
-    private var idle: [UpstreamKey: [IdleConnection]] = [:]
+    private var idle: [UpstreamKey: IdleStack] = [:]
     private var addresses: [UpstreamKey: SocketAddress] = [:]
     private var sweeper: Scheduled<Void>?
     private(set) var idleCount = 0
@@ -42,12 +56,12 @@ final class UpstreamPool {
     /// common keep-alive case costs no future or promise allocation.
     func leaseIdle(_ key: UpstreamKey) -> Lease? {
         eventLoop.assertInEventLoop()
-        while let candidate = idle[key]?.popLast() {
-            if idle[key]?.isEmpty == true { idle[key] = nil }
+        guard let stack = idle[key] else { return nil }
+        while let candidate = stack.connections.popLast() {
             idleCount -= 1
-            candidate.handler.onIdleClose = nil
+            candidate.handler.idleIn = nil
             if candidate.handler.isActive {
-                return Lease(handler: candidate.handler, key: key, reused: true)
+                return Lease(handler: candidate.handler, stack: stack, reused: true)
             }
         }
         return nil
@@ -55,7 +69,8 @@ final class UpstreamPool {
 
     /// A new connection to `key`.
     func connectNew(_ key: UpstreamKey) -> EventLoopFuture<Lease> {
-        connect(key).map { Lease(handler: $0, key: key, reused: false) }
+        let stack = self.stack(for: key)
+        return connect(key).assumeIsolated().map { Lease(handler: $0, stack: stack, reused: false) }.nonisolated()
     }
 
     /// Takes back a connection whose exchange finished cleanly and that the upstream keeps open.
@@ -63,15 +78,27 @@ final class UpstreamPool {
         eventLoop.assertInEventLoop()
         let handler = lease.handler
         handler.owner = nil
-        guard handler.isActive, (idle[lease.key]?.count ?? 0) < configuration.maximumIdlePerKey else {
+        let stack = lease.stack
+        guard handler.isActive, stack.connections.count < configuration.maximumIdlePerKey else {
             handler.close()
             return
         }
-        idle[lease.key, default: []].append(IdleConnection(handler: handler, since: .now()))
+        if !stack.inTable {
+            // Swept while this connection was out; whatever replaced it in the table takes it.
+            return release(Lease(handler: handler, stack: self.stack(for: stack.key), reused: lease.reused))
+        }
+        stack.connections.append(IdleConnection(handler: handler, since: .now()))
         idleCount += 1
-        handler.onIdleClose = { [unowned self] in self.remove(handler, key: lease.key) }
+        handler.idleIn = (self, stack)
         handler.resumeReads()  // an idle connection must keep reading to notice the server's close
         scheduleSweep()
+    }
+
+    private func stack(for key: UpstreamKey) -> IdleStack {
+        if let stack = idle[key] { return stack }
+        let stack = IdleStack(key: key)
+        idle[key] = stack
+        return stack
     }
 
     /// New settings (a reload): they apply to the next connect and the next sweep.
@@ -81,21 +108,23 @@ final class UpstreamPool {
 
     /// Closes every idle connection (drain, shutdown).
     func closeAll() {
-        let all = idle.values.flatMap { $0 }
-        idle.removeAll()
+        let all = idle.values.flatMap { stack in
+            defer { stack.connections.removeAll() }
+            return stack.connections
+        }
         idleCount = 0
         for connection in all {
-            connection.handler.onIdleClose = nil
+            connection.handler.idleIn = nil
             connection.handler.close()
         }
         sweeper?.cancel()
         sweeper = nil
     }
 
-    private func remove(_ handler: UpstreamHandler, key: UpstreamKey) {
-        guard var stack = idle[key], let index = stack.firstIndex(where: { $0.handler === handler }) else { return }
-        stack.remove(at: index)
-        idle[key] = stack.isEmpty ? nil : stack
+    /// An idle connection closed (by the sandbox, or an error): it leaves the pool.
+    func remove(_ handler: UpstreamHandler, from stack: IdleStack) {
+        guard let index = stack.connections.firstIndex(where: { $0.handler === handler }) else { return }
+        stack.connections.remove(at: index)
         idleCount -= 1
     }
 
@@ -129,17 +158,23 @@ final class UpstreamPool {
             self.sweeper = nil
             let cutoff = NIODeadline.now() - self.configuration.idleTimeout
             var expired: [UpstreamHandler] = []
+            var emptied: [UpstreamKey] = []
             for (key, stack) in self.idle {
                 // Stacks are ordered oldest first, so the expired ones are a prefix.
-                let keep = stack.drop(while: { $0.since < cutoff })
-                if keep.count != stack.count {
-                    expired.append(contentsOf: stack.prefix(stack.count - keep.count).map(\.handler))
-                    self.idle[key] = keep.isEmpty ? nil : Array(keep)
-                    self.idleCount -= stack.count - keep.count
+                let count = stack.connections.prefix(while: { $0.since < cutoff }).count
+                if count > 0 {
+                    expired.append(contentsOf: stack.connections.prefix(count).map(\.handler))
+                    stack.connections.removeFirst(count)
+                    self.idleCount -= count
                 }
+                if stack.connections.isEmpty { emptied.append(key) }
+            }
+            // Empty stacks go, so a proxy that saw many sandboxes does not keep a stack for each.
+            for key in emptied {
+                self.idle.removeValue(forKey: key)?.inTable = false
             }
             for handler in expired {
-                handler.onIdleClose = nil
+                handler.idleIn = nil
                 handler.close()
             }
             if self.idleCount > 0 { self.scheduleSweep() }

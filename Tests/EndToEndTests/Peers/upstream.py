@@ -7,7 +7,8 @@ Endpoints (any method):
   /chunked?n=N    N chunks of "chunk-<i>\n", chunked transfer coding
   /sse            text/event-stream: one event, then waits for /sse-release, then one more and ends
   /sse-release    lets the waiting /sse stream finish
-  /slow           waits 30 s before answering (response-timeout tests)
+  /slow           waits 30 s before answering (response-timeout and connection-cap tests)
+  /slow-count     JSON {"waiting": N}: how many /slow requests are being held right now
   /close          body delimited by closing the connection (no Content-Length)
   /status?code=N  answers with that status and no body
   /keepalive-close answers, then closes the idle connection right away (retry tests)
@@ -24,6 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 
 release_sse = threading.Event()
 connections = {"count": 0}
+slow_waiting = {"count": 0}
+slow_lock = threading.Lock()
 lock = threading.Lock()
 
 
@@ -129,8 +132,19 @@ class Handler(BaseHTTPRequestHandler):
             self.send_bytes(200, b"released", "text/plain")
         elif url.path == "/slow":
             self.read_body()
-            time.sleep(30)
+            with slow_lock:
+                slow_waiting["count"] += 1
+            try:
+                time.sleep(30)
+            finally:
+                with slow_lock:
+                    slow_waiting["count"] -= 1
             self.send_bytes(200, b"late", "text/plain")
+        elif url.path == "/slow-count":
+            self.read_body()
+            with slow_lock:
+                body = json.dumps({"waiting": slow_waiting["count"]}).encode()
+            self.send_bytes(200, body, "application/json")
         elif url.path == "/close":
             self.read_body()
             self.send_response(200)

@@ -1,0 +1,50 @@
+import NIOConcurrencyHelpers
+
+/// The process-wide counts behind `--max-connections` and `--max-connections-per-sandbox`, shared
+/// by every event loop so that both caps are exact whatever the number of threads (a per-loop
+/// share would let one busy loop refuse while another has room).
+///
+/// Both are uncontended locks taken per connection (accept and close) and, only while a
+/// per-sandbox cap is configured, per exchange; with the default (no cap) requests never touch them.
+final class ConnectionLimits: Sendable {
+    private let openConnections = NIOLockedValueBox(0)
+    private let exchangesBySandbox = NIOLockedValueBox<[String: Int]>([:])
+
+    /// Counts a new client connection unless `cap` (0: none) is already reached.
+    func admitConnection(cap: Int) -> Bool {
+        openConnections.withLockedValue { count in
+            guard cap == 0 || count < cap else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func connectionClosed() {
+        openConnections.withLockedValue { $0 -= 1 }
+    }
+
+    var connections: Int { openConnections.withLockedValue { $0 } }
+
+    /// Counts one more exchange (forwarded request or open tunnel) with `sandbox`, unless it
+    /// already has `cap` in flight. Check and count are one step, so two loops cannot both take
+    /// the last place.
+    func startExchange(with sandbox: String, cap: Int) -> Bool {
+        exchangesBySandbox.withLockedValue { counts in
+            let current = counts[sandbox, default: 0]
+            guard current < cap else { return false }
+            counts[sandbox] = current + 1
+            return true
+        }
+    }
+
+    func endExchange(with sandbox: String) {
+        exchangesBySandbox.withLockedValue { counts in
+            let remaining = counts[sandbox, default: 1] - 1
+            counts[sandbox] = remaining > 0 ? remaining : nil
+        }
+    }
+
+    func exchanges(with sandbox: String) -> Int {
+        exchangesBySandbox.withLockedValue { $0[sandbox, default: 0] }
+    }
+}
