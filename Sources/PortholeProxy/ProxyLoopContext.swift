@@ -1,6 +1,7 @@
 import NIOCore
 import PortholeCore
 import PortholeStore
+import PortholeTLS
 
 /// What every client connection on one event loop shares: the loop's upstream pool, the access
 /// log buffer, the open connections (for drains) and the settings. Touched only on its loop.
@@ -25,6 +26,8 @@ final class ProxyLoopContext {
     /// Request heads on their way upstream, and rewritten response heads on their way to clients.
     var requestHeads = ReusableBuffer()
     var responseHeads = ReusableBuffer()
+    /// Ciphertext for every TLS connection on this loop, in turn (an idle one holds none).
+    let tlsWriteBuffer = TLSWriteBuffer()
 
     init(eventLoop: any EventLoop, configuration: ProxyConfiguration, policies: PolicyCache, metrics: ProxyMetrics, limits: ConnectionLimits) {
         self.eventLoop = eventLoop

@@ -84,7 +84,7 @@ public final class ProxyServer: Sendable {
                         try channel.pipeline.syncOperations.addHandler(ProxyProtocolDecoder())
                     }
                     if case .https = role.mode, let certificates {
-                        try channel.pipeline.syncOperations.addHandler(TLSServerHandler(context: certificates.context, allocator: channel.allocator))
+                        try channel.pipeline.syncOperations.addHandler(TLSServerHandler(context: certificates.context, allocator: channel.allocator, writeBuffer: loop.tlsWriteBuffer))
                     }
                     // Over the connection cap: refuse by closing at once, before any TLS work.
                     // Once counted, the connection handler gives its place back when it is removed.

@@ -29,9 +29,6 @@ final class TLSConnection {
         case failed(TLSError)
     }
 
-    /// Outbound buffers larger than this are not kept for reuse after a flush, so an idle keep-alive
-    /// connection holds at most this much (DESIGN: an idle connection holds no large buffer).
-    static let retainedOutboundCapacity = 16 * 1024
     /// Room for one full TLS record of plaintext (RFC 8446 §5.1).
     static let recordSize = 16 * 1024
     /// Per-record overhead upper bound: 5-byte header + AEAD tag (16) + TLS 1.3 inner content type,
@@ -43,10 +40,14 @@ final class TLSConnection {
     private let allocator: ByteBufferAllocator
     /// Ciphertext received and not yet consumed by OpenSSL; set only while the handler processes one read.
     private var inbound: ByteBuffer?
-    /// Ciphertext produced by OpenSSL and not yet handed to the channel; reused between flushes.
+    /// Ciphertext produced by OpenSSL and not yet handed to the channel; nil between flushes, so
+    /// an idle connection holds no buffer.
     private var outbound: ByteBuffer?
+    /// The loop's shared ciphertext buffer, and whether `outbound` is it.
+    private let writeBuffer: TLSWriteBuffer?
+    private var outboundIsShared = false
 
-    init(context: TLSContext, allocator: ByteBufferAllocator) throws {
+    init(context: TLSContext, allocator: ByteBufferAllocator, writeBuffer: TLSWriteBuffer?) throws {
         guard let ssl = context.makeSSL() else {
             throw TLSError.configuration("SSL_new: \(drainOpenSSLErrors())")
         }
@@ -57,6 +58,7 @@ final class TLSConnection {
         self.context = context
         self.ssl = ssl
         self.allocator = allocator
+        self.writeBuffer = writeBuffer
         // Unretained: the BIO is owned by the SSL, which this object owns and frees in deinit.
         BIO_set_data(bio, Unmanaged.passUnretained(self).toOpaque())
         // One BIO for both directions: SSL_set_bio takes over its single reference.
@@ -65,6 +67,7 @@ final class TLSConnection {
     }
 
     deinit {
+        if self.outboundIsShared { self.writeBuffer?.giveBack(nil) }
         SSL_free(self.ssl)
     }
 
@@ -85,15 +88,11 @@ final class TLSConnection {
 
     /// The ciphertext produced since the last call, as one buffer to write to the channel.
     func takeOutbound() -> ByteBuffer? {
-        guard var buffer = self.outbound, buffer.readableBytes > 0 else { return nil }
-        let ready = buffer
-        if buffer.capacity > Self.retainedOutboundCapacity {
-            self.outbound = nil
-        } else {
-            // Keep the storage: once the channel has written `ready` and let it go, the next
-            // `clear()` finds it uniquely referenced and reuses it without allocating.
-            buffer.moveReaderIndex(to: buffer.writerIndex)
-            self.outbound = buffer
+        guard let ready = self.outbound, ready.readableBytes > 0 else { return nil }
+        self.outbound = nil
+        if self.outboundIsShared {
+            self.outboundIsShared = false
+            self.writeBuffer!.giveBack(ready)
         }
         return ready
     }
@@ -101,10 +100,15 @@ final class TLSConnection {
     /// Makes sure the outbound buffer can take `count` more bytes without growing repeatedly.
     private func reserveOutbound(_ count: Int) {
         if self.outbound == nil {
-            self.outbound = self.allocator.buffer(capacity: max(count, 4096))
+            let capacity = max(count, 4096)
+            if let shared = self.writeBuffer?.borrow(minimumCapacity: capacity, allocator: self.allocator) {
+                self.outbound = shared
+                self.outboundIsShared = true
+            } else {
+                self.outbound = self.allocator.buffer(capacity: capacity)
+            }
             return
         }
-        if self.outbound!.readableBytes == 0 { self.outbound!.clear() }
         if self.outbound!.writableBytes < count {
             self.outbound!.reserveCapacity(minimumWritableBytes: count)
         }

@@ -63,14 +63,16 @@ public final class TLSServerHandler: ChannelDuplexHandler {
     /// - Parameters:
     ///   - context: certificates and settings; take it from ``TLSCertificateStore/context`` per connection.
     ///   - allocator: allocates the plaintext and ciphertext buffers; the channel's allocator is the default.
-    public init(context: TLSContext, allocator: ByteBufferAllocator = ByteBufferAllocator()) throws {
+    ///   - writeBuffer: the event loop's shared ciphertext buffer (one per loop, used only there);
+    ///     without one, each flush allocates its own.
+    public init(context: TLSContext, allocator: ByteBufferAllocator = ByteBufferAllocator(), writeBuffer: TLSWriteBuffer? = nil) throws {
         self.configuration = context.configuration
-        self.connection = try TLSConnection(context: context, allocator: allocator)
+        self.connection = try TLSConnection(context: context, allocator: allocator, writeBuffer: writeBuffer)
     }
 
     /// A handler for a new connection, on the store's current certificates.
-    public convenience init(store: TLSCertificateStore, allocator: ByteBufferAllocator = ByteBufferAllocator()) throws {
-        try self.init(context: store.context, allocator: allocator)
+    public convenience init(store: TLSCertificateStore, allocator: ByteBufferAllocator = ByteBufferAllocator(), writeBuffer: TLSWriteBuffer? = nil) throws {
+        try self.init(context: store.context, allocator: allocator, writeBuffer: writeBuffer)
     }
 
     // MARK: - Lifecycle

@@ -136,6 +136,34 @@ import Testing
         }
     }
 
+    /// Connections on one loop take turns with one ciphertext buffer; concurrent large echoes (the
+    /// socket pushes back, so a buffer is still held when the next connection writes) must neither
+    /// mix nor lose bytes.
+    @Test func connectionsSharingAWriteBufferKeepTheirBytesApart() async throws {
+        try await self.withServer(options: ServerOptions(sharedWriteBuffer: true)) { server, certificates in
+            let host = "3000-abc.preview.localhost"
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<6 {
+                    group.addTask {
+                        let upload = certificates.directory.file("upload-\(index).bin")
+                        let download = certificates.directory.file("download-\(index).bin")
+                        var bytes = pseudoRandomBytes(count: 3 * 1024 * 1024 + index * 977)
+                        bytes[0] = UInt8(index)
+                        try bytes.write(to: URL(fileURLWithPath: upload))
+                        let result = try await run(Peer.curl, [
+                            "--silent", "--show-error", "--cacert", certificates.caPath, "-H", "Expect:",
+                            "--resolve", "\(host):\(server.port):127.0.0.1", "--data-binary", "@\(upload)",
+                            "--limit-rate", "4M", "-o", download, "https://\(host):\(server.port)/echo",
+                        ], timeout: 60)
+                        #expect(result.status == 0, "\(result.stderr)")
+                        #expect(try Data(contentsOf: URL(fileURLWithPath: download)) == bytes)
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
     @Test func closeSendsCloseNotify() async throws {
         try await self.withServer { server, _ in
             let result = try await run(

@@ -105,6 +105,8 @@ final class ServerEvents: Sendable {
 struct ServerOptions: Sendable {
     var autoRead = true
     var greeting: String? = nil
+    /// Every connection on an event loop writes its ciphertext into that loop's one TLSWriteBuffer.
+    var sharedWriteBuffer = false
 }
 
 /// A real NIO server on 127.0.0.1 with TLSServerHandler and a tiny HTTP/1.1 responder.
@@ -120,12 +122,17 @@ final class TestServer: Sendable {
 
     static func start(store: TLSCertificateStore, options: ServerOptions = .init()) async throws -> TestServer {
         let events = ServerEvents()
+        // One per event loop, each only ever used on its own loop.
+        let writeBuffers = Locked<[ObjectIdentifier: TLSWriteBuffer]>([:])
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.autoRead, value: options.autoRead)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let tls = try TLSServerHandler(store: store, allocator: channel.allocator)
+                    let writeBuffer = options.sharedWriteBuffer
+                        ? writeBuffers.withLock { $0[ObjectIdentifier(channel.eventLoop), default: TLSWriteBuffer()] }
+                        : nil
+                    let tls = try TLSServerHandler(store: store, allocator: channel.allocator, writeBuffer: writeBuffer)
                     try channel.pipeline.syncOperations.addHandler(tls)
                     try channel.pipeline.syncOperations.addHandler(
                         PreviewResponder(events: events, manualRead: !options.autoRead, greeting: options.greeting)
