@@ -565,6 +565,16 @@ commit=$(git -C "$REPO_DIR" rev-parse --short=12 HEAD 2>/dev/null || echo unknow
 if [[ -n "$(git -C "$REPO_DIR" status --porcelain -- Sources Package.swift Package.resolved 2>/dev/null)" ]]; then
     commit="$commit (plus uncommitted changes in Sources/)"
 fi
+# version_field N COMMAND…: field N of the first line COMMAND prints, or "none". Never fails:
+# under pipefail, `cmd | head -1` can die of SIGPIPE and add a second word to the JSON.
+version_field() {
+    local field=$1; shift
+    command -v "$1" >/dev/null || { echo none; return; }
+    local output
+    output=$("$@" 2>&1 || true)
+    awk -v f="$field" 'NR == 1 { print $f }' <<<"$output"
+}
+
 cat >"$WORK/meta.json" <<EOF
 {
   "date": "$(date -u +%Y-%m-%dT%H:%MZ)",
@@ -586,9 +596,9 @@ cat >"$WORK/meta.json" <<EOF
   "targets": "$(IFS=,; echo "${ORDER[*]}")",
   "versions": {
     "nginx": "$(nginx -v 2>&1 | sed 's/.*nginx\///')",
-    "haproxy": "$(command -v haproxy >/dev/null && haproxy -v 2>/dev/null | head -1 | awk '{print $3}' || echo none)",
-    "caddy": "$(command -v caddy >/dev/null && caddy version 2>/dev/null | awk '{print $1}' || echo none)",
-    "wrk": "$(wrk -v 2>&1 | head -1 | awk '{print $2}')",
+    "haproxy": "$(version_field 3 haproxy -v)",
+    "caddy": "$(version_field 1 caddy version)",
+    "wrk": "$(version_field 2 wrk -v)",
     "openssl": "$(openssl version 2>/dev/null | awk '{print $2}')",
     "python": "$(python3 -c 'import platform; print(platform.python_version())')",
     "uvloop": "$UVLOOP_VERSION"
