@@ -47,7 +47,7 @@ public enum AccessDecision: Sendable, Hashable {
                 port: request.port,
                 tokenGeneration: policy.tokenGeneration,
                 expiresAt: request.now + rules.cookieLifetime,
-                secret: rules.cookieSecret
+                key: rules.cookieKey
             )
             return .exchangeTokenForCookie(
                 setCookie: PreviewSessionCookie.setCookieHeaderValue(value: value, maxAge: rules.cookieLifetime)
@@ -56,13 +56,13 @@ public enum AccessDecision: Sendable, Hashable {
         if !request.sessionCookies.isEmpty {
             let valid = request.sessionCookies.contains { cookie in
                 PreviewSessionCookie.verify(
-                    cookie,
+                    utf8: cookie.utf8,
                     sandboxID: policy.id,
                     port: request.port,
                     tokenGeneration: policy.tokenGeneration,
                     now: request.now,
                     revokedGrants: policy.revokedGrants,
-                    secret: rules.cookieSecret
+                    key: rules.cookieKey
                 )
             }
             return valid ? .allow(.cookie) : .deny(.sessionInvalid)
@@ -75,7 +75,7 @@ public enum AccessDecision: Sendable, Hashable {
     private static func signedURLDecision(
         _ token: String, policy: SandboxPolicy, request: AccessRequest, rules: AccessRules
     ) -> AccessDecision {
-        switch SignedPreviewToken.verify(token, policy: policy, port: request.port, now: request.now, secret: rules.cookieSecret) {
+        switch SignedPreviewToken.verify(token, policy: policy, port: request.port, now: request.now, key: rules.cookieKey) {
         case .success(let claims):
             guard request.kind == .navigation else { return .allow(.signedURL) }
             let expiresAt = min(request.now + rules.cookieLifetime, claims.expiresAt)
@@ -85,7 +85,7 @@ public enum AccessDecision: Sendable, Hashable {
                 tokenGeneration: policy.tokenGeneration,
                 expiresAt: expiresAt,
                 grant: claims.grant,
-                secret: rules.cookieSecret
+                key: rules.cookieKey
             )
             return .exchangeTokenForCookie(
                 setCookie: PreviewSessionCookie.setCookieHeaderValue(value: value, maxAge: expiresAt - request.now)

@@ -4,7 +4,11 @@ public struct AccessRules: Sendable {
     /// agent API: making an app public must not publish a shell).
     public var reservedPorts: Set<UInt16>
     /// Key of the session cookie MAC, at least ``PreviewSessionCookie/minimumSecretLength`` bytes.
-    public var cookieSecret: [UInt8]
+    public var cookieSecret: [UInt8] {
+        didSet { cookieKey = HMACSHA256.Key(cookieSecret) }
+    }
+    /// `cookieSecret` prepared for the per-request MAC checks.
+    public private(set) var cookieKey: HMACSHA256.Key
     /// Seconds a session cookie stays valid after the token-for-cookie exchange.
     public var cookieLifetime: Int64
 
@@ -18,6 +22,7 @@ public struct AccessRules: Sendable {
         precondition(cookieLifetime > 0, "the cookie lifetime must be positive")
         self.reservedPorts = reservedPorts
         self.cookieSecret = cookieSecret
+        self.cookieKey = HMACSHA256.Key(cookieSecret)
         self.cookieLifetime = cookieLifetime
     }
 }

@@ -38,8 +38,19 @@ public enum PreviewSessionCookie {
         sandboxID: String, port: UInt16, tokenGeneration: UInt32, expiresAt: Int64, grant: PreviewGrantID?, secret: [UInt8]
     ) -> String {
         precondition(secret.count >= minimumSecretLength, "the cookie secret must be at least \(minimumSecretLength) bytes")
+        return issue(
+            sandboxID: sandboxID, port: port, tokenGeneration: tokenGeneration, expiresAt: expiresAt, grant: grant,
+            key: HMACSHA256.Key(secret)
+        )
+    }
+
+    /// ``issue(sandboxID:port:tokenGeneration:expiresAt:grant:secret:)`` with the secret prepared once
+    /// (the proxy's per-request path).
+    public static func issue(
+        sandboxID: String, port: UInt16, tokenGeneration: UInt32, expiresAt: Int64, grant: PreviewGrantID? = nil, key: HMACSHA256.Key
+    ) -> String {
         let payload = payload(sandboxID: sandboxID, port: port, tokenGeneration: tokenGeneration, expiresAt: expiresAt, grant: grant)
-        return Base64URL.encode(payload) + "." + Base64URL.encode(mac(payload, secret: secret))
+        return Base64URL.encode(payload) + "." + Base64URL.encode(key.authenticationCode(for: context, payload))
     }
 
     /// True only for an untampered value issued with `secret` for this sandbox, port and token generation,
@@ -60,7 +71,20 @@ public enum PreviewSessionCookie {
         utf8 value: some Collection<UInt8>, sandboxID: String, port: UInt16, tokenGeneration: UInt32, now: Int64,
         revokedGrants: [String: Int64] = [:], secret: [UInt8]
     ) -> Bool {
-        guard let session = session(utf8: value, sandboxID: sandboxID, port: port, tokenGeneration: tokenGeneration, now: now, secret: secret)
+        precondition(secret.count >= minimumSecretLength, "the cookie secret must be at least \(minimumSecretLength) bytes")
+        return verify(
+            utf8: value, sandboxID: sandboxID, port: port, tokenGeneration: tokenGeneration, now: now,
+            revokedGrants: revokedGrants, key: HMACSHA256.Key(secret)
+        )
+    }
+
+    /// ``verify(utf8:sandboxID:port:tokenGeneration:now:revokedGrants:secret:)`` with the secret prepared
+    /// once (the proxy's per-request path).
+    public static func verify(
+        utf8 value: some Collection<UInt8>, sandboxID: String, port: UInt16, tokenGeneration: UInt32, now: Int64,
+        revokedGrants: [String: Int64] = [:], key: HMACSHA256.Key
+    ) -> Bool {
+        guard let session = session(utf8: value, sandboxID: sandboxID, port: port, tokenGeneration: tokenGeneration, now: now, key: key)
         else { return false }
         if let grant = session.grant, revokedGrants[grant.description] != nil { return false }
         return true
@@ -79,6 +103,13 @@ public enum PreviewSessionCookie {
         utf8 value: some Collection<UInt8>, sandboxID: String, port: UInt16, tokenGeneration: UInt32, now: Int64, secret: [UInt8]
     ) -> Session? {
         precondition(secret.count >= minimumSecretLength, "the cookie secret must be at least \(minimumSecretLength) bytes")
+        return session(utf8: value, sandboxID: sandboxID, port: port, tokenGeneration: tokenGeneration, now: now, key: HMACSHA256.Key(secret))
+    }
+
+    /// ``session(utf8:sandboxID:port:tokenGeneration:now:secret:)`` with the secret prepared once.
+    public static func session(
+        utf8 value: some Collection<UInt8>, sandboxID: String, port: UInt16, tokenGeneration: UInt32, now: Int64, key: HMACSHA256.Key
+    ) -> Session? {
         // Bounded before decoding: a cookie is attacker input and the real one is under 200 bytes.
         guard value.count <= 512, let dot = value.firstIndex(of: UInt8(ascii: ".")) else { return nil }
         guard let payload = Base64URL.decode(utf8: value[..<dot]),
@@ -88,7 +119,7 @@ public enum PreviewSessionCookie {
         else { return nil }
 
         // The MAC first: nothing in an unauthenticated payload is trusted, not even its version.
-        guard PreviewToken.constantTimeEquals(mac(payload, secret: secret), presentedMAC) else { return nil }
+        guard key.isAuthenticationCode(presentedMAC, for: context, payload) else { return nil }
         let grant: PreviewGrantID?
         let idOffset: Int
         switch payload[0] {
@@ -135,10 +166,6 @@ public enum PreviewSessionCookie {
         if let grant { bytes.append(contentsOf: grant.bytes) }
         bytes.append(contentsOf: sandboxID.utf8)
         return bytes
-    }
-
-    private static func mac(_ payload: [UInt8], secret: [UInt8]) -> [UInt8] {
-        HMACSHA256.authenticationCode(for: context + payload, key: secret)
     }
 
     private static func appendInteger<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {

@@ -57,12 +57,17 @@ public enum SignedPreviewToken {
         append(UInt64(bitPattern: claims.expiresAt), to: &payload)
         payload.append(contentsOf: claims.grant.bytes)
         payload.append(contentsOf: claims.sandboxID.utf8)
-        return Base64URL.encode(payload) + "." + Base64URL.encode(mac(payload, secret: secret))
+        return Base64URL.encode(payload) + "." + Base64URL.encode(HMACSHA256.Key(secret).authenticationCode(for: context, payload))
     }
 
     /// The claims of an untampered token signed with `secret`, expired or not; `nil` for anything else.
     public static func claims(of value: some StringProtocol, secret: [UInt8]) -> Claims? {
         precondition(secret.count >= PreviewSessionCookie.minimumSecretLength, "the signing secret is too short")
+        return claims(of: value, key: HMACSHA256.Key(secret))
+    }
+
+    /// ``claims(of:secret:)`` with the secret prepared once (the proxy's per-request path).
+    public static func claims(of value: some StringProtocol, key: HMACSHA256.Key) -> Claims? {
         let utf8 = value.utf8
         // A real token is under 200 bytes; bound attacker input before decoding it.
         guard utf8.count <= 512, let dot = utf8.firstIndex(of: UInt8(ascii: ".")) else { return nil }
@@ -71,7 +76,7 @@ public enum SignedPreviewToken {
               presentedMAC.count == HMACSHA256.byteCount,
               payload.count > fixedPayloadLength
         else { return nil }
-        guard PreviewToken.constantTimeEquals(mac(payload, secret: secret), presentedMAC), payload[0] == version else { return nil }
+        guard key.isAuthenticationCode(presentedMAC, for: context, payload), payload[0] == version else { return nil }
         let grantStart = 1 + 2 + 4 + 8
         guard let grant = PreviewGrantID(bytes: Array(payload[grantStart..<(grantStart + PreviewGrantID.byteCount)])) else { return nil }
         // The id is checked against the policy by the caller; here it only has to be text.
@@ -89,7 +94,15 @@ public enum SignedPreviewToken {
     public static func verify(
         _ value: some StringProtocol, policy: SandboxPolicy, port: UInt16, now: Int64, secret: [UInt8]
     ) -> Result<Claims, Rejection> {
-        guard let claims = claims(of: value, secret: secret),
+        precondition(secret.count >= PreviewSessionCookie.minimumSecretLength, "the signing secret is too short")
+        return verify(value, policy: policy, port: port, now: now, key: HMACSHA256.Key(secret))
+    }
+
+    /// ``verify(_:policy:port:now:secret:)`` with the secret prepared once (the proxy's per-request path).
+    public static func verify(
+        _ value: some StringProtocol, policy: SandboxPolicy, port: UInt16, now: Int64, key: HMACSHA256.Key
+    ) -> Result<Claims, Rejection> {
+        guard let claims = claims(of: value, key: key),
               claims.sandboxID == policy.id,
               claims.port == port,
               claims.tokenGeneration == policy.tokenGeneration
@@ -100,10 +113,6 @@ public enum SignedPreviewToken {
     }
 
     // MARK: - Private
-
-    private static func mac(_ payload: [UInt8], secret: [UInt8]) -> [UInt8] {
-        HMACSHA256.authenticationCode(for: context + payload, key: secret)
-    }
 
     private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
         withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }

@@ -42,6 +42,36 @@ struct HMACSHA256Tests {
         #expect(fromBuffer == mac)
     }
 
+    @Test(arguments: vectors)
+    func preparedKeyGivesTheSameCodes(_ vector: Vector) {
+        let key = HMACSHA256.Key(vector.key)
+        #expect(TestSupport.hex(key.authenticationCode(for: vector.message)) == vector.mac)
+        // A message in two parts is the same message, wherever it is split; the key is reused each time.
+        for split in [0, 1, vector.message.count / 2, vector.message.count] where split <= vector.message.count {
+            let first = vector.message[..<split], second = vector.message[split...]
+            #expect(TestSupport.hex(key.authenticationCode(for: first, second)) == vector.mac)
+            #expect(key.isAuthenticationCode(HMACSHA256.authenticationCode(for: vector.message, key: vector.key), for: first, second))
+        }
+        // Not contiguous (a lazy sequence): copied, same code.
+        #expect(TestSupport.hex(key.authenticationCode(for: vector.message.lazy.map { $0 })) == vector.mac)
+    }
+
+    @Test func preparedKeyRejectsAnyOtherCode() {
+        let key = HMACSHA256.Key([UInt8](repeating: 7, count: 32))
+        let message = Array("porthole".utf8)
+        let code = key.authenticationCode(for: message)
+        #expect(key.isAuthenticationCode(code, for: message, []))
+        for index in code.indices {
+            var flipped = code
+            flipped[index] ^= 0x01
+            #expect(!key.isAuthenticationCode(flipped, for: message, []))
+        }
+        #expect(!key.isAuthenticationCode(code.dropLast(), for: message, []))
+        #expect(!key.isAuthenticationCode(code + [0], for: message, []))
+        #expect(!key.isAuthenticationCode(code, for: Array("porthold".utf8), []))
+        #expect(!HMACSHA256.Key([UInt8](repeating: 8, count: 32)).isAuthenticationCode(code, for: message, []))
+    }
+
     @Test func emptyKeyIsNotTheKeyOfAPreviousCall() {
         // OpenSSL's HMAC_Init_ex treats a NULL key as "keep the previous one"; the wrapper must never pass NULL.
         _ = HMACSHA256.authenticationCode(for: Array("x".utf8), key: Array("Jefe".utf8))
