@@ -112,7 +112,7 @@ struct AccessTests {
             let session = String(try #require(exchange.header("Set-Cookie")).split(separator: ";")[0])
             #expect(try await env.curl.get(host, "/echo", arguments: ["-H", "Cookie: \(session)"]).status == 200)
 
-            let rotated = try await env.porthole.cli(["sandbox", "rotate-token", "priv", "--json"])
+            let rotated = try await env.porthole.cli(["rotate-token", "priv", "--json"])
             #expect(rotated.status == 0)
             let newToken = try #require(try rotated.json()["previewToken"] as? String)
             #expect(newToken != oldToken)
@@ -123,7 +123,7 @@ struct AccessTests {
             #expect(try await env.curl.get(host, "/echo", arguments: ["-H", "X-Preview-Token: \(newToken)"]).status == 200)
 
             #expect(try await env.curl.get(env.host("pub"), "/echo").status == 200)
-            #expect(try await env.porthole.cli(["sandbox", "set-public", "pub", "false"]).status == 0)
+            #expect(try await env.porthole.cli(["set-public", "pub", "false"]).status == 0)
             #expect(try await eventually { try await env.curl.get(env.host("pub"), "/echo").status == 401 })
         }
     }

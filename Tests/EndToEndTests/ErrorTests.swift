@@ -1,3 +1,4 @@
+import PortholeTestSupport
 import Foundation
 import Testing
 
@@ -25,7 +26,7 @@ struct ErrorTests {
             #expect(missing.status == 404)
             #expect(try missing.json()["code"] as? String == "sandbox_not_found")
 
-            #expect(try await env.porthole.cli(["sandbox", "set-state", "pub", "stopped"]).status == 0)
+            #expect(try await env.porthole.cli(["set-state", "pub", "stopped"]).status == 0)
             #expect(try await eventually { try await env.curl.get(env.host("pub"), "/").status == 503 })
             let stopped = try await env.curl.get(env.host("pub"), "/")
             #expect(stopped.header("Retry-After") != nil)
@@ -80,9 +81,9 @@ struct ErrorTests {
                 ["-c", "printf 'GET /echo HTTP/1.1\\r\\nHost: \(env.host("pub"))\\r\\nConnection: close\\r\\n\\r\\n' | openssl s_client -quiet -connect 127.0.0.1:\(env.porthole.httpsPort) -servername \(env.host("pub")) \(flag) -CAfile \(env.porthole.caFile) 2>&1"]
             )
             if flag == "-tls1_1" {
-                #expect(!result.text.contains("HTTP/1.1 200"))
+                #expect(!result.stdout.contains("HTTP/1.1 200"))
             } else {
-                #expect(result.text.contains("HTTP/1.1 200"), "\(result.text)")
+                #expect(result.stdout.contains("HTTP/1.1 200"), "\(result.stdout)")
             }
         }
     }

@@ -38,7 +38,7 @@ struct LifecycleTests {
             #expect(env.porthole.process.isRunning, "the in-flight stream must keep the server alive")
 
             let release = try await CommandResult.run(TestPaths.which("curl"), ["-sS", "http://127.0.0.1:\(env.upstream.httpPort)/sse-release"])
-            #expect(release.text == "released")
+            #expect(release.stdout == "released")
             #expect(try await stream.waitForExit(timeout: .seconds(10)) == 0)
             #expect(stream.standardOutput.contains("data: second"))
             #expect(try await env.porthole.process.waitForExit(timeout: .seconds(20)) == 0)
@@ -82,7 +82,7 @@ struct LifecycleTests {
     func metrics() async throws {
         try await withProxy { env in
             func scrape() async throws -> String {
-                try await CommandResult.run(TestPaths.which("curl"), ["-sS", "http://127.0.0.1:\(env.porthole.adminPort)/metrics"]).text
+                try await CommandResult.run(TestPaths.which("curl"), ["-sS", "http://127.0.0.1:\(env.porthole.adminPort)/metrics"]).stdout
             }
             func value(_ text: String, _ series: String) -> Double {
                 for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
@@ -116,7 +116,7 @@ struct LifecycleTests {
                     "/bin/sh",
                     ["-c", "openssl s_client -connect 127.0.0.1:\(port) -servername \(host) </dev/null 2>/dev/null | openssl x509 -noout -serial"]
                 )
-                return result.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             }
             let first = try await serial()
             #expect(first.hasPrefix("serial="))

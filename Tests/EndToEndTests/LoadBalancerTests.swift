@@ -48,7 +48,7 @@ struct LoadBalancerTests {
                 ["-sS", "--interface", "127.0.0.2", "-H", "Host: \(env.host("pub"))", "-H", "X-Forwarded-For: 6.6.6.6",
                  "http://127.0.0.1:\(frontendPort)/echo"]
             )
-            #expect(result.text.contains("[\"X-Forwarded-For\", \"127.0.0.2\"]"), "\(result.text) \(result.stderr)")
+            #expect(result.stdout.contains("[\"X-Forwarded-For\", \"127.0.0.2\"]"), "\(result.stdout) \(result.stderr)")
 
             env.porthole.process.signal(SIGTERM)
             #expect(try await eventually(timeout: .seconds(4)) { Self.serverStatus(statsSocket) == "DOWN" })

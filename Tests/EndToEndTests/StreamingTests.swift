@@ -33,7 +33,7 @@ struct StreamingTests {
                 }
             }
             #expect(FileManager.default.createFile(atPath: file, contents: Data(bytes)))
-            let digest = try await CommandResult.run(TestPaths.which("sha256sum"), [file]).text.prefix(64)
+            let digest = try await CommandResult.run(TestPaths.which("sha256sum"), [file]).stdout.prefix(64)
             var arguments = ["--data-binary", "@" + file, "-H", "Content-Type: application/octet-stream"]
             if chunked { arguments += ["-H", "Transfer-Encoding: chunked"] }
             let response = try await env.curl.get(env.host("pub"), "/echo", arguments: arguments)
@@ -62,7 +62,7 @@ struct StreamingTests {
             try await stream.waitFor("the first event", timeout: .seconds(10)) { stdout, _ in stdout.contains("data: first") }
             #expect(!stream.standardOutput.contains("data: second"))
             let release = try await CommandResult.run(TestPaths.which("curl"), ["-sS", "http://127.0.0.1:\(env.upstream.httpPort)/sse-release"])
-            #expect(release.text == "released")
+            #expect(release.stdout == "released")
             #expect(try await stream.waitForExit(timeout: .seconds(10)) == 0)
             #expect(stream.standardOutput.contains("data: second"))
         }
@@ -96,7 +96,7 @@ struct StreamingTests {
                 TestPaths.which("curl"),
                 ["-sS", "--cacert", env.porthole.caFile, "--resolve", "\(host):\(port):127.0.0.1", "-w", "\n%{num_connects}\n"] + urls
             )
-            let lines = result.text.split(separator: "\n")
+            let lines = result.stdout.split(separator: "\n")
             let connects = lines.enumerated().filter { $0.offset % 2 == 1 }.map { Int($0.element) ?? -1 }
             #expect(connects.first == 1)
             #expect(connects.dropFirst().allSatisfy { $0 == 0 })
@@ -171,7 +171,7 @@ struct StreamingTests {
                  "127.0.0.1", String(env.porthole.httpsPort), "hello", "world", "@big:1048576"]
             )
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(result.text == "hello\nworld\nbig 1048576 True\n")
+            #expect(result.stdout == "hello\nworld\nbig 1048576 True\n")
         }
     }
 
@@ -182,7 +182,7 @@ struct StreamingTests {
             let arguments = [TestPaths.peers + "/websocket_client.py", "wss://\(host):\(env.porthole.httpsPort)/", env.porthole.caFile,
                              "127.0.0.1", String(env.porthole.httpsPort), "ping"]
             let refused = try await CommandResult.run(TestPaths.which("python3"), arguments)
-            #expect(refused.text == "status 401\n", "\(refused.stderr)")
+            #expect(refused.stdout == "status 401\n", "\(refused.stderr)")
             let token = env.tokens["priv"]!
             let process = try ChildProcess(TestPaths.which("python3"), arguments, environment: ["WS_HEADERS": "{\"X-Preview-Token\": \"\(token)\"}"])
             defer { process.stop() }

@@ -1,3 +1,4 @@
+import PortholeTestSupport
 import Foundation
 import PortholeClient
 import PortholeCore
@@ -405,7 +406,7 @@ struct AdminAPITests {
         let upstream = try await Upstream.start()
         defer { upstream.stop() }
         let token = "configured-admin-token-0123456789"
-        let server = try await PortholeServer.start(environment: ["PORTHOLE_ADMIN_TOKEN": token])
+        let server = try await PortholeProcess.start(environment: ["PORTHOLE_ADMIN_TOKEN": token])
         defer { server.stop() }
         #expect(!FileManager.default.fileExists(atPath: server.dataDirectory + "/admin-token"))
         _ = try await server.client(token: token).createSandbox(SandboxCreateRequest(id: "a", target: "127.0.0.1"))

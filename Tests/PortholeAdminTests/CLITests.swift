@@ -136,7 +136,7 @@ struct CLITests {
         defer { upstream.stop() }
         let directory = try TestPaths.temporaryDirectory()
         func cli(_ arguments: [String]) async throws -> CommandResult {
-            try await CommandResult.run(TestPaths.portholeBinary, ["sandbox"] + arguments + ["--data-dir", directory + "/data"])
+            try await PortholeProcess.cli(arguments, directory: directory)
         }
         let created = try await cli(["create", "--id", "early", "--target", "127.0.0.1", "--public", "--json"])
         #expect(created.status == 0, "\(created.stderr)")
@@ -146,7 +146,7 @@ struct CLITests {
         let signed = try await cli(["signed-url", "early", String(upstream.port), "--json"])
         #expect(signed.status == 0)
 
-        let server = try await PortholeServer.start(directory: directory)
+        let server = try await PortholeProcess.start(directory: directory)
         defer { server.stop() }
         #expect(try await server.proxy(sandbox: "early", port: upstream.port).status == 200)
         // Signed with the data directory's cookie secret, which the server uses too.

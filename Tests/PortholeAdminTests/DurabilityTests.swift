@@ -1,3 +1,4 @@
+import PortholeTestSupport
 import Foundation
 import PortholeClient
 import PortholeCore
@@ -9,7 +10,7 @@ struct DurabilityTests {
     func killAfterCreate() async throws {
         let upstream = try await Upstream.start()
         defer { upstream.stop() }
-        let first = try await PortholeServer.start()
+        let first = try await PortholeProcess.start()
         var created: [SandboxRecord] = []
         do {
             let client = try first.client()
@@ -34,7 +35,7 @@ struct DurabilityTests {
         #expect(direct.status == 0)
         #expect(try direct.json()["previewToken"] as? String == created.last?.previewToken)
 
-        let second = try await PortholeServer.start(directory: first.directory)
+        let second = try await PortholeProcess.start(directory: first.directory)
         defer { second.stop() }
         let client = try second.client()
         for record in created {

@@ -38,7 +38,7 @@ struct CurlResponse: Sendable {
 
 /// Runs curl against the proxy with the test CA and a --resolve for the preview host.
 struct Curl {
-    let instance: PortholeInstance
+    let instance: PortholeProcess
 
     func get(
         _ host: String,
@@ -60,7 +60,7 @@ struct Curl {
             ] + arguments + ["\(scheme)://\(host):\(port)\(path)"],
             timeout: timeout
         )
-        guard let status = Int(result.text), result.status == 0 || status != 0 else {
+        guard let status = Int(result.stdout), result.status == 0 || status != 0 else {
             throw TestFailure("curl failed (\(result.status)): \(result.stderr)")
         }
         return CurlResponse(

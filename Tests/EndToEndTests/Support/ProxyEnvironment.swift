@@ -1,10 +1,11 @@
+import PortholeTestSupport
 import Foundation
 
 /// One upstream plus one Porthole in front of it, with sandboxes registered before start.
 /// `withProxy` stops both whatever the test does.
 struct ProxyEnvironment: Sendable {
     let upstream: Upstream
-    let porthole: PortholeInstance
+    let porthole: PortholeProcess
     /// Preview tokens by sandbox id.
     let tokens: [String: String]
 
@@ -29,19 +30,23 @@ func withProxy(
 ) async throws {
     let upstream = try await Upstream.start()
     defer { upstream.stop() }
-    let tokens = TokenBox()
-    let porthole = try await PortholeInstance.start(arguments: arguments) { directory in
+    let directory = try TestPaths.temporaryDirectory()
+    var tokens: [String: String] = [:]
+    do {
         for sandbox in sandboxes {
-            let token = try await PortholeInstance.createSandbox(sandbox.id, target: sandbox.target, flags: sandbox.flags, directory: directory)
-            tokens.values[sandbox.id] = token
+            let created = try await PortholeProcess.cli(
+                ["create", "--id", sandbox.id, "--target", sandbox.target, "--json"] + sandbox.flags, directory: directory
+            )
+            guard created.status == 0 else { throw TestFailure("sandbox create failed: \(created.stderr)") }
+            tokens[sandbox.id] = try created.json()["previewToken"] as? String ?? ""
         }
+    } catch {
+        try? FileManager.default.removeItem(atPath: directory)
+        throw error
     }
+    let porthole = try await PortholeProcess.start(directory: directory, arguments: arguments)
     defer { porthole.stop() }
-    try await body(ProxyEnvironment(upstream: upstream, porthole: porthole, tokens: tokens.values))
-}
-
-private final class TokenBox: @unchecked Sendable {
-    var values: [String: String] = [:]
+    try await body(ProxyEnvironment(upstream: upstream, porthole: porthole, tokens: tokens))
 }
 
 /// Repeats `attempt` until it returns true or `timeout` passes: for changes that reach the proxy
