@@ -72,7 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
         var tunnelGrace: Int?
         @Option(help: "Client connections (across all threads) before new ones are closed at once; 0 = no cap. (default: 0)")
         var maxConnections: Int?
-        @Option(help: "Requests in flight plus open tunnels per sandbox before 429; 0 = no cap. (default: 0)")
+        @Option(help: "Requests in flight plus open tunnels per sandbox (across all threads) before 429; 0 = no cap. (default: 0)")
         var maxConnectionsPerSandbox: Int?
         @Option(help: "Listener whose connections start with a PROXY protocol v1/v2 header (from an L4 load balancer): https or http; repeat for both. Connections without one are closed.")
         var proxyProtocol: [String] = []
