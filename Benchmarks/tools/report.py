@@ -19,6 +19,10 @@ PEERS = ["nginx", "haproxy", "caddy"]
 MIB = 1 << 20
 
 # (key, scenario, label, unit, higher_is_better, extractor)
+
+# The first heading that run.sh does not write: it and everything after it are carried over.
+KEPT_HEADING = "## Manual measurements"
+
 def _wrk_rps(r):
     w = r["wrk"]
     return w["requests"] / (w["duration_us"] / 1e6) if w["duration_us"] else None
@@ -264,6 +268,14 @@ def main() -> int:
     md.append(details)
     md.append("")
     text = "\n".join(md) + "\n"
+    # Hand-written sections at the end of the file (from KEPT_HEADING on) survive a new run.
+    try:
+        previous = open(args.out, errors="replace").read()
+    except FileNotFoundError:
+        previous = ""
+    kept = previous.find(KEPT_HEADING)
+    if kept >= 0:
+        text += "\n" + previous[kept:]
     with open(args.out, "w") as f:
         f.write(text)
 
