@@ -1,4 +1,4 @@
-public import PortholeCore
+import PortholeCore
 
 /// The admin API's bearer token, compared in constant time.
 ///

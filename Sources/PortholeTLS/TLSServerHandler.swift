@@ -59,6 +59,9 @@ public final class TLSServerHandler: ChannelDuplexHandler {
     private var deliveringReads = false
     /// The promise of the `close()` waiting for the peer's close_notify.
     private var closePromise: EventLoopPromise<Void>?
+    private var context: ChannelHandlerContext?
+    /// When set, plaintext goes to it directly instead of through the pipeline (see ``TLSPlaintextReceiver``).
+    public var receiver: (any TLSPlaintextReceiver)?
 
     /// - Parameters:
     ///   - context: certificates and settings; take it from ``TLSCertificateStore/context`` per connection.
@@ -78,6 +81,7 @@ public final class TLSServerHandler: ChannelDuplexHandler {
     // MARK: - Lifecycle
 
     public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         if context.channel.isActive {
             self.startHandshake(context: context)
         }
@@ -94,6 +98,9 @@ public final class TLSServerHandler: ChannelDuplexHandler {
         self.failPendingWrites(ChannelError.ioOnClosedChannel)
         self.closePromise?.fail(ChannelError.ioOnClosedChannel)
         self.closePromise = nil
+        // Both hold each other while in the pipeline; whichever leaves first breaks the cycle.
+        self.receiver = nil
+        self.context = nil
     }
 
     public func channelActive(context: ChannelHandlerContext) {
@@ -105,7 +112,7 @@ public final class TLSServerHandler: ChannelDuplexHandler {
         // Authenticated plaintext still held for this read cycle goes up before the connection ends.
         if self.plaintext?.readableBytes ?? 0 > 0 {
             self.deliverPlaintext(context: context)
-            context.fireChannelReadComplete()
+            self.fireReadComplete(context: context)
         }
         switch self.state {
         case .handshaking(let timeout):
@@ -172,7 +179,7 @@ public final class TLSServerHandler: ChannelDuplexHandler {
     public func channelReadComplete(context: ChannelHandlerContext) {
         self.deliveringReads = true
         self.deliverPlaintext(context: context)
-        context.fireChannelReadComplete()
+        self.fireReadComplete(context: context)
         self.deliveringReads = false
 
         // One socket write for everything this read cycle produced: handshake flights, alerts,
@@ -277,7 +284,19 @@ public final class TLSServerHandler: ChannelDuplexHandler {
         self.plaintext = nil
         guard plaintext.readableBytes > 0 else { return }
         self.deliveredThisReadCycle = true
-        context.fireChannelRead(Self.wrapInboundOut(plaintext))
+        if let receiver = self.receiver {
+            receiver.tlsPlaintextRead(plaintext)
+        } else {
+            context.fireChannelRead(Self.wrapInboundOut(plaintext))
+        }
+    }
+
+    private func fireReadComplete(context: ChannelHandlerContext) {
+        if let receiver = self.receiver {
+            receiver.tlsPlaintextReadComplete()
+        } else {
+            context.fireChannelReadComplete()
+        }
     }
 
     private func peerSentCloseNotify(context: ChannelHandlerContext) {
@@ -329,7 +348,22 @@ public final class TLSServerHandler: ChannelDuplexHandler {
     // MARK: - Outbound
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let plaintext = Self.unwrapOutboundIn(data)
+        self.write(context: context, plaintext: Self.unwrapOutboundIn(data), promise: promise)
+    }
+
+    /// `write` for the ``receiver``, which calls in directly rather than through the pipeline.
+    public func writePlaintext(_ plaintext: ByteBuffer) {
+        guard let context = self.context else { return }
+        self.write(context: context, plaintext: plaintext, promise: nil)
+    }
+
+    /// `flush` for the ``receiver``.
+    public func flushPlaintext() {
+        guard let context = self.context else { return }
+        self.flush(context: context)
+    }
+
+    private func write(context: ChannelHandlerContext, plaintext: ByteBuffer, promise: EventLoopPromise<Void>?) {
         switch self.state {
         case .idle, .handshaking:
             self.bufferedWrites.append((plaintext, promise))

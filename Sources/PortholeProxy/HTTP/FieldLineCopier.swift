@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 
 /// Copies the field lines a head writer keeps exactly as they came, merging lines that were
 /// adjacent in the original head into one copy: most heads are a few runs of untouched lines, so

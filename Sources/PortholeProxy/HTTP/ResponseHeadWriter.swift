@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 
 /// Writes the response head the client sees: the upstream's head minus hop-by-hop fields
 /// (RFC 9110 §7.6.1), plus `Connection: close` when the proxy will close the client connection.
