@@ -85,7 +85,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// (a keep-alive race) is sent again, with the same head, on a fresh one.
     private var mayRetry = false
     private var upstreamHeadPartial: ByteBuffer?
-    private var response = ResponseHead()
+    /// The upstream announced it closes after this response (its head is parsed in the loop's
+    /// shared `ResponseHead`, only this survives it).
+    private var upstreamWillClose = false
     private var responseHeadDone = false
     private var responseBody = BodyProgress(.none)
     private var closeAfterResponse = false
@@ -672,6 +674,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 }
                 return
             }
+            // Parsed into the loop's one ResponseHead (its field storage reused by every connection),
+            // moved out and back so it is not shared while it is written.
+            var response = loop.responseHead
+            loop.responseHead = ResponseHead()
+            defer { loop.responseHead = response }
             do {
                 let wasHEAD = head.isHEAD
                 try buffer.withUnsafeReadableBytes { try response.parse($0, end: end, requestWasHEAD: wasHEAD) }
@@ -712,6 +719,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             }
             responseHeadDone = true
             responseStatus = response.status
+            upstreamWillClose = response.upstreamCloses
             now = .now()
             loop.metrics.upstreamDuration.recordNanoseconds((now! - upstreamSentAt).nanoseconds)
             disarmTimer()
@@ -767,7 +775,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
         if responseBody.isComplete {
             if buffer.readableBytes > 0 { upstreamMisbehaved = true }
-            finishExchange(upstreamReusable: !response.upstreamCloses && !upstreamMisbehaved, now: now ?? .now())
+            finishExchange(upstreamReusable: !upstreamWillClose && !upstreamMisbehaved, now: now ?? .now())
         }
     }
 

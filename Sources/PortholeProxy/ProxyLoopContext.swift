@@ -26,6 +26,9 @@ final class ProxyLoopContext {
     /// Request heads on their way upstream, and rewritten response heads on their way to clients.
     var requestHeads = ReusableBuffer()
     var responseHeads = ReusableBuffer()
+    /// Every connection on this loop parses its upstream's response head here, within one call, so
+    /// an idle connection keeps no field array of its own.
+    var responseHead = ResponseHead()
     /// Ciphertext for every TLS connection on this loop, in turn (an idle one holds none).
     let tlsWriteBuffer = TLSWriteBuffer()
 
