@@ -81,6 +81,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private var lease: UpstreamPool.Lease?
     /// The target without `preview_token`, when the client sent one.
     private var strippedTarget: String?
+    /// Where the last upstream connection came from: the next request nearly always goes to the
+    /// same sandbox port, and comparing its key is cheaper than hashing it.
+    private var lastStack: UpstreamPool.IdleStack?
     /// Until the first response byte: a safe request sent on a reused connection that then closed
     /// (a keep-alive race) is sent again, with the same head, on a fresh one.
     private var mayRetry = false
@@ -323,6 +326,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let headSlice = buffer.readSlice(length: end)!
         pending = buffer.readableBytes > 0 ? buffer : nil
         do {
+            if head.fields.capacity == 0 { head.fields = loop.takeFieldArray() }
             try headSlice.withUnsafeReadableBytes { bytes in try head.parse(bytes, end: end) }
         } catch let error as HTTPParseError {
             let response = error.status == 400
@@ -482,7 +486,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private func forward(policy: SandboxPolicy, strippedTarget: String?) {
         self.strippedTarget = strippedTarget
         let key = UpstreamKey(target: policy.target, port: target!.port)
-        if let lease = loop.pool.leaseIdle(key) {
+        if let lease = loop.pool.leaseIdle(key, likelyIn: lastStack) {
             // No wait since the request head was complete: its time stands for the send time.
             send(over: lease, now: requestStarted)
         } else {
@@ -533,6 +537,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     private func send(over lease: UpstreamPool.Lease, now: NIODeadline) {
         self.lease = lease
+        lastStack = lease.stack
         if lease.reused { loop.metrics.upstreamReuses.increment() } else { loop.metrics.upstreamConnects.increment() }
         upstreamSentAt = now
         lease.handler.owner = self
@@ -804,6 +809,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             }
         }
         headBytes = nil
+        loop.giveBack(fields: &head.fields)
         policy = nil
         // The upstream handler is detached now, so its read-complete will not flush for us.
         flushClient()
@@ -846,6 +852,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         writeResponse(error, html: prefersHTML, close: !keepAlive)
         if keepAlive {
             headBytes = nil
+            loop.giveBack(fields: &head.fields)
             state = .idle
             flushClient()
             armTimer(loop.configuration.keepAliveTimeout)
@@ -933,6 +940,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private func finishOwnResponse(keepAlive: Bool) {
         releaseSandboxCount()
         headBytes = nil
+        loop.giveBack(fields: &head.fields)
         flushClient()
         if keepAlive {
             state = .idle

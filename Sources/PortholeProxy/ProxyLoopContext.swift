@@ -29,6 +29,10 @@ final class ProxyLoopContext {
     /// Every connection on this loop parses its upstream's response head here, within one call, so
     /// an idle connection keeps no field array of its own.
     var responseHead = ResponseHead()
+    /// Request heads' field arrays between requests: a connection borrows one per request, so an
+    /// idle connection holds none and a busy loop allocates none.
+    private var spareFieldArrays: [[HeaderField]] = []
+    private static let maximumSpareFieldArrays = 1024
     /// Ciphertext for every TLS connection on this loop, in turn (an idle one holds none).
     let tlsWriteBuffer = TLSWriteBuffer()
 
@@ -75,6 +79,19 @@ final class ProxyLoopContext {
             accessLog?.flush()
             accessLog = nil
         }
+    }
+
+    func takeFieldArray() -> [HeaderField] {
+        spareFieldArrays.popLast() ?? []
+    }
+
+    func giveBack(fields: inout [HeaderField]) {
+        guard fields.capacity > 0 else { return }
+        if spareFieldArrays.count < Self.maximumSpareFieldArrays {
+            fields.removeAll(keepingCapacity: true)
+            spareFieldArrays.append(fields)
+        }
+        fields = []  // so the spare is the only reference to its storage
     }
 
     func register(_ handler: ProxyConnectionHandler) {

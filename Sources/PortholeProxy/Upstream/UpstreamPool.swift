@@ -54,9 +54,18 @@ final class UpstreamPool {
 
     /// An idle connection to `key` that is still open, if the pool has one. Synchronous, so the
     /// common keep-alive case costs no future or promise allocation.
-    func leaseIdle(_ key: UpstreamKey) -> Lease? {
+    /// `likelyIn` is the stack a connection's previous lease came from: if it is still the pool's
+    /// stack for `key`, the table lookup (hashing the key) is skipped.
+    func leaseIdle(_ key: UpstreamKey, likelyIn hint: IdleStack? = nil) -> Lease? {
         eventLoop.assertInEventLoop()
-        guard let stack = idle[key] else { return nil }
+        let stack: IdleStack
+        if let hint, hint.inTable, hint.key == key {
+            stack = hint
+        } else if let found = idle[key] {
+            stack = found
+        } else {
+            return nil
+        }
         while let candidate = stack.connections.popLast() {
             idleCount -= 1
             candidate.handler.idleIn = nil
