@@ -430,6 +430,8 @@ run_wrk() {
     shift 5 || shift $#
     local out="$WORK/wrk-$TARGET-r$ROUND-$scenario.json"
     rm -f "$out"
+    local cpu_before
+    cpu_before=$(proxy_cpu)
     if ! env BENCH_MODE="$mode" BENCH_CONNECT=127.0.0.1 BENCH_OUT="$out" "$@" \
         timeout $(( seconds + 30 )) taskset -c "$LOAD_CPUS" \
         wrk -t1 -c"$conns" -d"${seconds}s" --timeout 5s -s "$BENCH_DIR/tools/bench.lua" "$(target_url "$TARGET" "$path")" \
@@ -439,7 +441,15 @@ run_wrk() {
     fi
     [[ -s "$out" ]] || { problem "$scenario" "wrk wrote no summary"; return 1; }
     [[ $scenario == warmup* ]] && return 0
-    record scenario="$scenario" wrk="$(cat "$out")" connections="$conns"
+    # CPU the proxy used during the run, user and system seconds, for its cost per request.
+    local cpu_used
+    cpu_used=$(awk -v b="$cpu_before" -v a="$(proxy_cpu)" 'BEGIN { split(b, x, " "); split(a, y, " "); printf "%.2f %.2f", y[1] - x[1], y[2] - x[2] }')
+    record scenario="$scenario" wrk="$(cat "$out")" connections="$conns" \
+        cpu_user="${cpu_used% *}" cpu_sys="${cpu_used#* }"
+}
+
+proxy_cpu() {  # user and system CPU seconds of the target's process tree so far
+    python3 "$BENCH_DIR/tools/proccpu.py" "$TARGET_PID" 2>/dev/null || echo "0 0"
 }
 
 sanity_check() {  # the same answers through every target before measuring it

@@ -28,13 +28,20 @@ def _wrk_rps(r):
     return w["requests"] / (w["duration_us"] / 1e6) if w["duration_us"] else None
 
 
+def _cpu_per_request(r):
+    # The proxy's own CPU (its process tree, from /proc) over the requests wrk completed meanwhile.
+    return (r["cpu_user"] + r["cpu_sys"]) / r["wrk"]["requests"] * 1e6 if r["wrk"]["requests"] else None
+
+
 METRICS = [
     ("s1_rps", "small_c64", "1. keep-alive small, 64 conns", "req/s", True, _wrk_rps),
     ("s1_p50", "small_c64", "1. … p50 latency", "ms", False, lambda r: r["wrk"]["p50_us"] / 1000),
     ("s1_p99", "small_c64", "1. … p99 latency", "ms", False, lambda r: r["wrk"]["p99_us"] / 1000),
+    ("s1_cpu", "small_c64", "1. … CPU per request (user + system)", "µs", False, _cpu_per_request),
     ("s2_rps", "small_c512", "2. many connections, 512 conns", "req/s", True, _wrk_rps),
     ("s2_p50", "small_c512", "2. … p50 latency", "ms", False, lambda r: r["wrk"]["p50_us"] / 1000),
     ("s2_p99", "small_c512", "2. … p99 latency", "ms", False, lambda r: r["wrk"]["p99_us"] / 1000),
+    ("s2_cpu", "small_c512", "2. … CPU per request (user + system)", "µs", False, _cpu_per_request),
     ("s3_mbs", "large_1m", "3. large responses, GET /1m, 16 conns", "MiB/s", True,
      lambda r: r["wrk"]["bytes"] / MIB / (r["wrk"]["duration_us"] / 1e6)),
     ("s4_mbs", "upload_1m", "4. uploads, POST 1 MiB, 16 conns", "MiB/s", True,
