@@ -5,7 +5,13 @@ public struct AccessRules: Sendable {
     public var reservedPorts: Set<UInt16>
     /// Key of the session cookie MAC, at least ``PreviewSessionCookie/minimumSecretLength`` bytes.
     public var cookieSecret: [UInt8] {
-        didSet { cookieKey = HMACSHA256.Key(cookieSecret) }
+        didSet {
+            precondition(
+                cookieSecret.count >= PreviewSessionCookie.minimumSecretLength,
+                "the cookie secret must be at least \(PreviewSessionCookie.minimumSecretLength) bytes"
+            )
+            cookieKey = HMACSHA256.Key(cookieSecret)
+        }
     }
     /// `cookieSecret` prepared for the per-request MAC checks.
     public private(set) var cookieKey: HMACSHA256.Key

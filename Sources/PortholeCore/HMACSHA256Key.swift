@@ -34,32 +34,49 @@ extension HMACSHA256 {
     }
 
     /// The two keyed states. A class so `Key` can be public without exposing OpenSSL's struct, and so
-    /// copies of a key share them; never mutated after init, hence Sendable.
+    /// copies of a key share them; never mutated after init (but wiped in deinit), hence Sendable.
+    /// Everything derived from the secret is wiped once used, as OpenSSL's own HMAC does.
     private final class Pads: @unchecked Sendable {
-        private let inner: SHA256_CTX
-        private let outer: SHA256_CTX
+        private var inner: SHA256_CTX
+        private var outer: SHA256_CTX
         private static let blockSize = 64
 
         init(_ secret: [UInt8]) {
             // Keys longer than a block are hashed first; shorter ones are padded with zeros.
             var block = [UInt8](repeating: 0, count: Self.blockSize)
+            defer { Self.wipe(&block) }
             if secret.count > Self.blockSize {
                 var context = SHA256_CTX()
                 porthole_SHA256_Init(&context)
                 secret.withUnsafeBytes { porthole_SHA256_Update(&context, $0.baseAddress, $0.count) }
                 block.withUnsafeMutableBytes { porthole_SHA256_Final($0.baseAddress!.assumingMemoryBound(to: UInt8.self), &context) }
+                Self.wipe(&context)
             } else {
                 block.replaceSubrange(0..<secret.count, with: secret)
             }
             func keyed(_ pad: UInt8) -> SHA256_CTX {
                 var context = SHA256_CTX()
                 porthole_SHA256_Init(&context)
-                let padded = block.map { $0 ^ pad }
+                var padded = block.map { $0 ^ pad }
                 padded.withUnsafeBytes { porthole_SHA256_Update(&context, $0.baseAddress, $0.count) }
+                Self.wipe(&padded)
                 return context
             }
             inner = keyed(0x36)
             outer = keyed(0x5C)
+        }
+
+        deinit {
+            Self.wipe(&inner)
+            Self.wipe(&outer)
+        }
+
+        private static func wipe<T>(_ value: inout T) {
+            withUnsafeMutableBytes(of: &value) { OPENSSL_cleanse($0.baseAddress, $0.count) }
+        }
+
+        private static func wipe(_ bytes: inout [UInt8]) {
+            bytes.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
         }
 
         func code(_ first: some Collection<UInt8>, _ second: some Collection<UInt8>, into output: UnsafeMutableRawBufferPointer) {
@@ -71,6 +88,7 @@ extension HMACSHA256 {
             context = outer
             porthole_SHA256_Update(&context, digest, byteCount)
             porthole_SHA256_Final(digest, &context)
+            Self.wipe(&context)
         }
 
         private static func update(_ context: inout SHA256_CTX, _ bytes: some Collection<UInt8>) {

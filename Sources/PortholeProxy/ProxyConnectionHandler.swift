@@ -81,6 +81,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private var lease: UpstreamPool.Lease?
     /// The target without `preview_token`, when the client sent one.
     private var strippedTarget: String?
+    /// The policy of this request came from the store, not the cache (time passed since the head).
+    private var policyLoadedLater = false
     /// Where the last upstream connection came from: the next request nearly always goes to the
     /// same sandbox port, and comparing its key is cheaper than hashing it.
     private var lastStack: UpstreamPool.IdleStack?
@@ -384,17 +386,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 target = host
             }
         }
-        let sandboxCap = loop.configuration.maximumExchangesPerSandbox
-        if sandboxCap > 0 && countedSandbox == nil {
-            guard loop.limits.startExchange(with: target!.sandboxID, cap: sandboxCap) else {
-                respond(ErrorResponse(
-                    status: 429, code: "too_many_connections",
-                    message: "sandbox \(target!.sandboxID) has too many open connections through this proxy; retry shortly"
-                ))
-                return
-            }
-            countedSandbox = target!.sandboxID
-        }
+        policyLoadedLater = false
         switch loop.policies.lookup(target!.sandboxID, on: loop.eventLoop) {
         case .found(let policy):
             authorise(policy)
@@ -405,6 +397,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             future.assumeIsolated().whenComplete { [self] result in
                 guard state == .awaitingPolicy else { return }
                 state = .idle
+                policyLoadedLater = true
                 switch result {
                 case .success(let policy?): authorise(policy)
                 case .success(nil): respond(ErrorResponse.sandboxNotFound(target!.sandboxID))
@@ -471,6 +464,19 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         switch AccessDecision.decide(policy: policy, request: request, rules: loop.accessRules) {
         case .allow(let grant):
             decision = Self.metricsDecision(grant)
+            // Counted only once the request is allowed: unauthenticated requests never take a
+            // sandbox's places, nor learn whether it is busy.
+            let sandboxCap = loop.configuration.maximumExchangesPerSandbox
+            if sandboxCap > 0 && countedSandbox == nil {
+                guard loop.limits.startExchange(with: target.sandboxID, cap: sandboxCap) else {
+                    respond(ErrorResponse(
+                        status: 429, code: "too_many_connections",
+                        message: "sandbox \(target.sandboxID) has too many open connections through this proxy; retry shortly"
+                    ))
+                    return
+                }
+                countedSandbox = target.sandboxID
+            }
             forward(policy: policy, strippedTarget: strippedTarget)
         case .exchangeTokenForCookie(let setCookie):
             decision = .queryToken
@@ -487,8 +493,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         self.strippedTarget = strippedTarget
         let key = UpstreamKey(target: policy.target, port: target!.port)
         if let lease = loop.pool.leaseIdle(key, likelyIn: lastStack) {
-            // No wait since the request head was complete: its time stands for the send time.
-            send(over: lease, now: requestStarted)
+            // Without a policy load in between, nothing waited since the head was complete: its
+            // time stands for the send time (one clock read fewer).
+            send(over: lease, now: policyLoadedLater ? .now() : requestStarted)
         } else {
             connectAndSend(key)
         }

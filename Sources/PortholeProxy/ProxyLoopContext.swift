@@ -33,6 +33,9 @@ final class ProxyLoopContext {
     /// idle connection holds none and a busy loop allocates none.
     private var spareFieldArrays: [[HeaderField]] = []
     private static let maximumSpareFieldArrays = 1024
+    /// A head with more fields (up to thousands fit in 32 KiB) gives its array back to malloc: the
+    /// pool must not pin what one odd request grew.
+    private static let maximumSpareFieldCapacity = 64
     /// Ciphertext for every TLS connection on this loop, in turn (an idle one holds none).
     let tlsWriteBuffer = TLSWriteBuffer()
 
@@ -87,7 +90,7 @@ final class ProxyLoopContext {
 
     func giveBack(fields: inout [HeaderField]) {
         guard fields.capacity > 0 else { return }
-        if spareFieldArrays.count < Self.maximumSpareFieldArrays {
+        if fields.capacity <= Self.maximumSpareFieldCapacity && spareFieldArrays.count < Self.maximumSpareFieldArrays {
             fields.removeAll(keepingCapacity: true)
             spareFieldArrays.append(fields)
         }

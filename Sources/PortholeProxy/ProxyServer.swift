@@ -86,15 +86,22 @@ public final class ProxyServer: Sendable {
                     if role.proxyProtocol {
                         try channel.pipeline.syncOperations.addHandler(ProxyProtocolDecoder())
                     }
-                    if case .https = role.mode, let certificates {
-                        try channel.pipeline.syncOperations.addHandler(TLSServerHandler(context: certificates.context, allocator: channel.allocator, writeBuffer: loop.tlsWriteBuffer))
-                    }
                     // Over the connection cap: refuse by closing at once, before any TLS work.
                     // Once counted, the connection handler gives its place back when it is removed.
                     guard loop.limits.admitConnection(cap: loop.configuration.maximumConnections) else {
                         throw ProxyServerError("connection limit reached")
                     }
-                    try channel.pipeline.syncOperations.addHandler(ProxyConnectionHandler(loop: loop, role: proxyRole))
+                    do {
+                        if case .https = role.mode, let certificates {
+                            try channel.pipeline.syncOperations.addHandler(
+                                TLSServerHandler(context: certificates.context, allocator: channel.allocator, writeBuffer: loop.tlsWriteBuffer)
+                            )
+                        }
+                        try channel.pipeline.syncOperations.addHandler(ProxyConnectionHandler(loop: loop, role: proxyRole))
+                    } catch {
+                        loop.limits.connectionClosed()  // the connection handler was never added, so never removed
+                        throw error
+                    }
                 }
             }
             .bind(host: listener.host, port: listener.port)

@@ -67,7 +67,6 @@ final class TLSConnection {
     }
 
     deinit {
-        if self.outboundIsShared { self.writeBuffer?.giveBack(nil) }
         SSL_free(self.ssl)
     }
 
@@ -88,13 +87,24 @@ final class TLSConnection {
 
     /// The ciphertext produced since the last call, as one buffer to write to the channel.
     func takeOutbound() -> ByteBuffer? {
-        guard let ready = self.outbound, ready.readableBytes > 0 else { return nil }
+        guard let ready = self.outbound else { return nil }
         self.outbound = nil
         if self.outboundIsShared {
             self.outboundIsShared = false
             self.writeBuffer!.giveBack(ready)
         }
-        return ready
+        // Empty after a failed SSL_write: nothing to send, but the loop's buffer is back.
+        return ready.readableBytes > 0 ? ready : nil
+    }
+
+    /// Drops unsent ciphertext of a connection that is going away, giving the loop's buffer back.
+    /// Called on the event loop (the handler's removal), never from deinit, which may run elsewhere.
+    func releaseOutbound() {
+        self.outbound = nil
+        if self.outboundIsShared {
+            self.outboundIsShared = false
+            self.writeBuffer!.giveBack(nil)
+        }
     }
 
     /// Makes sure the outbound buffer can take `count` more bytes without growing repeatedly.

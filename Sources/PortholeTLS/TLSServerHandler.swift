@@ -98,6 +98,7 @@ public final class TLSServerHandler: ChannelDuplexHandler {
         self.failPendingWrites(ChannelError.ioOnClosedChannel)
         self.closePromise?.fail(ChannelError.ioOnClosedChannel)
         self.closePromise = nil
+        self.connection.releaseOutbound()
         // Both hold each other while in the pipeline; whichever leaves first breaks the cycle.
         self.receiver = nil
         self.context = nil

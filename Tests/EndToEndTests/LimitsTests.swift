@@ -17,7 +17,7 @@ struct LimitsTests {
                 try connection.send("GET /slow HTTP/1.1\r\nHost: \(env.host("pub"))\r\n\r\n")
                 held.append(connection)
             }
-            #expect(try await eventually { try await Self.slowRequestsWaiting(env) == 2 })
+            #expect(try await eventually { try await Self.slowRequestsWaiting(env, askingThrough: "priv") == 2 })
             #expect(try await env.curl.get(env.host("pub"), "/echo").status == 200)
 
             held.append(try RawConnection(port: env.porthole.httpPort))
@@ -32,6 +32,21 @@ struct LimitsTests {
             #expect(other.status == 200)
             held.removeLast()  // the client goes away mid-request: its place is given back
             #expect(try await eventually { try await env.curl.get(env.host("pub"), "/echo").status == 200 })
+        }
+    }
+
+    @Test("requests that are not allowed in neither take a sandbox's place nor learn that it is busy")
+    func capCountsOnlyAllowedRequests() async throws {
+        try await withProxy(arguments: ["--max-connections-per-sandbox", "1"]) { env in
+            let token = env.tokens["priv"]!
+            let held = try RawConnection(port: env.porthole.httpPort)
+            try held.send("GET /slow HTTP/1.1\r\nHost: \(env.host("priv"))\r\nX-Preview-Token: \(token)\r\n\r\n")
+            #expect(try await eventually { try await Self.slowRequestsWaiting(env, askingThrough: "pub") == 1 })
+
+            #expect(try await env.curl.get(env.host("priv"), "/echo").status == 401)
+            #expect(try await env.curl.get(env.host("priv"), "/echo", arguments: ["-H", "X-Preview-Token: wrong"]).status == 403)
+            #expect(try await env.curl.get(env.host("priv"), "/echo", arguments: ["-H", "X-Preview-Token: \(token)"]).status == 429)
+            _ = held
         }
     }
 
@@ -57,10 +72,11 @@ struct LimitsTests {
         }
     }
 
-    /// How many `/slow` requests the upstream holds right now (asked through the proxy, which the
-    /// per-sandbox cap does not limit for the other sandbox).
-    private static func slowRequestsWaiting(_ env: ProxyEnvironment) async throws -> Int {
-        let response = try await env.curl.get(env.host("priv"), "/slow-count", arguments: ["-H", "X-Preview-Token: \(env.tokens["priv"]!)"])
+    /// How many `/slow` requests the upstream holds right now, asked through the proxy by way of a
+    /// sandbox the test is not filling up.
+    private static func slowRequestsWaiting(_ env: ProxyEnvironment, askingThrough sandbox: String) async throws -> Int {
+        let arguments = env.tokens[sandbox].map { ["-H", "X-Preview-Token: \($0)"] } ?? []
+        let response = try await env.curl.get(env.host(sandbox), "/slow-count", arguments: arguments)
         return try response.json()["waiting"] as? Int ?? -1
     }
 }

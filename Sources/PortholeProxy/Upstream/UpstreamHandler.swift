@@ -31,6 +31,11 @@ final class UpstreamHandler: ChannelDuplexHandler {
         context.fireChannelActive()
     }
 
+    /// The connect succeeded (reported before `channelActive` is).
+    func connected() {
+        isActive = true
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         isActive = false

@@ -78,8 +78,10 @@ final class UpstreamPool {
 
     /// A new connection to `key`.
     func connectNew(_ key: UpstreamKey) -> EventLoopFuture<Lease> {
-        let stack = self.stack(for: key)
-        return connect(key).assumeIsolated().map { Lease(handler: $0, stack: stack, reused: false) }.nonisolated()
+        // The stack only once connected: refused connections must not leave empty stacks behind.
+        connect(key).assumeIsolated().map { [self] handler in
+            Lease(handler: handler, stack: stack(for: key), reused: false)
+        }.nonisolated()
     }
 
     /// Takes back a connection whose exchange finished cleanly and that the upstream keeps open.
@@ -156,7 +158,10 @@ final class UpstreamPool {
             connected = bootstrap.connect(host: key.target, port: Int(key.port))
         }
         return connected.flatMapThrowing { channel in
-            try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+            let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+            // NIO completes the connect before channelActive reaches the handler.
+            handler.connected()
+            return handler
         }
     }
 
