@@ -7,23 +7,38 @@ import NIOConcurrencyHelpers
 /// Both are uncontended locks taken per connection (accept and close) and, only while a
 /// per-sandbox cap is configured, per exchange; with the default (no cap) requests never touch them.
 final class ConnectionLimits: Sendable {
-    private let openConnections = NIOLockedValueBox(0)
+    private struct Counts {
+        var open = 0
+        /// The most open at once since `takeOpenAndPeak()` last asked.
+        var peak = 0
+    }
+
+    private let openConnections = NIOLockedValueBox(Counts())
     private let exchangesBySandbox = NIOLockedValueBox<[String: Int]>([:])
 
     /// Counts a new client connection unless `cap` (0: none) is already reached.
     func admitConnection(cap: Int) -> Bool {
-        openConnections.withLockedValue { count in
-            guard cap == 0 || count < cap else { return false }
-            count += 1
+        openConnections.withLockedValue { counts in
+            guard cap == 0 || counts.open < cap else { return false }
+            counts.open += 1
+            counts.peak = max(counts.peak, counts.open)
             return true
         }
     }
 
     func connectionClosed() {
-        openConnections.withLockedValue { $0 -= 1 }
+        openConnections.withLockedValue { $0.open -= 1 }
     }
 
-    var connections: Int { openConnections.withLockedValue { $0 } }
+    var connections: Int { openConnections.withLockedValue { $0.open } }
+
+    /// The connections open now and the most that were open at once since the previous call.
+    func takeOpenAndPeak() -> (open: Int, peak: Int) {
+        openConnections.withLockedValue { counts in
+            defer { counts.peak = counts.open }
+            return (counts.open, counts.peak)
+        }
+    }
 
     /// Counts one more exchange (forwarded request or open tunnel) with `sandbox`, unless it
     /// already has `cap` in flight. Check and count are one step, so two loops cannot both take

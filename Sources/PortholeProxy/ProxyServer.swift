@@ -28,6 +28,7 @@ public final class ProxyServer: Sendable {
     private let loopContexts: [ObjectIdentifier: NIOLoopBound<ProxyLoopContext>]
     private let channels: NIOLockedValueBox<[any Channel]>
     private let drainingFlag = NIOLockedValueBox(false)
+    private let limits: ConnectionLimits
     public let metrics: ProxyMetrics
 
     public init(
@@ -45,6 +46,7 @@ public final class ProxyServer: Sendable {
         self.logger = logger
         var contexts: [ObjectIdentifier: NIOLoopBound<ProxyLoopContext>] = [:]
         let limits = ConnectionLimits()
+        self.limits = limits
         for loop in group.makeIterator() {
             contexts[ObjectIdentifier(loop)] = try loop.submit {
                 NIOLoopBound(
@@ -155,6 +157,10 @@ public final class ProxyServer: Sendable {
     public func apply(_ configuration: ProxyConfiguration) async {
         await onEveryLoop { $0.apply(configuration) }
     }
+
+    /// Client connections open now, all loops together, and the most that were open at once since
+    /// the previous call (a burst between two calls is not missed).
+    public func connectionsNowAndPeak() -> (open: Int, peak: Int) { limits.takeOpenAndPeak() }
 
     /// Client connections open on all event loops.
     public func openConnections() async -> Int {

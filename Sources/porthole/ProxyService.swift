@@ -56,6 +56,7 @@ struct ProxyService: Service {
                 }
             }
             group.addTask { await Self.watchCertificates(certificates, logger: logger) }
+            group.addTask { await Self.returnMemoryAfterBursts(server: server, logger: logger) }
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sighup) {
                     await reloadConfiguration()
@@ -103,6 +104,22 @@ struct ProxyService: Service {
         }
         for await _ in listening { return (adminGroup, task) }
         return nil
+    }
+
+    /// Every 5 s: once a burst of connections has closed, the memory they freed goes back to the system.
+    private static func returnMemoryAfterBursts(server: ProxyServer, logger: Logger) async {
+        var trimmer = HeapTrimmer()
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .seconds(5))
+            } catch {
+                return
+            }
+            let (open, peak) = server.connectionsNowAndPeak()
+            if trimmer.observe(open: open, peakSinceLast: peak) {
+                logger.debug("returned freed heap memory to the system after a burst of connections closed", metadata: ["open": "\(open)"])
+            }
+        }
     }
 
     /// Polls the certificate files' fingerprint (mtime and size), so a renewal by certbot or a
