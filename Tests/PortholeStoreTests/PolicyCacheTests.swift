@@ -325,7 +325,12 @@ struct PolicyCacheTests {
             let sqlite = try #require(store.base as? SQLitePolicyStore)
             let cli = try await SQLitePolicyStore.open(path: sqlite.path, logger: testLogger)
 
+            // run()'s first read drops everything cached before it (it cannot know what changed
+            // earlier); a sentinel shows when that has happened, so "a" is cached after it.
+            try await store.create(samplePolicy("sentinel"))
+            _ = try await cache.resolve("sentinel", on: loop)
             let running = Task { try await cache.run() }
+            try await waitUntil { (try? await cache.lookupOnLoop("sentinel", loop).isPending) == true }
             #expect(try await cache.resolve("a", on: loop)?.target == "old")
             // Cached entries survive polling while nothing changes.
             try await Task.sleep(nanoseconds: 50_000_000)

@@ -9,20 +9,27 @@ import Glibc
 /// requests that follow allocate out of a fragmented heap (measured: ~17 → ~19–24 µs of CPU per
 /// small request; `malloc_trim(0)` brought both back, Benchmarks/RESULTS.md "Manual measurements").
 /// Checked every few seconds; trims only when the open connections fell by `burst` from their peak.
-struct HeapTrimmer {
+public struct HeapTrimmer {
     /// Connections that must have closed since the peak before a trim is worth its cost (it walks
     /// the heap holding the allocator's lock, so the event loops wait for it: milliseconds).
-    var burst = 1_000
+    public let burst: Int
+    private let trim: () -> Void
     private var peak = 0
     /// The drop was seen at the previous observation: trim now, once the closed connections'
     /// memory has certainly been freed (trimming right at the drop was seen to return almost nothing).
     private var dropSeen = false
 
+    /// - Parameter trim: what returns the memory; glibc's `malloc_trim(0)` by default (tests count calls).
+    public init(burst: Int = 1_000, trim: (() -> Void)? = nil) {
+        self.burst = burst
+        self.trim = trim ?? { _ = Self.mallocTrim?(0) }
+    }
+
     /// Takes the connections open now and the peak since the last observation; true when memory
     /// was returned.
-    mutating func observe(open: Int, peakSinceLast: Int) -> Bool {
+    public mutating func observe(open: Int, peakSinceLast: Int) -> Bool {
         peak = max(peak, peakSinceLast)
-        guard peak - open >= burst, let trim = Self.mallocTrim else {
+        guard peak - open >= burst else {
             dropSeen = false
             return false
         }
@@ -30,7 +37,7 @@ struct HeapTrimmer {
             dropSeen = true
             return false
         }
-        _ = trim(0)
+        trim()
         peak = open
         dropSeen = false
         return true
