@@ -30,8 +30,6 @@ final class ConnectionLimits: Sendable {
         openConnections.withLockedValue { $0.open -= 1 }
     }
 
-    var connections: Int { openConnections.withLockedValue { $0.open } }
-
     /// The connections open now and the most that were open at once since the previous call.
     func takeOpenAndPeak() -> (open: Int, peak: Int) {
         openConnections.withLockedValue { counts in
@@ -57,9 +55,5 @@ final class ConnectionLimits: Sendable {
             let remaining = counts[sandbox, default: 1] - 1
             counts[sandbox] = remaining > 0 ? remaining : nil
         }
-    }
-
-    func exchanges(with sandbox: String) -> Int {
-        exchangesBySandbox.withLockedValue { $0[sandbox, default: 0] }
     }
 }

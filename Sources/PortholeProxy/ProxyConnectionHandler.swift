@@ -538,7 +538,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 into: &upstreamHead
             )
         }
-        loop.requestHeads.lent(upstreamHead)
+        loop.requestHeads.giveBack(upstreamHead)
         return upstreamHead
     }
 
@@ -779,7 +779,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             }
             bytesToClient &+= finalHead!.readableBytes
             writeToClient(finalHead!)
-            if !finalHeadIsSlice { loop.responseHeads.lent(finalHead!) }
+            if !finalHeadIsSlice { loop.responseHeads.giveBack(finalHead!) }
         }
         if taken > 0 {
             bytesToClient &+= taken

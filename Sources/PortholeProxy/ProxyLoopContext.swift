@@ -24,8 +24,8 @@ final class ProxyLoopContext {
     /// The connection caps, shared with every other loop.
     let limits: ConnectionLimits
     /// Request heads on their way upstream, and rewritten response heads on their way to clients.
-    var requestHeads = ReusableBuffer()
-    var responseHeads = ReusableBuffer()
+    let requestHeads = ReusableBuffer(maximumKeptCapacity: 16 * 1024)
+    let responseHeads = ReusableBuffer(maximumKeptCapacity: 16 * 1024)
     /// Every connection on this loop parses its upstream's response head here, within one call, so
     /// an idle connection keeps no field array of its own.
     var responseHead = ResponseHead()
@@ -37,7 +37,7 @@ final class ProxyLoopContext {
     /// pool must not pin what one odd request grew.
     private static let maximumSpareFieldCapacity = 64
     /// Ciphertext for every TLS connection on this loop, in turn (an idle one holds none).
-    let tlsWriteBuffer = TLSWriteBuffer()
+    let tlsWriteBuffer = ReusableBuffer()
 
     init(eventLoop: any EventLoop, configuration: ProxyConfiguration, policies: PolicyCache, metrics: ProxyMetrics, limits: ConnectionLimits) {
         self.eventLoop = eventLoop

@@ -43,11 +43,10 @@ final class TLSConnection {
     /// Ciphertext produced by OpenSSL and not yet handed to the channel; nil between flushes, so
     /// an idle connection holds no buffer.
     private var outbound: ByteBuffer?
-    /// The loop's shared ciphertext buffer, and whether `outbound` is it.
-    private let writeBuffer: TLSWriteBuffer?
-    private var outboundIsShared = false
+    /// The loop's shared ciphertext buffer, if any (else each flush allocates its own).
+    private let writeBuffer: ReusableBuffer?
 
-    init(context: TLSContext, allocator: ByteBufferAllocator, writeBuffer: TLSWriteBuffer?) throws {
+    init(context: TLSContext, allocator: ByteBufferAllocator, writeBuffer: ReusableBuffer?) throws {
         guard let ssl = context.makeSSL() else {
             throw TLSError.configuration("SSL_new: \(drainOpenSSLErrors())")
         }
@@ -83,40 +82,26 @@ final class TLSConnection {
         self.inbound = nil
     }
 
-    var hasOutbound: Bool { (self.outbound?.readableBytes ?? 0) > 0 }
-
     /// The ciphertext produced since the last call, as one buffer to write to the channel.
     func takeOutbound() -> ByteBuffer? {
         guard let ready = self.outbound else { return nil }
         self.outbound = nil
-        if self.outboundIsShared {
-            self.outboundIsShared = false
-            self.writeBuffer!.giveBack(ready)
-        }
-        // Empty after a failed SSL_write: nothing to send, but the loop's buffer is back.
+        self.writeBuffer?.giveBack(ready)
+        // Empty after a failed SSL_write: nothing to send.
         return ready.readableBytes > 0 ? ready : nil
     }
 
-    /// Drops unsent ciphertext of a connection that is going away, giving the loop's buffer back.
-    /// Called on the event loop (the handler's removal), never from deinit, which may run elsewhere.
+    /// Drops unsent ciphertext of a connection that is going away.
     func releaseOutbound() {
         self.outbound = nil
-        if self.outboundIsShared {
-            self.outboundIsShared = false
-            self.writeBuffer!.giveBack(nil)
-        }
     }
 
     /// Makes sure the outbound buffer can take `count` more bytes without growing repeatedly.
     private func reserveOutbound(_ count: Int) {
         if self.outbound == nil {
             let capacity = max(count, 4096)
-            if let shared = self.writeBuffer?.borrow(minimumCapacity: capacity, allocator: self.allocator) {
-                self.outbound = shared
-                self.outboundIsShared = true
-            } else {
-                self.outbound = self.allocator.buffer(capacity: capacity)
-            }
+            self.outbound = self.writeBuffer?.take(capacity: capacity, allocator: self.allocator)
+                ?? self.allocator.buffer(capacity: capacity)
             return
         }
         if self.outbound!.writableBytes < count {

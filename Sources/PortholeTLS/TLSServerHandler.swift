@@ -68,13 +68,13 @@ public final class TLSServerHandler: ChannelDuplexHandler {
     ///   - allocator: allocates the plaintext and ciphertext buffers; the channel's allocator is the default.
     ///   - writeBuffer: the event loop's shared ciphertext buffer (one per loop, used only there);
     ///     without one, each flush allocates its own.
-    public init(context: TLSContext, allocator: ByteBufferAllocator = ByteBufferAllocator(), writeBuffer: TLSWriteBuffer? = nil) throws {
+    public init(context: TLSContext, allocator: ByteBufferAllocator = ByteBufferAllocator(), writeBuffer: ReusableBuffer? = nil) throws {
         self.configuration = context.configuration
         self.connection = try TLSConnection(context: context, allocator: allocator, writeBuffer: writeBuffer)
     }
 
     /// A handler for a new connection, on the store's current certificates.
-    public convenience init(store: TLSCertificateStore, allocator: ByteBufferAllocator = ByteBufferAllocator(), writeBuffer: TLSWriteBuffer? = nil) throws {
+    public convenience init(store: TLSCertificateStore, allocator: ByteBufferAllocator = ByteBufferAllocator(), writeBuffer: ReusableBuffer? = nil) throws {
         try self.init(context: store.context, allocator: allocator, writeBuffer: writeBuffer)
     }
 

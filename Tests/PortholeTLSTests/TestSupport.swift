@@ -105,7 +105,7 @@ final class ServerEvents: Sendable {
 struct ServerOptions: Sendable {
     var autoRead = true
     var greeting: String? = nil
-    /// Every connection on an event loop writes its ciphertext into that loop's one TLSWriteBuffer.
+    /// Every connection on an event loop writes its ciphertext into that loop's one ReusableBuffer.
     var sharedWriteBuffer = false
 }
 
@@ -123,14 +123,14 @@ final class TestServer: Sendable {
     static func start(store: TLSCertificateStore, options: ServerOptions = .init()) async throws -> TestServer {
         let events = ServerEvents()
         // One per event loop, each only ever used on its own loop.
-        let writeBuffers = Locked<[ObjectIdentifier: TLSWriteBuffer]>([:])
+        let writeBuffers = Locked<[ObjectIdentifier: ReusableBuffer]>([:])
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.autoRead, value: options.autoRead)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let writeBuffer = options.sharedWriteBuffer
-                        ? writeBuffers.withLock { $0[ObjectIdentifier(channel.eventLoop), default: TLSWriteBuffer()] }
+                        ? writeBuffers.withLock { $0[ObjectIdentifier(channel.eventLoop), default: ReusableBuffer()] }
                         : nil
                     let tls = try TLSServerHandler(store: store, allocator: channel.allocator, writeBuffer: writeBuffer)
                     try channel.pipeline.syncOperations.addHandler(tls)
