@@ -345,20 +345,20 @@ start_target() {  # sets TARGET_PID; returns non-zero if the target did not come
     case "$target" in
         direct) TARGET_PID=$UPSTREAM_PID; return 0 ;;
         porthole)
-            start_bg "porthole-r$ROUND" taskset -c "$PROXY_CPUS" "$PORTHOLE" serve --data-dir "$WORK/data" --cert-dir "$WORK/certs" \
+            start_bg "porthole-$SLOT" taskset -c "$PROXY_CPUS" "$PORTHOLE" serve --data-dir "$WORK/data" --cert-dir "$WORK/certs" \
                 --bind-address 127.0.0.1 --https-port "$PROXY_PORT" --http-port 0 --http-mode off --admin-port 0 \
                 --threads 1 --log-level warning "${PORTHOLE_EXTRA_FLAGS[@]+"${PORTHOLE_EXTRA_FLAGS[@]}"}" ;;
         nginx)
-            start_bg "nginx-r$ROUND" taskset -c "$PROXY_CPUS" nginx -e stderr -c "$WORK/conf/nginx.conf" -p "$WORK/conf" ;;
+            start_bg "nginx-$SLOT" taskset -c "$PROXY_CPUS" nginx -e stderr -c "$WORK/conf/nginx.conf" -p "$WORK/conf" ;;
         haproxy)
-            start_bg "haproxy-r$ROUND" taskset -c "$PROXY_CPUS" haproxy -db -f "$WORK/conf/haproxy.cfg" ;;
+            start_bg "haproxy-$SLOT" taskset -c "$PROXY_CPUS" haproxy -db -f "$WORK/conf/haproxy.cfg" ;;
         caddy)
-            start_bg "caddy-r$ROUND" env GOMAXPROCS=1 HOME="$WORK/caddy-home" XDG_DATA_HOME="$WORK/caddy-home" \
+            start_bg "caddy-$SLOT" env GOMAXPROCS=1 HOME="$WORK/caddy-home" XDG_DATA_HOME="$WORK/caddy-home" \
                 XDG_CONFIG_HOME="$WORK/caddy-home" taskset -c "$PROXY_CPUS" \
                 caddy run --config "$WORK/conf/Caddyfile" --adapter caddyfile ;;
     esac
     TARGET_PID=$LAST_PID
-    wait_http "$target-r$ROUND" "$TARGET_PID" "https://$APP_HOST/" --connect-to "::127.0.0.1:$PROXY_PORT"
+    wait_http "$target-$SLOT" "$TARGET_PID" "https://$APP_HOST/" --connect-to "::127.0.0.1:$PROXY_PORT"
 }
 
 target_url() {  # target_url TARGET PATH
@@ -376,7 +376,7 @@ curl_target() {  # curl_target TARGET PATH [curl args…]
 
 # A proxy past MAX_PROXY_RSS_MB is killed before it takes the shared, swapless machine down.
 start_rss_guard() {
-    local pid=$1 limit_kib=$(( MAX_PROXY_RSS_MB * 1024 )) flag="$WORK/rss-guard-$TARGET-r$ROUND"
+    local pid=$1 limit_kib=$(( MAX_PROXY_RSS_MB * 1024 )) flag="$WORK/rss-guard-$TARGET-$SLOT"
     (
         while kill -0 "$pid" 2>/dev/null; do
             rss=$(ps -o rss= -p "$pid" --ppid "$pid" 2>/dev/null | awk '{s += $1} END {print s + 0}')
@@ -418,7 +418,7 @@ problem() {  # problem SCENARIO TEXT
 
 alive_or_problem() {  # after each scenario: did the target survive it?
     if [[ $TARGET != direct ]] && ! kill -0 "$TARGET_PID" 2>/dev/null; then
-        problem "$1" "$TARGET exited during or after '$1'; log tail: $(tail -5 "$WORK/logs/$TARGET-r$ROUND.log" | tr '\n' ' ')"
+        problem "$1" "$TARGET exited during or after '$1'; log tail: $(tail -5 "$WORK/logs/$TARGET-$SLOT.log" | tr '\n' ' ')"
         return 1
     fi
     return 0
@@ -428,15 +428,15 @@ alive_or_problem() {  # after each scenario: did the target survive it?
 run_wrk() {
     local scenario=$1 mode=$2 conns=$3 path=$4 seconds=${5:-$DURATION}
     shift 5 || shift $#
-    local out="$WORK/wrk-$TARGET-r$ROUND-$scenario.json"
+    local out="$WORK/wrk-$TARGET-$SLOT-$scenario.json"
     rm -f "$out"
     local cpu_before
     cpu_before=$(proxy_cpu)
     if ! env BENCH_MODE="$mode" BENCH_CONNECT=127.0.0.1 BENCH_OUT="$out" "$@" \
         timeout $(( seconds + 30 )) taskset -c "$LOAD_CPUS" \
         wrk -t1 -c"$conns" -d"${seconds}s" --timeout 5s -s "$BENCH_DIR/tools/bench.lua" "$(target_url "$TARGET" "$path")" \
-        >"$WORK/logs/wrk-$TARGET-r$ROUND-$scenario.log" 2>&1; then
-        problem "$scenario" "wrk failed: $(tail -3 "$WORK/logs/wrk-$TARGET-r$ROUND-$scenario.log" | tr '\n' ' ')"
+        >"$WORK/logs/wrk-$TARGET-$SLOT-$scenario.log" 2>&1; then
+        problem "$scenario" "wrk failed: $(tail -3 "$WORK/logs/wrk-$TARGET-$SLOT-$scenario.log" | tr '\n' ' ')"
         return 1
     fi
     [[ -s "$out" ]] || { problem "$scenario" "wrk wrote no summary"; return 1; }
@@ -460,8 +460,8 @@ sanity_check() {  # the same answers through every target before measuring it
     [[ "$size" == "200 1048576" ]] || { problem sanity "GET /1m answered '$size' (want '200 1048576')"; return 1; }
     upload=$(head -c 1048576 /dev/zero | curl_target "$TARGET" /upload --data-binary @- -H 'Expect:' -w ' %{http_code}' || true)
     [[ "$upload" == "ok 200" ]] || { problem sanity "POST /upload (1 MiB) answered '$upload' (want 'ok 200')"; return 1; }
-    if ! ws_client 2 0.3 0 >"$WORK/logs/ws-sanity-$TARGET-r$ROUND.json" 2>&1; then
-        problem sanity "WebSocket echo failed: $(head -c 400 "$WORK/logs/ws-sanity-$TARGET-r$ROUND.json")"
+    if ! ws_client 2 0.3 0 >"$WORK/logs/ws-sanity-$TARGET-$SLOT.json" 2>&1; then
+        problem sanity "WebSocket echo failed: $(head -c 400 "$WORK/logs/ws-sanity-$TARGET-$SLOT.json")"
         return 1
     fi
     return 0
@@ -475,19 +475,19 @@ ws_client() {  # ws_client CONNECTIONS SECONDS WARMUP
 }
 
 scenario_websocket() {
-    local out="$WORK/ws-$TARGET-r$ROUND.json"
-    if ! ws_client 64 "$DURATION" 0.5 >"$out" 2>"$WORK/logs/ws-$TARGET-r$ROUND.log"; then
-        problem websocket "echo client reported errors: $(head -c 600 "$out") $(tail -2 "$WORK/logs/ws-$TARGET-r$ROUND.log" | tr '\n' ' ')"
+    local out="$WORK/ws-$TARGET-$SLOT.json"
+    if ! ws_client 64 "$DURATION" 0.5 >"$out" 2>"$WORK/logs/ws-$TARGET-$SLOT.log"; then
+        problem websocket "echo client reported errors: $(head -c 600 "$out") $(tail -2 "$WORK/logs/ws-$TARGET-$SLOT.log" | tr '\n' ' ')"
     fi
     if [[ -s "$out" ]]; then record scenario=websocket ws="$(tail -1 "$out")"; fi
 }
 
 scenario_idle_memory() {
-    local out="$WORK/idle-$TARGET-r$ROUND.json"
+    local out="$WORK/idle-$TARGET-$SLOT.json"
     # The client may use every core here: the reading is the proxy's memory, not its speed.
     if ! timeout 120 python3 "$BENCH_DIR/tools/idleconns.py" --port "$PROXY_PORT" \
-        --host "$APP_HOST" --pid "$TARGET_PID" --count "$IDLE_CONNS" >"$out" 2>"$WORK/logs/idle-$TARGET-r$ROUND.log"; then
-        problem idle_memory "not every idle connection stayed open with a 200: $(head -c 600 "$out") $(tail -2 "$WORK/logs/idle-$TARGET-r$ROUND.log" | tr '\n' ' ')"
+        --host "$APP_HOST" --pid "$TARGET_PID" --count "$IDLE_CONNS" >"$out" 2>"$WORK/logs/idle-$TARGET-$SLOT.log"; then
+        problem idle_memory "not every idle connection stayed open with a 200: $(head -c 600 "$out") $(tail -2 "$WORK/logs/idle-$TARGET-$SLOT.log" | tr '\n' ' ')"
     fi
     if [[ -s "$out" ]]; then record scenario=idle_memory idle="$(tail -1 "$out")"; fi
 }
@@ -496,7 +496,7 @@ scenario_policy() {
     # Load every sandbox's policy into the cache (hosts in order), then hit random ones.
     run_wrk warmup_policy warm 64 / 2 BENCH_HOSTS="$WORK/policy-hosts.txt" || return 0
     local warmed
-    warmed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests"])' "$WORK/wrk-$TARGET-r$ROUND-warmup_policy.json")
+    warmed=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["requests"])' "$WORK/wrk-$TARGET-$SLOT-warmup_policy.json")
     if (( warmed < POLICY_SANDBOXES )); then
         problem policy "cache warm-up reached only $warmed of $POLICY_SANDBOXES sandboxes"
     fi
@@ -510,56 +510,70 @@ for t in direct porthole nginx haproxy caddy; do target_wanted "$t" && ORDER+=("
 log "rounds: $ROUNDS, ${DURATION}s per measurement, order each round: ${ORDER[*]}"
 log "proxies on CPU(s) $PROXY_CPUS; upstream, echo server and load generators on CPU(s) $LOAD_CPUS"
 
+# run_slot SCENARIO…: start the target, run the scenarios on it in order, stop it.
+# A scenario whose target died is reported and ends the slot.
+run_slot() {
+    SLOT_START=$(date +%s.%N)
+    if ! start_target "$TARGET"; then
+        problem start "$TARGET did not answer 200 on / within 10 s (log: $WORK/logs/$TARGET-$SLOT.log)"
+        [[ $TARGET != direct ]] && stop_pid "$TARGET_PID"
+        return 0
+    fi
+    GUARD_PID=""
+    [[ $TARGET != direct ]] && start_rss_guard "$TARGET_PID"
+    if sanity_check; then
+        local sc
+        for sc in "$@"; do
+            case "$sc" in
+                warmup) run_wrk warmup get 64 / "$WARMUP" || true; continue ;;
+                idle_memory) scenario_idle_memory ;;
+                small_c64) run_wrk small_c64 get 64 / || true ;;
+                small_c512) run_wrk small_c512 get 512 / || true ;;
+                large_1m) run_wrk large_1m get 16 /1m || true ;;
+                upload_1m) run_wrk upload_1m post 16 /upload || true ;;
+                new_conns) run_wrk new_conns close 32 / || true ;;
+                websocket) scenario_websocket ;;
+                policy) scenario_policy ;;
+            esac
+            alive_or_problem "$sc" || break
+        done
+    fi
+    if [[ $TARGET != direct ]]; then
+        stop_pid "$TARGET_PID"
+        if [[ -f "$WORK/rss-guard-$TARGET-$SLOT" ]]; then
+            problem memory "$TARGET passed MAX_PROXY_RSS_MB=$MAX_PROXY_RSS_MB (RSS $(( $(cat "$WORK/rss-guard-$TARGET-$SLOT") / 1024 )) MiB) and was killed"
+        elif [[ $STOP_RC != 0 && $STOP_RC != gone && ! ( $TARGET == haproxy && $STOP_RC == 143 ) ]]; then
+            # (HAProxy's documented answer to SIGTERM is a hard stop with status 143.)
+            problem shutdown "$TARGET exited with status $STOP_RC on SIGTERM"
+        fi
+        [[ -n "$GUARD_PID" ]] && stop_pid "$GUARD_PID"
+        grep -i -E 'error|warn|crit|alert|emerg|fatal|panic' "$WORK/logs/$TARGET-$SLOT.log" \
+            | grep -v -E 'FD limit .* too low|setrlimit|exceed open file resource limit|not formatted' \
+            >"$WORK/logs/$TARGET-$SLOT.errors" || true
+    fi
+    record scenario=slot start="$SLOT_START" end="$(date +%s.%N)"
+}
+
 for ROUND in $(seq "$ROUNDS"); do
     for TARGET in "${ORDER[@]}"; do
         if [[ $TARGET == caddy && $CADDY_STATUS != ok ]]; then
             continue
         fi
         log "round $ROUND/$ROUNDS: $TARGET"
-        SLOT_START=$(date +%s.%N)
-        if ! start_target "$TARGET"; then
-            problem start "$TARGET did not answer 200 on / within 10 s (log: $WORK/logs/$TARGET-r$ROUND.log)"
-            [[ $TARGET != direct ]] && stop_pid "$TARGET_PID"
-            continue
+        # Idle memory gets a process of its own: its 10,000 connections leave every
+        # allocator's heap in a different state, which should not be charged to the
+        # throughput scenarios that follow.
+        if [[ $TARGET != direct ]] && scenario_wanted idle_memory; then
+            SLOT="r$ROUND-idle"
+            run_slot idle_memory
         fi
-        GUARD_PID=""
-        [[ $TARGET != direct ]] && start_rss_guard "$TARGET_PID"
-        if sanity_check; then
-            # A scenario whose target died is reported and ends this target's round.
-            for sc in idle_memory warmup small_c64 small_c512 large_1m upload_1m new_conns websocket policy; do
-                case "$sc" in
-                    warmup) run_wrk warmup get 64 / "$WARMUP" || true; continue ;;
-                    idle_memory) [[ $TARGET == direct ]] && continue ;;
-                    policy) [[ $TARGET != porthole ]] && continue ;;
-                esac
-                scenario_wanted "$sc" || continue
-                case "$sc" in
-                    idle_memory) scenario_idle_memory ;;
-                    small_c64) run_wrk small_c64 get 64 / || true ;;
-                    small_c512) run_wrk small_c512 get 512 / || true ;;
-                    large_1m) run_wrk large_1m get 16 /1m || true ;;
-                    upload_1m) run_wrk upload_1m post 16 /upload || true ;;
-                    new_conns) run_wrk new_conns close 32 / || true ;;
-                    websocket) scenario_websocket ;;
-                    policy) scenario_policy ;;
-                esac
-                alive_or_problem "$sc" || break
-            done
-        fi
-        if [[ $TARGET != direct ]]; then
-            stop_pid "$TARGET_PID"
-            if [[ -f "$WORK/rss-guard-$TARGET-r$ROUND" ]]; then
-                problem memory "$TARGET passed MAX_PROXY_RSS_MB=$MAX_PROXY_RSS_MB (RSS $(( $(cat "$WORK/rss-guard-$TARGET-r$ROUND") / 1024 )) MiB) and was killed"
-            elif [[ $STOP_RC != 0 && $STOP_RC != gone && ! ( $TARGET == haproxy && $STOP_RC == 143 ) ]]; then
-                # (HAProxy's documented answer to SIGTERM is a hard stop with status 143.)
-                problem shutdown "$TARGET exited with status $STOP_RC on SIGTERM"
-            fi
-            [[ -n "$GUARD_PID" ]] && stop_pid "$GUARD_PID"
-            grep -i -E 'error|warn|crit|alert|emerg|fatal|panic' "$WORK/logs/$TARGET-r$ROUND.log" \
-                | grep -v -E 'FD limit .* too low|setrlimit|exceed open file resource limit|not formatted' \
-                >"$WORK/logs/$TARGET-r$ROUND.errors" || true
-        fi
-        record scenario=slot start="$SLOT_START" end="$(date +%s.%N)"
+        SLOT="r$ROUND"
+        scenarios=(warmup)
+        for sc in small_c64 small_c512 large_1m upload_1m new_conns websocket policy; do
+            [[ $sc == policy && $TARGET != porthole ]] && continue
+            scenario_wanted "$sc" && scenarios+=("$sc")
+        done
+        (( ${#scenarios[@]} > 1 )) && run_slot "${scenarios[@]}"
     done
 done
 
