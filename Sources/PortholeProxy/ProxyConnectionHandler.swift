@@ -520,23 +520,21 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     /// The request head as the sandbox sees it, written into the loop's reusable head buffer.
     private func makeUpstreamHead() -> ByteBuffer {
-        let policy = self.policy!
-        var upstreamHead = loop.requestHeads.take(capacity: headBytes!.readableBytes + 256)
-        headBytes!.withUnsafeReadableBytes { bytes in
-            RequestHeadWriter.write(
-                head,
-                from: bytes,
-                rewrite: ForwardingRewrite(
-                    clientAddress: clientAddress,
-                    trustForwardedFields: peerIsTrusted,
-                    scheme: role.scheme,
-                    listenerPort: listenerPortText,
-                    rewriteHostToLocalhost: policy.hostRewrite,
-                    upstreamPort: target!.port,
-                    strippedTarget: strippedTarget
-                ),
-                into: &upstreamHead
-            )
+        let rewrite = ForwardingRewrite(
+            clientAddress: clientAddress,
+            trustForwardedFields: peerIsTrusted,
+            scheme: role.scheme,
+            listenerPort: listenerPortText,
+            rewriteHostToLocalhost: policy!.hostRewrite,
+            upstreamPort: target!.port,
+            strippedTarget: strippedTarget
+        )
+        let headBytes = self.headBytes!
+        var upstreamHead = loop.requestHeads.take(
+            capacity: RequestHeadWriter.maximumBytes(headBytes: headBytes.readableBytes, rewrite: rewrite)
+        )
+        headBytes.withUnsafeReadableBytes { bytes in
+            RequestHeadWriter.write(head, from: bytes, rewrite: rewrite, into: &upstreamHead)
         }
         loop.requestHeads.giveBack(upstreamHead)
         return upstreamHead

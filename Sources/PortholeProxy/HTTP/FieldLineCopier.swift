@@ -1,5 +1,3 @@
-import NIOCore
-
 /// Copies the field lines a head writer keeps exactly as they came, merging lines that were
 /// adjacent in the original head into one copy: most heads are a few runs of untouched lines, so
 /// this is a few `memcpy`s instead of four small writes per field.
@@ -18,19 +16,19 @@ struct FieldLineCopier {
     }
 
     @inline(__always)
-    mutating func keep(_ field: HeaderField, from bytes: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
+    mutating func keep(_ field: HeaderField, from bytes: UnsafeRawBufferPointer, into writer: inout HeadBytesWriter) {
         let line = field.line
         if line.lowerBound != end {
-            flush(from: bytes, into: &buffer)
+            flush(from: bytes, into: &writer)
             start = line.lowerBound
         }
         end = line.upperBound
     }
 
     @inline(__always)
-    mutating func flush(from bytes: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
+    mutating func flush(from bytes: UnsafeRawBufferPointer, into writer: inout HeadBytesWriter) {
         guard end > start else { return }
-        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+        writer.append(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
         start = end
     }
 }

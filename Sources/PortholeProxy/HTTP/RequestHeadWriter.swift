@@ -43,21 +43,40 @@ import PortholeCore
 /// fields, credentials meant for Porthole and spoofable forwarding fields removed, and the
 /// forwarding fields set (RFC 9110 §7.6.1, RFC 7239's de-facto X-Forwarded-* forms).
 @_spi(Benchmarks) public enum RequestHeadWriter {
+    /// The most bytes `write` can produce for a head of `headBytes` bytes: every piece it copies
+    /// comes from the head (the Host value twice, as Host and X-Forwarded-Host), the rest is
+    /// `rewrite`'s own text and fixed field names.
+    @_spi(Benchmarks) public static func maximumBytes(headBytes: Int, rewrite: ForwardingRewrite) -> Int {
+        2 * headBytes + (rewrite.strippedTarget?.utf8.count ?? 0) + rewrite.clientAddress.utf8.count
+            + rewrite.listenerPort.utf8.count + rewrite.scheme.utf8CodeUnitCount + 192
+    }
+
     @_spi(Benchmarks) public static func write(
         _ head: RequestHead,
         from bytes: UnsafeRawBufferPointer,
         rewrite: ForwardingRewrite,
         into buffer: inout ByteBuffer
     ) {
-        buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.method]))
-        buffer.writeStaticString(" ")
+        HeadBytesWriter.write(into: &buffer, maximumBytes: maximumBytes(headBytes: bytes.count, rewrite: rewrite)) { writer in
+            write(head, from: bytes, rewrite: rewrite, into: &writer)
+        }
+    }
+
+    private static func write(
+        _ head: RequestHead,
+        from bytes: UnsafeRawBufferPointer,
+        rewrite: ForwardingRewrite,
+        into writer: inout HeadBytesWriter
+    ) {
+        writer.append(UnsafeRawBufferPointer(rebasing: bytes[head.method]))
+        writer.append(" ")
         if let target = rewrite.strippedTarget {
-            buffer.writeString(target)
+            writer.append(target)
         } else {
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.target]))
+            writer.append(UnsafeRawBufferPointer(rebasing: bytes[head.target]))
         }
         // HTTP/1.0 clients are forwarded as HTTP/1.0 so the upstream never answers them chunked.
-        buffer.writeStaticString(head.version == .http11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n")
+        writer.append(head.version == .http11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n")
 
         var forwardedFor = false
         var copier = FieldLineCopier()
@@ -67,44 +86,44 @@ import PortholeCore
             case .connection, .keepAlive, .proxyConnection, .te, .previewToken, .forwarded:
                 continue
             case .xForwardedProto, .xForwardedHost, .xForwardedPort:
-                if rewrite.trustForwardedFields { copier.keep(field, from: bytes, into: &buffer) }
+                if rewrite.trustForwardedFields { copier.keep(field, from: bytes, into: &writer) }
             case .upgrade:
-                if head.isUpgrade { copier.keep(field, from: bytes, into: &buffer) }
+                if head.isUpgrade { copier.keep(field, from: bytes, into: &writer) }
             case .host:
                 if rewrite.rewriteHostToLocalhost {
-                    copier.flush(from: bytes, into: &buffer)
-                    buffer.writeStaticString("Host: localhost:")
-                    buffer.writeString(String(rewrite.upstreamPort))
-                    buffer.writeStaticString("\r\n")
+                    copier.flush(from: bytes, into: &writer)
+                    writer.append("Host: localhost:")
+                    writer.appendDecimal(rewrite.upstreamPort)
+                    writer.append("\r\n")
                 } else {
-                    copier.keep(field, from: bytes, into: &buffer)
+                    copier.keep(field, from: bytes, into: &writer)
                 }
             case .cookie:
                 // Porthole's own session cookie is a credential for Porthole, not for the sandbox.
                 if ASCII.contains(bytes, field.value, PreviewSessionCookie.name) {
-                    copier.flush(from: bytes, into: &buffer)
-                    writeCookie(bytes, field.value, without: PreviewSessionCookie.name, into: &buffer)
+                    copier.flush(from: bytes, into: &writer)
+                    writeCookie(bytes, field.value, without: PreviewSessionCookie.name, into: &writer)
                 } else {
-                    copier.keep(field, from: bytes, into: &buffer)
+                    copier.keep(field, from: bytes, into: &writer)
                 }
             case .xForwardedFor:
                 // Several X-Forwarded-For lines are one list; they are merged below, empty ones dropped.
                 if !field.value.isEmpty && rewrite.trustForwardedFields { forwardedFor = true }
             default:
-                copier.keep(field, from: bytes, into: &buffer)
+                copier.keep(field, from: bytes, into: &writer)
             }
         }
-        copier.flush(from: bytes, into: &buffer)
+        copier.flush(from: bytes, into: &writer)
 
-        buffer.writeStaticString("X-Forwarded-For: ")
+        writer.append("X-Forwarded-For: ")
         if forwardedFor {
             for field in head.fields where field.kind == .xForwardedFor && !field.value.isEmpty {
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
-                buffer.writeStaticString(", ")
+                writer.append(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
+                writer.append(", ")
             }
         }
-        buffer.writeString(rewrite.clientAddress)
-        buffer.writeStaticString("\r\n")
+        writer.append(rewrite.clientAddress)
+        writer.append("\r\n")
         // From a trusted proxy, its own X-Forwarded-Proto/Host/Port (kept above) win over ours.
         let kept = rewrite.trustForwardedFields ? head.fields.reduce(into: (proto: false, host: false, port: false)) { kept, field in
             switch field.kind {
@@ -115,26 +134,26 @@ import PortholeCore
             }
         } : (proto: false, host: false, port: false)
         if !kept.proto {
-            buffer.writeStaticString("X-Forwarded-Proto: ")
-            buffer.writeStaticString(rewrite.scheme)
-            buffer.writeStaticString("\r\n")
+            writer.append("X-Forwarded-Proto: ")
+            writer.append(rewrite.scheme)
+            writer.append("\r\n")
         }
         if !kept.host, let host = head.hostField {
-            buffer.writeStaticString("X-Forwarded-Host: ")
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[head.fields[host].value]))
-            buffer.writeStaticString("\r\n")
+            writer.append("X-Forwarded-Host: ")
+            writer.append(UnsafeRawBufferPointer(rebasing: bytes[head.fields[host].value]))
+            writer.append("\r\n")
         }
         if !kept.port {
-            buffer.writeStaticString("X-Forwarded-Port: ")
-            buffer.writeString(rewrite.listenerPort)
-            buffer.writeStaticString("\r\n")
+            writer.append("X-Forwarded-Port: ")
+            writer.append(rewrite.listenerPort)
+            writer.append("\r\n")
         }
-        buffer.writeStaticString(head.isUpgrade ? "Connection: upgrade\r\n\r\n" : "\r\n")
+        writer.append(head.isUpgrade ? "Connection: upgrade\r\n\r\n" : "\r\n")
     }
 
     /// Writes a Cookie field without the cookie pairs named `name`, keeping every other byte as it
     /// came, separators included (cookie values need not be UTF-8); drops the field when nothing remains.
-    private static func writeCookie(_ bytes: UnsafeRawBufferPointer, _ value: Range<Int>, without name: String, into buffer: inout ByteBuffer) {
+    private static func writeCookie(_ bytes: UnsafeRawBufferPointer, _ value: Range<Int>, without name: String, into writer: inout HeadBytesWriter) {
         // Segments between semicolons, each with its own leading whitespace: rejoined with ";" they
         // reproduce the original spacing exactly.
         var kept: [Range<Int>] = []
@@ -155,12 +174,12 @@ import PortholeCore
             kept[0] = first.dropFirst()
         }
         guard kept.count > 1 || !kept[0].isEmpty else { return }
-        buffer.writeStaticString("Cookie: ")
+        writer.append("Cookie: ")
         for (index, segment) in kept.enumerated() {
-            if index > 0 { buffer.writeStaticString(";") }
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[segment]))
+            if index > 0 { writer.append(";") }
+            writer.append(UnsafeRawBufferPointer(rebasing: bytes[segment]))
         }
-        buffer.writeStaticString("\r\n")
+        writer.append("\r\n")
     }
 
     private static func isCookiePair(_ bytes: UnsafeRawBufferPointer, _ pair: Range<Int>, named name: String) -> Bool {

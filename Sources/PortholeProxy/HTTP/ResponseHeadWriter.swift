@@ -15,6 +15,18 @@ enum ResponseHeadWriter {
         closingClient: Bool,
         into buffer: inout ByteBuffer
     ) {
+        // Every kept line comes from the head's first `end` bytes; the rest is fixed text.
+        HeadBytesWriter.write(into: &buffer, maximumBytes: end + 32) { writer in
+            write(head, from: bytes, closingClient: closingClient, into: &writer)
+        }
+    }
+
+    private static func write(
+        _ head: ResponseHead,
+        from bytes: UnsafeRawBufferPointer,
+        closingClient: Bool,
+        into writer: inout HeadBytesWriter
+    ) {
         var copier = FieldLineCopier(keeping: 0..<head.statusLineEnd)
         for field in head.fields {
             switch field.kind {
@@ -22,11 +34,11 @@ enum ResponseHeadWriter {
                 continue
             default:
                 if field.listedInConnection { continue }
-                copier.keep(field, from: bytes, into: &buffer)
+                copier.keep(field, from: bytes, into: &writer)
             }
         }
-        copier.flush(from: bytes, into: &buffer)
-        if closingClient { buffer.writeStaticString("Connection: close\r\n") }
-        buffer.writeStaticString("\r\n")
+        copier.flush(from: bytes, into: &writer)
+        if closingClient { writer.append("Connection: close\r\n") }
+        writer.append("\r\n")
     }
 }
