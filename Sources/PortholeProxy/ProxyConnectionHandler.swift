@@ -543,7 +543,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private func send(over lease: UpstreamPool.Lease, now: NIODeadline) {
         self.lease = lease
         lastStack = lease.stack
-        if lease.reused { loop.metrics.upstreamReuses.increment() } else { loop.metrics.upstreamConnects.increment() }
+        loop.exchanges.countUpstreamLease(reused: lease.reused)
         upstreamSentAt = now
         lease.handler.owner = self
         state = .exchanging
@@ -551,14 +551,17 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         upstreamHeadPartial = nil
         upstreamMisbehaved = false
         mayRetry = lease.reused && head.framing == .none && (head.isGET || head.isHEAD || head.isOPTIONS)
-        lease.handler.write(makeUpstreamHead())
+        let upstreamHead = makeUpstreamHead()
         if !requestBody.isComplete, var buffer = pending {
+            lease.handler.write(upstreamHead)
             pending = nil
             forwardRequestBody(&buffer)
             if buffer.readableBytes > 0 { pending = buffer }
+            lease.handler.flush()
+        } else {
+            lease.handler.writeAndFlush(upstreamHead)
         }
         upstreamNeedsFlush = false
-        lease.handler.flush()
         if requestBody.isComplete { armTimer(loop.configuration.upstreamResponseTimeout, now: now) }
         resumeClientReads()
     }
@@ -706,7 +709,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 responseHeadDone = true
                 loop.metrics.activeTunnels.increment()
                 let opened = NIODeadline.now()
-                loop.metrics.upstreamDuration.recordNanoseconds((opened - upstreamSentAt).nanoseconds)
+                loop.exchanges.countUpstreamResponse(durationNanoseconds: (opened - upstreamSentAt).nanoseconds)
                 // The exchange is logged when the tunnel opens; its bytes are in the metrics.
                 bytesToClient &+= buffer.readableBytes
                 recordExchange(status: 101, now: opened)
@@ -731,7 +734,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             responseStatus = response.status
             upstreamWillClose = response.upstreamCloses
             now = .now()
-            loop.metrics.upstreamDuration.recordNanoseconds((now! - upstreamSentAt).nanoseconds)
+            loop.exchanges.countUpstreamResponse(durationNanoseconds: (now! - upstreamSentAt).nanoseconds)
             disarmTimer()
             if response.framing == .untilClose || head.version == .http10 { closeAfterResponse = true }
             if ResponseHeadWriter.needsRewrite(response, closingClient: closeAfterResponse) {
@@ -1004,9 +1007,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         guard !exchangeRecorded else { return }
         exchangeRecorded = true
         let elapsed = now - requestStarted
-        loop.metrics.countRequest(decision, status: status)
-        loop.metrics.requestDuration.recordNanoseconds(elapsed.nanoseconds)
-        loop.metrics.bytesToClients.increment(by: Int64(bytesToClient))
+        loop.exchanges.countRequest(
+            decision, status: status, bytesToClient: bytesToClient, durationNanoseconds: elapsed.nanoseconds
+        )
         guard let accessLog = loop.accessLog, let headBytes else { return }
         headBytes.withUnsafeReadableBytes { bytes in
             var path = head.target

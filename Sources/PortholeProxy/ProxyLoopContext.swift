@@ -13,6 +13,8 @@ final class ProxyLoopContext {
     private(set) var accessRules: AccessRules
     let policies: PolicyCache
     let metrics: ProxyMetrics
+    /// Per-request counters and latencies of this loop, read by the metrics scrape.
+    let exchanges = ExchangeCounters()
     let pool: UpstreamPool
     private(set) var accessLog: AccessLog?
     /// Open client connections, so a drain can reach each of them.

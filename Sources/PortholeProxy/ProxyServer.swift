@@ -172,6 +172,18 @@ public final class ProxyServer: Sendable {
         return total
     }
 
+    /// `/metrics`: the registry's series and every loop's exchange counters, each read on its loop.
+    public func renderMetrics() async -> String {
+        var totals = ExchangeCounters.Totals()
+        for loop in group.makeIterator() {
+            guard let bound = loopContexts[ObjectIdentifier(loop)] else { continue }
+            if let loopTotals = try? await loop.submit({ bound.value.exchanges.totals }).get() {
+                totals.add(loopTotals)
+            }
+        }
+        return metrics.render() + totals.render()
+    }
+
     private func onEveryLoop(_ body: @escaping @Sendable (ProxyLoopContext) -> Void) async {
         for loop in group.makeIterator() {
             guard let bound = loopContexts[ObjectIdentifier(loop)] else { continue }

@@ -422,8 +422,8 @@ public final class TLSServerHandler: ChannelDuplexHandler {
             }
             return
         }
-        context.write(Self.wrapOutboundOut(ciphertext), promise: self.takeWritePromise(context: context))
-        context.flush()
+        // One pipeline step for both (the head handler writes, then flushes).
+        context.writeAndFlush(Self.wrapOutboundOut(ciphertext), promise: self.takeWritePromise(context: context))
     }
 
     /// One promise for the ciphertext write that completes every plaintext write it carries.

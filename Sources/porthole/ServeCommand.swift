@@ -144,7 +144,7 @@ struct ServeCommand: AsyncParsableCommand {
                 token: AdminToken(adminToken),
                 hooks: .init(
                     isDraining: { server.isDraining },
-                    metrics: { server.metrics.render() + PolicyCacheExposition.render(await policies.metrics) }
+                    metrics: { await server.renderMetrics() + PolicyCacheExposition.render(await policies.metrics) }
                 ),
                 group: group,
                 logger: logger,

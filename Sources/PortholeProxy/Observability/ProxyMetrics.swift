@@ -1,8 +1,8 @@
 public import Prometheus
 
-/// The data path's Prometheus metrics. Every series the hot path touches is created up front and
-/// indexed by small enums, so recording is an atomic add (or one uncontended lock for histograms),
-/// never a label lookup.
+/// The proxy's Prometheus metrics that change per connection or per event (connections, TLS,
+/// upstream failures, reloads). What changes with every request is counted per event loop
+/// instead (`ExchangeCounters`) and added to the exposition by `ProxyServer.renderMetrics()`.
 public final class ProxyMetrics: Sendable {
     /// How a request was let through or why not; one `decision` label value each.
     public enum Decision: Int, CaseIterable, Sendable {
@@ -25,19 +25,12 @@ public final class ProxyMetrics: Sendable {
     }
 
     public let registry: PrometheusCollectorRegistry
-    /// `[decision][status class 1…5]`
-    private let requests: [[Counter]]
-    let requestDuration: DurationHistogram
-    let upstreamDuration: DurationHistogram
-    let upstreamConnects: Counter
     let upstreamConnectFailures: Counter
-    let upstreamReuses: Counter
     let upstreamRetries: Counter
     let activeConnections: Gauge
     let activeTunnels: Gauge
     let connectionsAccepted: Counter
     let bytesFromClients: Counter
-    let bytesToClients: Counter
     let tlsHandshakes: Counter
     let tlsFailures: Counter
     public let reloads: Counter
@@ -45,37 +38,8 @@ public final class ProxyMetrics: Sendable {
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
-        let buckets: [Duration] = [
-            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
-            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
-        ]
-        requests = Decision.allCases.map { decision in
-            (1...5).map { statusClass in
-                registry.makeCounter(
-                    descriptor: .init(
-                        namespace: "porthole", metricName: "requests", unitName: "total",
-                        helpText: "Requests answered, by access decision and status class."
-                    ),
-                    labels: [("decision", decision.label), ("status", "\(statusClass)xx")]
-                )
-            }
-        }
-        requestDuration = registry.makeDurationHistogram(
-            descriptor: .init(namespace: "porthole", metricName: "request_duration", unitName: "seconds", helpText: "Time from a complete request head to the end of the response."),
-            buckets: buckets
-        )
-        upstreamDuration = registry.makeDurationHistogram(
-            descriptor: .init(namespace: "porthole", metricName: "upstream_response_duration", unitName: "seconds", helpText: "Time from sending a request upstream to its response head."),
-            buckets: buckets
-        )
-        upstreamConnects = registry.makeCounter(
-            descriptor: .init(namespace: "porthole", metricName: "upstream_connects", unitName: "total", helpText: "New connections to sandboxes.")
-        )
         upstreamConnectFailures = registry.makeCounter(
             descriptor: .init(namespace: "porthole", metricName: "upstream_connect_failures", unitName: "total", helpText: "Connections to sandboxes that failed (refused, timed out).")
-        )
-        upstreamReuses = registry.makeCounter(
-            descriptor: .init(namespace: "porthole", metricName: "upstream_reuses", unitName: "total", helpText: "Requests sent on a pooled keep-alive connection.")
         )
         upstreamRetries = registry.makeCounter(
             descriptor: .init(namespace: "porthole", metricName: "upstream_retries", unitName: "total", helpText: "Safe requests retried after a pooled connection turned out closed.")
@@ -92,9 +56,6 @@ public final class ProxyMetrics: Sendable {
         bytesFromClients = registry.makeCounter(
             descriptor: .init(namespace: "porthole", metricName: "client_received_bytes", unitName: "total", helpText: "Bytes read from clients (after TLS).")
         )
-        bytesToClients = registry.makeCounter(
-            descriptor: .init(namespace: "porthole", metricName: "client_sent_bytes", unitName: "total", helpText: "Bytes written to clients (before TLS).")
-        )
         tlsHandshakes = registry.makeCounter(
             descriptor: .init(namespace: "porthole", metricName: "tls_handshakes", unitName: "total", helpText: "Completed TLS handshakes.")
         )
@@ -109,13 +70,7 @@ public final class ProxyMetrics: Sendable {
         )
     }
 
-    @inline(__always)
-    func countRequest(_ decision: Decision, status: Int) {
-        let statusClass = min(max(status / 100, 1), 5)
-        requests[decision.rawValue][statusClass - 1].increment()
-    }
-
-    /// The Prometheus text exposition of every metric.
+    /// The Prometheus text exposition of these metrics (`ProxyServer.renderMetrics()` adds the per-loop ones).
     public func render() -> String {
         registry.emitToString()
     }

@@ -114,6 +114,11 @@ final class UpstreamHandler: ChannelDuplexHandler {
         context?.flush()
     }
 
+    /// Both in one pipeline step.
+    @inline(__always)
+    func writeAndFlush(_ buffer: ByteBuffer) {
+        context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
 
     func close() {
         context?.close(promise: nil)
