@@ -70,7 +70,6 @@ private func parse(_ head: inout ResponseHead, _ bytes: UnsafeRawBufferPointer) 
 /// as the proxy reuses its per-loop `ReusableBuffer`.
 private func measureWrite(_ benchmark: Benchmark, _ request: [UInt8]) {
     var head = RequestHead()
-    var buffer = ByteBufferAllocator().buffer(capacity: request.count + 256)
     let rewrite = ForwardingRewrite(
         clientAddress: "203.0.113.7",
         trustForwardedFields: false,
@@ -79,6 +78,10 @@ private func measureWrite(_ benchmark: Benchmark, _ request: [UInt8]) {
         rewriteHostToLocalhost: false,
         upstreamPort: Fixtures.port,
         strippedTarget: nil
+    )
+    // The room the proxy takes from its buffer for this head.
+    var buffer = ByteBufferAllocator().buffer(
+        capacity: RequestHeadWriter.maximumBytes(headBytes: request.count, rewrite: rewrite)
     )
     request.withUnsafeBytes { bytes in
         parse(&head, bytes)
