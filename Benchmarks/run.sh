@@ -533,7 +533,7 @@ run_slot() {
                 upload_1m) run_wrk upload_1m post 16 /upload || true ;;
                 new_conns) run_wrk new_conns close 32 / || true ;;
                 websocket) scenario_websocket ;;
-                policy) scenario_policy ;;
+                policy) scenario_policy || true ;;
             esac
             alive_or_problem "$sc" || break
         done
@@ -551,7 +551,7 @@ run_slot() {
             | grep -v -E 'FD limit .* too low|setrlimit|exceed open file resource limit|not formatted' \
             >"$WORK/logs/$TARGET-$SLOT.errors" || true
     fi
-    record scenario=slot start="$SLOT_START" end="$(date +%s.%N)"
+    record scenario=slot slot="$SLOT" start="$SLOT_START" end="$(date +%s.%N)"
 }
 
 for ROUND in $(seq "$ROUNDS"); do

@@ -23,6 +23,15 @@ MIB = 1 << 20
 # The first heading that run.sh does not write: it and everything after it are carried over.
 KEPT_HEADING = "## Manual measurements"
 
+def top_names(samples):
+    """The three foreign processes that used the most CPU over `samples`."""
+    names = {}
+    for x in samples:
+        for name, cores in x["top"]:
+            names[name] = names.get(name, 0) + cores / len(samples)
+    return ", ".join(f"{n} {c:.2f}" for n, c in sorted(names.items(), key=lambda kv: -kv[1])[:3] if c >= 0.01)
+
+
 def _wrk_rps(r):
     w = r["wrk"]
     return w["requests"] / (w["duration_us"] / 1e6) if w["duration_us"] else None
@@ -89,25 +98,23 @@ def main() -> int:
     timeline = []
     if args.cpu_timeline and os.path.exists(args.cpu_timeline):
         timeline = [json.loads(line) for line in open(args.cpu_timeline) if line.strip()]
-    foreign = {}  # (target, round) -> (mean cores, max cores, top names)
+    foreign = {}  # (target, round) -> (mean cores, max cores, top names), over all of its slots
+    foreign_samples = {}  # (target, round) -> timeline samples of its slots
     for rec in records:
         target, rnd, scenario = rec["target"], rec["round"], rec["scenario"]
         if scenario == "slot":
             start, end = float(rec["start"]), float(rec["end"])
             samples = [x for x in timeline if start < x["t"] <= end + 1]
             if samples:
-                names = {}
-                for x in samples:
-                    for name, cores in x["top"]:
-                        names[name] = names.get(name, 0) + cores / len(samples)
-                top = ", ".join(f"{n} {c:.2f}" for n, c in sorted(names.items(), key=lambda kv: -kv[1])[:3] if c >= 0.01)
+                foreign_samples.setdefault((target, rnd), []).extend(samples)
                 mean = sum(x["other_cores"] for x in samples) / len(samples)
-                peak = max(x["other_cores"] for x in samples)
-                foreign[(target, rnd)] = (mean, peak, top)
                 if mean > args.foreign_threshold:
+                    # A target runs in two processes per round: idle memory, then the rest.
+                    part = "idle-memory process" if rec.get("slot", "").endswith("-idle") else "throughput process"
                     anomalies.append(
-                        f"round {rnd}, {LABELS[target]}: measured while other processes on the machine used "
-                        f"{mean:.2f} cores on average (peak {peak:.2f}; {top}); this slot's figures are suspect")
+                        f"round {rnd}, {LABELS[target]} ({part}): measured while other processes on the machine used "
+                        f"{mean:.2f} cores on average (peak {max(x['other_cores'] for x in samples):.2f}; "
+                        f"{top_names(samples)}); this slot's figures are suspect")
             continue
         if scenario == "problem":
             anomalies.append(f"round {rnd}, {LABELS.get(target, target)}, {rec['at']}: {rec['text']}")
@@ -141,6 +148,10 @@ def main() -> int:
                     v = None
                 if v is not None:
                     values[key][target][rnd] = v
+
+    for key, samples in foreign_samples.items():
+        foreign[key] = (sum(x["other_cores"] for x in samples) / len(samples),
+                        max(x["other_cores"] for x in samples), top_names(samples))
 
     def median(key, target):
         vs = list(values[key].get(target, {}).values())

@@ -531,7 +531,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         )
         let headBytes = self.headBytes!
         var upstreamHead = loop.requestHeads.take(
-            capacity: RequestHeadWriter.maximumBytes(headBytes: headBytes.readableBytes, rewrite: rewrite)
+            capacity: RequestHeadWriter.maximumBytes(for: head, headBytes: headBytes.readableBytes, rewrite: rewrite)
         )
         headBytes.withUnsafeReadableBytes { bytes in
             RequestHeadWriter.write(head, from: bytes, rewrite: rewrite, into: &upstreamHead)

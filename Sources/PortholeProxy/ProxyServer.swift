@@ -177,6 +177,8 @@ public final class ProxyServer: Sendable {
         var totals = ExchangeCounters.Totals()
         for loop in group.makeIterator() {
             guard let bound = loopContexts[ObjectIdentifier(loop)] else { continue }
+            // A loop that cannot run the read is shutting down: its counts are left out of this
+            // scrape (Prometheus takes the drop as a counter reset).
             if let loopTotals = try? await loop.submit({ bound.value.exchanges.totals }).get() {
                 totals.add(loopTotals)
             }

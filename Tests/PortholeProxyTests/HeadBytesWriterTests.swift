@@ -20,7 +20,7 @@ import Testing
     @Test func piecesFollowEachOtherInOrder() {
         let output = Self.written { writer in
             writer.append("Host: ")
-            writer.append(String("localhost"))
+            writer.append(string: "localhost")
             writer.append(UInt8(ascii: ":"))
             writer.appendDecimal(8080)
             "\r\n".utf8.withContiguousStorageIfAvailable { writer.append(UnsafeRawBufferPointer($0)) }
@@ -61,7 +61,7 @@ import Testing
                     rewrite.strippedTarget = stripped
                     rewrite.clientAddress = "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"
                     let output = Wire.forward(parsed, rewrite: rewrite)
-                    #expect(output.count <= RequestHeadWriter.maximumBytes(headBytes: parsed.bytes.count, rewrite: rewrite))
+                    #expect(output.count <= RequestHeadWriter.maximumBytes(for: parsed.head, headBytes: parsed.bytes.count, rewrite: rewrite))
                 }
             }
         }

@@ -131,6 +131,13 @@ import Testing
         ])
     }
 
+    @Test func aTrustedProxysForwardedForIsDroppedWhenConnectionNamesItHopByHop() throws {
+        let input = ["GET / HTTP/1.1", "Host: h", "X-Forwarded-For: 198.51.100.1", "Connection: X-Forwarded-For",
+                     "X-Forwarded-For: 198.51.100.2"].map { $0 + "\r\n" }.joined() + "\r\n"
+        let lines = Self.lines(try Wire.forward(input, rewrite: .trusted))
+        #expect(lines.filter { $0.hasPrefix("X-Forwarded-For") } == ["X-Forwarded-For: 203.0.113.7"])
+    }
+
     @Test func aTrustedProxysSchemeHostAndPortAreKept() throws {
         let input = ["GET / HTTP/1.1", "Host: h", "X-Forwarded-For: 198.51.100.1", "X-Forwarded-Proto: https",
                      "X-Forwarded-Host: app.example", "X-Forwarded-Port: 443"].map { $0 + "\r\n" }.joined() + "\r\n"

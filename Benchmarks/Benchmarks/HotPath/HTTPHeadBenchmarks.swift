@@ -79,12 +79,11 @@ private func measureWrite(_ benchmark: Benchmark, _ request: [UInt8]) {
         upstreamPort: Fixtures.port,
         strippedTarget: nil
     )
-    // The room the proxy takes from its buffer for this head.
-    var buffer = ByteBufferAllocator().buffer(
-        capacity: RequestHeadWriter.maximumBytes(headBytes: request.count, rewrite: rewrite)
-    )
+    var buffer = ByteBufferAllocator().buffer(capacity: 0)
     request.withUnsafeBytes { bytes in
         parse(&head, bytes)
+        // The room the proxy takes from its buffer for this head.
+        buffer.reserveCapacity(RequestHeadWriter.maximumBytes(for: head, headBytes: request.count, rewrite: rewrite))
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             buffer.clear()

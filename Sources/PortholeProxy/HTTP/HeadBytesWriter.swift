@@ -48,7 +48,8 @@ struct HeadBytesWriter {
         append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    mutating func append(_ text: String) {
+    /// Labelled, so a string literal picks the `StaticString` overload (`String` would win otherwise).
+    mutating func append(string text: String) {
         // Native strings (all the proxy makes) are contiguous UTF-8; no copy of `text` is made.
         let copied: Void? = text.utf8.withContiguousStorageIfAvailable { append(UnsafeRawBufferPointer($0)) }
         if copied == nil {

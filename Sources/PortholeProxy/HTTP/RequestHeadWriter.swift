@@ -43,12 +43,15 @@ import PortholeCore
 /// fields, credentials meant for Porthole and spoofable forwarding fields removed, and the
 /// forwarding fields set (RFC 9110 §7.6.1, RFC 7239's de-facto X-Forwarded-* forms).
 @_spi(Benchmarks) public enum RequestHeadWriter {
-    /// The most bytes `write` can produce for a head of `headBytes` bytes: every piece it copies
-    /// comes from the head (the Host value twice, as Host and X-Forwarded-Host), the rest is
-    /// `rewrite`'s own text and fixed field names.
-    @_spi(Benchmarks) public static func maximumBytes(headBytes: Int, rewrite: ForwardingRewrite) -> Int {
-        2 * headBytes + (rewrite.strippedTarget?.utf8.count ?? 0) + rewrite.clientAddress.utf8.count
-            + rewrite.listenerPort.utf8.count + rewrite.scheme.utf8CodeUnitCount + 192
+    /// The most bytes `write` can produce for `head` (`headBytes` long). Every byte it copies comes
+    /// from the head once, except the Host value (again as X-Forwarded-Host); a Cookie line it
+    /// rewrites grows by at most one byte and is at least 25 bytes long (it holds the session
+    /// cookie's name); the rest is `rewrite`'s own text and at most 140 bytes of field names.
+    @_spi(Benchmarks) public static func maximumBytes(for head: RequestHead, headBytes: Int, rewrite: ForwardingRewrite) -> Int {
+        let hostValue = head.hostField.map { head.fields[$0].value.count } ?? 0
+        return headBytes + headBytes / 16 + hostValue + (rewrite.strippedTarget?.utf8.count ?? 0)
+            + rewrite.clientAddress.utf8.count + rewrite.listenerPort.utf8.count
+            + rewrite.scheme.utf8CodeUnitCount + 192
     }
 
     @_spi(Benchmarks) public static func write(
@@ -57,7 +60,7 @@ import PortholeCore
         rewrite: ForwardingRewrite,
         into buffer: inout ByteBuffer
     ) {
-        HeadBytesWriter.write(into: &buffer, maximumBytes: maximumBytes(headBytes: bytes.count, rewrite: rewrite)) { writer in
+        HeadBytesWriter.write(into: &buffer, maximumBytes: maximumBytes(for: head, headBytes: bytes.count, rewrite: rewrite)) { writer in
             write(head, from: bytes, rewrite: rewrite, into: &writer)
         }
     }
@@ -71,7 +74,7 @@ import PortholeCore
         writer.append(UnsafeRawBufferPointer(rebasing: bytes[head.method]))
         writer.append(" ")
         if let target = rewrite.strippedTarget {
-            writer.append(target)
+            writer.append(string: target)
         } else {
             writer.append(UnsafeRawBufferPointer(rebasing: bytes[head.target]))
         }
@@ -117,12 +120,12 @@ import PortholeCore
 
         writer.append("X-Forwarded-For: ")
         if forwardedFor {
-            for field in head.fields where field.kind == .xForwardedFor && !field.value.isEmpty {
+            for field in head.fields where field.kind == .xForwardedFor && !field.value.isEmpty && !field.listedInConnection {
                 writer.append(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
                 writer.append(", ")
             }
         }
-        writer.append(rewrite.clientAddress)
+        writer.append(string: rewrite.clientAddress)
         writer.append("\r\n")
         // From a trusted proxy, its own X-Forwarded-Proto/Host/Port (kept above) win over ours.
         let kept = rewrite.trustForwardedFields ? head.fields.reduce(into: (proto: false, host: false, port: false)) { kept, field in
@@ -145,7 +148,7 @@ import PortholeCore
         }
         if !kept.port {
             writer.append("X-Forwarded-Port: ")
-            writer.append(rewrite.listenerPort)
+            writer.append(string: rewrite.listenerPort)
             writer.append("\r\n")
         }
         writer.append(head.isUpgrade ? "Connection: upgrade\r\n\r\n" : "\r\n")
