@@ -111,11 +111,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private var drainTimer: Scheduled<Void>?
     /// The sandbox whose concurrent-exchange count this connection holds, if any.
     private var countedSandbox: String?
-    /// The previous request's Host field and what it named: a keep-alive connection nearly always
-    /// asks the same sandbox again, and comparing bytes is cheaper than parsing them.
+    /// The Host field `target` was parsed from, and the configuration generation it was parsed
+    /// under (a reload may change the base domains): a keep-alive connection nearly always asks
+    /// the same sandbox again, and comparing bytes is cheaper than parsing them (or copying the host).
     private var lastHostField: [UInt8] = []
-    private var lastHost: PreviewHost?
-    /// The configuration generation `lastHost` was parsed under (a reload may change the base domains).
     private var lastHostGeneration = 0
 
     // One lazily re-armed timer per connection: arming only moves the deadline, so per-request cost is a clock read.
@@ -356,30 +355,30 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private func route() {
         let headSlice = headBytes!
         // A host that named a sandbox before is not the bare base domain, so no health check.
-        let known = knownHost()
-        if known == nil, answerHealthCheck() { return }
+        let sameHost = hostIsTheLastOne()
+        if !sameHost, answerHealthCheck() { return }
         if case .redirectToHTTPS(let httpsPort) = role.mode {
             redirectToHTTPS(httpsPort: httpsPort)
             return
         }
-        if let known {
-            target = known
-        } else {
+        // On the same host `target` already names it.
+        if !sameHost {
             let parsed: Result<PreviewHost, PreviewHostError> = headSlice.withUnsafeReadableBytes { bytes in
                 guard let hostField = head.hostField else {
                     return PreviewHost.parse(UnsafeRawBufferPointer(start: nil, count: 0), baseDomains: loop.configuration.baseDomains)
                 }
                 let field = UnsafeRawBufferPointer(rebasing: bytes[head.fields[hostField].value])
                 let parsed = PreviewHost.parse(field, baseDomains: loop.configuration.baseDomains)
-                if case .success(let host) = parsed {
+                if case .success = parsed {
                     lastHostField = Array(field)
-                    lastHost = host
                     lastHostGeneration = loop.configurationGeneration
                 }
                 return parsed
             }
             switch parsed {
             case .failure(let error):
+                // Not the previous host either (nor logged as it).
+                target = nil
                 respond(ErrorResponse.badHost(error.message))
                 return
             case .success(let host):
@@ -1037,16 +1036,17 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    /// The sandbox host of this request when its Host field is byte for byte the previous one's.
-    private func knownHost() -> PreviewHost? {
-        guard let lastHost, lastHostGeneration == loop.configurationGeneration, let hostField = head.hostField else { return nil }
-        let same = headBytes!.withUnsafeReadableBytes { bytes in
+    /// Whether this request's Host field is byte for byte the one `target` was parsed from.
+    private func hostIsTheLastOne() -> Bool {
+        guard target != nil, lastHostGeneration == loop.configurationGeneration, let hostField = head.hostField else {
+            return false
+        }
+        return headBytes!.withUnsafeReadableBytes { bytes in
             let field = head.fields[hostField].value
             return field.count == lastHostField.count && lastHostField.withUnsafeBytes { last in
                 memcmp(last.baseAddress!, bytes.baseAddress! + field.lowerBound, field.count) == 0
             }
         }
-        return same ? lastHost : nil
     }
 
     /// `GET /healthz` and `/readyz` at the bare base domain, for load balancers that probe the

@@ -19,6 +19,28 @@ struct ErrorTests {
         }
     }
 
+    @Test("one keep-alive connection may name a different sandbox, port or a bad host with every request")
+    func hostChangesOnOneConnection() async throws {
+        try await withProxy(sandboxes: [SandboxSpec(id: "pub", flags: ["--public"]), SandboxSpec(id: "other", flags: ["--public"])]) { env in
+            let connection = try RawConnection(port: env.porthole.httpPort)
+            let hosts = [env.host("pub"), env.host("pub", port: 1), "nohyphen.preview.localhost", env.host("nosuch"),
+                         env.host("other", port: 1), env.host("pub")]
+            var responses: [String] = []
+            for host in hosts {
+                try connection.send("GET /echo HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+                responses += connection.readResponses(1)
+            }
+            try #require(responses.count == hosts.count, "\(responses)")
+            // The sandbox sees the host it was asked for.
+            #expect(responses[0].hasPrefix("HTTP/1.1 200 ") && responses[0].contains("[\"X-Forwarded-Host\", \"\(hosts[0])\"]"))
+            #expect(responses[1].contains("nothing is listening on port 1 of sandbox pub"))
+            #expect(responses[2].hasPrefix("HTTP/1.1 400 ") && responses[2].contains("\"code\":\"bad_host\""))
+            #expect(responses[3].hasPrefix("HTTP/1.1 404 ") && responses[3].contains("nosuch"))
+            #expect(responses[4].contains("nothing is listening on port 1 of sandbox other"))
+            #expect(responses[5].hasPrefix("HTTP/1.1 200 ") && responses[5].contains("[\"X-Forwarded-Host\", \"\(hosts[5])\"]"))
+        }
+    }
+
     @Test("an unknown sandbox is 404, a stopped one 503 with Retry-After")
     func unknownAndStopped() async throws {
         try await withProxy { env in
