@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Turns run.sh's raw results (one JSON line per measurement) into the RESULTS.md table.
 
-Each figure is the median over the rounds; the ratio columns are Porthole's figure divided by the
-peer's (for "higher is better" rows a ratio above 1 means Porthole is ahead; for "lower is better"
-rows, below 1 does). Every wrk error count, non-2xx count, failed check and warning or error line
+Each figure is the median over the rounds; the ratio columns are the median over the rounds of
+Porthole's figure divided by the peer's in the same round (for "higher is better" rows a ratio above
+1 means Porthole is ahead; for "lower is better" rows, below 1 does). Every wrk error count, non-2xx count, failed check and warning or error line
 in a proxy's log is listed under "Errors and anomalies".
 """
 import argparse
@@ -157,6 +157,15 @@ def main() -> int:
         vs = list(values[key].get(target, {}).values())
         return statistics.median(vs) if vs else None
 
+    def paired_ratio(key, peer):
+        # Each round measures Porthole and the peer back to back, so the machine's drift between
+        # rounds (this shared machine has slow and fast phases lasting minutes) cancels in the
+        # round's own ratio; the median of those is the figure. Rounds where either side failed
+        # are left out.
+        mine, theirs = values[key].get("porthole", {}), values[key].get(peer, {})
+        ratios = [mine[r] / theirs[r] for r in mine if r in theirs and theirs[r]]
+        return statistics.median(ratios) if ratios else None
+
     caddy_note = meta.get("caddy_status", "ok")
     header = ["scenario", "unit", "better"] + [LABELS[t] for t in targets]
     ratio_peers = [p for p in PEERS if p in targets] if "porthole" in targets else []
@@ -181,10 +190,9 @@ def main() -> int:
             else:
                 cell = fmt(m, unit) + ("" if n == rounds else f" ({n}/{rounds})")
             row.append(cell)
-        p = median(key, "porthole")
         for peer in ratio_peers:
-            q = median(key, peer)
-            row.append(f"{p / q:.2f}" if p is not None and q else "–")
+            r = paired_ratio(key, peer)
+            row.append(f"{r:.2f}" if r is not None else "–")
         rows.append(row)
 
     def md_table(header, rows, text_columns=3):
@@ -251,7 +259,7 @@ def main() -> int:
               "harness, not of the upstream alone.")
     md.append(f"- Rounds: {rounds} (order each round: {', '.join(LABELS[t] for t in targets)}), "
               f"{meta['duration']} s per measurement; figures are medians over the rounds "
-              "(\"(2/3)\" marks a figure with a failed round).")
+              "(\"(2/3)\" marks a figure with a failed round), ratios the medians of each round's own ratio.")
     md.append(f"- Idle connections: {meta['idle_conns']:,}; policy path: {meta['policy_sandboxes']:,} sandboxes.")
     md.append(f"- Versions: {v}")
     md.append(f"- Run time: {meta['total_seconds'] - meta['build_seconds']} s "
