@@ -17,6 +17,7 @@ import Testing
         wireHead("GET /old HTTP/1.0", "Connection: keep-alive", "Keep-Alive: timeout=5", "Proxy-Connection: keep-alive"),
         wireHead("PUT /x HTTP/1.0", "Host: h", "Content-Length: 3", "X-Preview-Token: t", "X-Daytona-Preview-Token: u"),
         wireHead("DELETE /y HTTP/1.1", "Host: h", "Connection: X-A", "X-A: 1", "X-B:", "X-C: \t spaced \t"),
+        wireHead("GET / HTTP/1.1", "Host:h", "Cookie:porthole_session=1;a=b", "Cookie:x=1;porthole_session=2", "X-Forwarded-For:a"),
     ]
 
     /// Whole field lines the fuzzer splices in, so framing and hop-by-hop fields meet in new combinations.
@@ -199,6 +200,13 @@ import Testing
             findings.check(length > 0 && !lengths.isEmpty, "a length framing has its field", bytes)
         }
         findings.check(!head.isUpgrade || head.version == .http11, "upgrades are HTTP/1.1", bytes)
+
+        // The forwarded head fits the room reserved for it under every rewrite (past it the writer traps).
+        for rewrite in [ForwardingRewrite.example, .growing] {
+            let written = Wire.forward(parsed, rewrite: rewrite)
+            let room = RequestHeadWriter.maximumBytes(for: head, headBytes: end, rewrite: rewrite)
+            findings.check(written.count <= room, "forwarded head within its reserved room", bytes)
+        }
 
         // Forwarding keeps the meaning the proxy acted on.
         let forwarded = Wire.forward(parsed)

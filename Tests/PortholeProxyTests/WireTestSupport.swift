@@ -206,6 +206,20 @@ extension ForwardingRewrite {
         )
     }
 
+    /// Everything that makes a forwarded head longer: the Host rewritten, the longest port and
+    /// client address, a replaced target, a trusted peer's fields kept and merged.
+    static var growing: ForwardingRewrite {
+        ForwardingRewrite(
+            clientAddress: "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+            trustForwardedFields: true,
+            scheme: "https",
+            listenerPort: "65535",
+            rewriteHostToLocalhost: true,
+            upstreamPort: 65535,
+            strippedTarget: "/stripped?x=1"
+        )
+    }
+
     /// The same, from a peer in the trusted-proxy list: its X-Forwarded-* fields are kept.
     static var trusted: ForwardingRewrite {
         var rewrite = example
