@@ -4,17 +4,10 @@ public struct AccessRules: Sendable {
     /// agent API: making an app public must not publish a shell).
     public var reservedPorts: Set<UInt16>
     /// Key of the session cookie MAC, at least ``PreviewSessionCookie/minimumSecretLength`` bytes.
-    public var cookieSecret: [UInt8] {
-        didSet {
-            precondition(
-                cookieSecret.count >= PreviewSessionCookie.minimumSecretLength,
-                "the cookie secret must be at least \(PreviewSessionCookie.minimumSecretLength) bytes"
-            )
-            cookieKey = HMACSHA256.Key(cookieSecret)
-        }
-    }
+    /// Fixed for the rules' lifetime (a reload builds new rules), so `cookieKey` cannot go stale.
+    public let cookieSecret: [UInt8]
     /// `cookieSecret` prepared for the per-request MAC checks.
-    public private(set) var cookieKey: HMACSHA256.Key
+    public let cookieKey: HMACSHA256.Key
     /// Seconds a session cookie stays valid after the token-for-cookie exchange.
     public var cookieLifetime: Int64
 

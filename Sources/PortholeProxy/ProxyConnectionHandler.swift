@@ -529,11 +529,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             strippedTarget: strippedTarget
         )
         let headBytes = self.headBytes!
-        var upstreamHead = loop.requestHeads.take(
-            capacity: RequestHeadWriter.maximumBytes(for: head, headBytes: headBytes.readableBytes, rewrite: rewrite)
-        )
+        let room = RequestHeadWriter.maximumBytes(for: head, headBytes: headBytes.readableBytes, rewrite: rewrite)
+        var upstreamHead = loop.requestHeads.take(capacity: room)
         headBytes.withUnsafeReadableBytes { bytes in
-            RequestHeadWriter.write(head, from: bytes, rewrite: rewrite, into: &upstreamHead)
+            RequestHeadWriter.write(head, from: bytes, rewrite: rewrite, maximumBytes: room, into: &upstreamHead)
         }
         loop.requestHeads.giveBack(upstreamHead)
         return upstreamHead
@@ -554,7 +553,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         if !requestBody.isComplete, var buffer = pending {
             lease.handler.write(upstreamHead)
             pending = nil
-            forwardRequestBody(&buffer)
+            // The response timer is armed below, once.
+            forwardRequestBody(&buffer, armingTimer: false)
             if buffer.readableBytes > 0 { pending = buffer }
             lease.handler.flush()
         } else {
@@ -566,7 +566,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     /// Sends the part of `buffer` that belongs to the request body upstream, as a slice of it.
-    private func forwardRequestBody(_ buffer: inout ByteBuffer) {
+    private func forwardRequestBody(_ buffer: inout ByteBuffer, armingTimer: Bool = true) {
         let taken: Int
         do {
             taken = try buffer.withUnsafeReadableBytes { try requestBody.consume($0) }
@@ -583,7 +583,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             lease?.handler.write(slice)
             upstreamNeedsFlush = true
         }
-        if requestBody.isComplete && !responseHeadDone {
+        if armingTimer && requestBody.isComplete && !responseHeadDone {
             armTimer(loop.configuration.upstreamResponseTimeout)
         }
     }
@@ -737,7 +737,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             disarmTimer()
             if response.framing == .untilClose || head.version == .http10 { closeAfterResponse = true }
             if ResponseHeadWriter.needsRewrite(response, closingClient: closeAfterResponse) {
-                var rewritten = loop.responseHeads.take(capacity: end + 32 + min(buffer.readableBytes - end, Self.coalescedBodyBytes))
+                // Room for the first body bytes too when they will be copied behind the head (TLS only).
+                let bodyRoom = tls == nil ? 0 : min(buffer.readableBytes - end, Self.coalescedBodyBytes)
+                var rewritten = loop.responseHeads.take(capacity: end + 32 + bodyRoom)
                 buffer.withUnsafeReadableBytes { bytes in
                     ResponseHeadWriter.write(response, from: bytes, end: end, closingClient: closeAfterResponse, into: &rewritten)
                 }
@@ -772,7 +774,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 buffer.moveReaderIndex(to: buffer.readerIndex - headLength)
                 finalHead = buffer.readSlice(length: headLength + taken)!
                 taken = 0
-            } else if taken > 0 && taken <= Self.coalescedBodyBytes {
+            } else if tls != nil && taken > 0 && taken <= Self.coalescedBodyBytes {
+                // Without TLS there is no record to share: NIO sends both writes in one writev.
                 var body = buffer.readSlice(length: taken)!
                 finalHead!.writeBuffer(&body)
                 taken = 0
@@ -862,8 +865,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             loop.giveBack(fields: &head.fields)
             state = .idle
             flushClient()
-            armTimer(loop.configuration.keepAliveTimeout)
-            if pending != nil { processPending(now: .now()) } else { resumeClientReads() }
+            let now = NIODeadline.now()
+            armTimer(loop.configuration.keepAliveTimeout, now: now)
+            if pending != nil { processPending(now: now) } else { resumeClientReads() }
         } else {
             state = .closing
             flushClient()
@@ -951,8 +955,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         flushClient()
         if keepAlive {
             state = .idle
-            armTimer(loop.configuration.keepAliveTimeout)
-            if pending != nil { processPending(now: .now()) } else { resumeClientReads() }
+            let now = NIODeadline.now()
+            armTimer(loop.configuration.keepAliveTimeout, now: now)
+            if pending != nil { processPending(now: now) } else { resumeClientReads() }
         } else {
             state = .closing
             closeNow()

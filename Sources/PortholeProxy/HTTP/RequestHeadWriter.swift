@@ -58,9 +58,12 @@ import PortholeCore
         _ head: RequestHead,
         from bytes: UnsafeRawBufferPointer,
         rewrite: ForwardingRewrite,
+        maximumBytes room: Int? = nil,
         into buffer: inout ByteBuffer
     ) {
-        HeadBytesWriter.write(into: &buffer, maximumBytes: maximumBytes(for: head, headBytes: bytes.count, rewrite: rewrite)) { writer in
+        // `room`: `maximumBytes(for:headBytes:rewrite:)` when the caller already has it.
+        let room = room ?? maximumBytes(for: head, headBytes: bytes.count, rewrite: rewrite)
+        HeadBytesWriter.write(into: &buffer, maximumBytes: room) { writer in
             write(head, from: bytes, rewrite: rewrite, into: &writer)
         }
     }
