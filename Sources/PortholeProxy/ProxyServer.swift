@@ -70,10 +70,23 @@ public final class ProxyServer: Sendable {
         if case .https = role.mode, certificates == nil {
             throw ProxyServerError("an HTTPS listener needs certificates")
         }
+        let metrics = self.metrics
+        let logger = self.logger
+        let listenerName = "\(listener.host):\(listener.port) (\(listener.role.mode))"
         let channel = try await ServerBootstrap(group: group)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AcceptFailureHandler(listener: listenerName, metrics: metrics, logger: logger)
+                    )
+                }
+            }
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // TCP level, not `.socketOption(.tcp_nodelay)`: that is SOL_SOCKET with the same number,
+            // SO_DEBUG, which needs CAP_NET_ADMIN and made NIO close every accepted connection of a
+            // non-root process. (NIO sets this one by default too; stated here so nobody "adds" it again.)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 4)
             // NIO keeps each connection's last receive buffer for its next read, idle or not. A
             // request head (or a TLS record of one) fits in 1 KiB; bodies grow it as they stream.
@@ -91,7 +104,7 @@ public final class ProxyServer: Sendable {
                     // Over the connection cap: refuse by closing at once, before any TLS work.
                     // Once counted, the connection handler gives its place back when it is removed.
                     guard loop.limits.admitConnection(cap: loop.configuration.maximumConnections) else {
-                        throw ProxyServerError("connection limit reached")
+                        throw ProxyServerError.connectionLimit
                     }
                     do {
                         if case .https = role.mode, let certificates {
@@ -197,5 +210,18 @@ public final class ProxyServer: Sendable {
 /// A server set-up failure, with a message that says what to fix.
 public struct ProxyServerError: Error, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    /// The connection cap refused this connection (expected under load, not a fault).
+    let isConnectionLimit: Bool
+
+    init(_ description: String) {
+        self.description = description
+        self.isConnectionLimit = false
+    }
+
+    private init(connectionLimit description: String) {
+        self.description = description
+        self.isConnectionLimit = true
+    }
+
+    static let connectionLimit = ProxyServerError(connectionLimit: "connection limit reached")
 }

@@ -130,8 +130,8 @@ struct LifecycleTests {
             try await stream.waitFor("the first event") { stdout, _ in stdout.contains("data: first") }
 
             // A new certificate from the same development CA, in place of the old files.
-            let generated = try await CommandResult.run(
-                TestPaths.portholeBinary, ["certs", "dev", "--force", "--cert-dir", env.porthole.certificateDirectory]
+            let generated = try await env.porthole.runAsServer(
+                ["certs", "dev", "--force", "--cert-dir", env.porthole.certificateDirectory]
             )
             #expect(generated.status == 0, "\(generated.stderr)")
             env.porthole.process.signal(SIGHUP)

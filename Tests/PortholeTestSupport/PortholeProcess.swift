@@ -14,6 +14,8 @@ public struct PortholeProcess: Sendable {
     public let httpPort: Int
     /// The admin listener (`/metrics`, `/readyz`, the API).
     public let adminPort: Int
+    /// Who the server runs as; `runAsServer` runs other commands the same way.
+    public let privileges: ServerPrivileges
 
     public var dataDirectory: String { Self.dataDirectory(in: directory) }
     public var certificateDirectory: String { directory + "/certs" }
@@ -21,10 +23,12 @@ public struct PortholeProcess: Sendable {
 
     /// Starts a server in a fresh directory, or with `directory` in an existing one (sandboxes
     /// created beforehand, or a restart). `arguments` are added to (and may override) the defaults.
+    /// The server runs as `deploy/` runs it: unprivileged, without capabilities (`privileges`).
     public static func start(
         directory: String? = nil,
         arguments: [String] = [],
-        environment: [String: String]? = nil
+        environment: [String: String]? = nil,
+        privileges: ServerPrivileges = .unprivileged
     ) async throws -> PortholeProcess {
         let directory = try directory ?? TestPaths.temporaryDirectory()
         var serveArguments = [
@@ -33,14 +37,19 @@ public struct PortholeProcess: Sendable {
         ]
         if !arguments.contains("--http-mode") { serveArguments += ["--http-mode", "proxy"] }
         serveArguments += arguments
-        let process = try ChildProcess(TestPaths.portholeBinary, serveArguments, name: "porthole serve", environment: environment)
+        let (executable, commandArguments) = try privileges.command(
+            binary: TestPaths.portholeBinary, arguments: serveArguments, directory: directory
+        )
+        let process = try ChildProcess(executable, commandArguments, name: "porthole serve", environment: environment)
         do {
             let (_, stderr) = try await process.waitFor("porthole is ready") { _, stderr in stderr.contains("porthole is ready") }
             guard let https = port(in: stderr, mode: "mode=https"),
                   let http = port(in: stderr, mode: "mode=plainProxy") ?? port(in: stderr, mode: "mode=redirect"),
                   let admin = port(in: stderr, mode: "mode=admin")
             else { throw TestFailure("no listening lines in:\n\(stderr)") }
-            return PortholeProcess(directory: directory, process: process, httpsPort: https, httpPort: http, adminPort: admin)
+            return PortholeProcess(
+                directory: directory, process: process, httpsPort: https, httpPort: http, adminPort: admin, privileges: privileges
+            )
         } catch {
             process.stop()
             throw error
@@ -59,6 +68,15 @@ public struct PortholeProcess: Sendable {
             }
         }
         return nil
+    }
+
+    /// `porthole <arguments>` as the server's own user, as an operator would run a command that
+    /// writes files the server reads (`sudo -u porthole porthole certs dev`).
+    public func runAsServer(_ arguments: [String]) async throws -> CommandResult {
+        let (executable, commandArguments) = try privileges.command(
+            binary: TestPaths.portholeBinary, arguments: arguments, directory: directory
+        )
+        return try await CommandResult.run(executable, commandArguments)
     }
 
     /// Stops the process; `keepData` leaves the directory for a restart.

@@ -35,6 +35,8 @@ public final class ProxyMetrics: Sendable {
     let tlsFailures: Counter
     public let reloads: Counter
     public let reloadFailures: Counter
+    let acceptFailures: Counter
+    let connectionsOverLimit: Counter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -67,6 +69,12 @@ public final class ProxyMetrics: Sendable {
         )
         reloadFailures = registry.makeCounter(
             descriptor: .init(namespace: "porthole", metricName: "reload_failures", unitName: "total", helpText: "Reloads refused; the previous state stayed in use.")
+        )
+        acceptFailures = registry.makeCounter(
+            descriptor: .init(namespace: "porthole", metricName: "accept_failures", unitName: "total", helpText: "Accepted connections closed because setting them up failed (logged).")
+        )
+        connectionsOverLimit = registry.makeCounter(
+            descriptor: .init(namespace: "porthole", metricName: "connections_over_limit", unitName: "total", helpText: "Connections closed at once because --max-connections was reached.")
         )
     }
 

@@ -142,7 +142,7 @@ final class UpstreamPool {
     private func connect(_ key: UpstreamKey) -> EventLoopFuture<UpstreamHandler> {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)  // TCP level: see ProxyServer.bind
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())

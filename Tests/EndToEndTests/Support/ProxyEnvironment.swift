@@ -26,6 +26,7 @@ struct SandboxSpec: Sendable {
 func withProxy(
     sandboxes: [SandboxSpec] = [SandboxSpec(id: "pub", flags: ["--public"]), SandboxSpec(id: "priv")],
     arguments: [String] = [],
+    privileges: ServerPrivileges = .unprivileged,
     _ body: (ProxyEnvironment) async throws -> Void
 ) async throws {
     let upstream = try await Upstream.start()
@@ -44,7 +45,7 @@ func withProxy(
         try? FileManager.default.removeItem(atPath: directory)
         throw error
     }
-    let porthole = try await PortholeProcess.start(directory: directory, arguments: arguments)
+    let porthole = try await PortholeProcess.start(directory: directory, arguments: arguments, privileges: privileges)
     defer { porthole.stop() }
     try await body(ProxyEnvironment(upstream: upstream, porthole: porthole, tokens: tokens))
 }
