@@ -6,15 +6,19 @@ public enum AccessDecision: Sendable, Hashable {
     /// target without the parameter (see ``QueryString/removingParameter(_:from:)``) carrying this
     /// `Set-Cookie` value, so the token leaves the address bar, history and `Referer`.
     case exchangeTokenForCookie(setCookie: String)
+    /// A well-formed CORS preflight (``CORSPreflight``) to a private preview: Porthole answers it
+    /// itself and nothing reaches the sandbox.
+    case answerPreflight
     case deny(AccessDenial)
 
     /// Precedence, each rule chosen for a reason:
     /// 1. A stopped sandbox is 503 before anything else: no credential can make it answer.
     /// 2. A public sandbox is open, except on reserved ports.
-    /// 3. A CORS preflight passes: browsers never attach credentials (cookies or custom headers) to it,
-    ///    so requiring them would make every cross-origin call to a private preview fail. It exposes
-    ///    nothing: the upstream only answers `OPTIONS`, and the real request that follows is authorised
-    ///    on its own.
+    /// 3. A CORS preflight is answered by Porthole: browsers never attach credentials (cookies or
+    ///    custom headers) to it, so requiring them would make every cross-origin call to a private
+    ///    preview fail, and forwarding it without any would run the app's handlers for anybody (apps
+    ///    answer `OPTIONS` with their ordinary code). The real request that follows is authorised on
+    ///    its own.
     /// 4. A header token decides alone: a wrong one is 403 even with a valid cookie, so a script with a
     ///    stale token fails loudly instead of riding on the browser's session.
     /// 5. A query token — the preview token or a signed preview URL's token (``SignedPreviewToken``):
@@ -32,7 +36,7 @@ public enum AccessDecision: Sendable, Hashable {
             return .allow(.public)
         }
         if request.kind == .preflight {
-            return .allow(.preflight)
+            return .answerPreflight
         }
         if let headerToken = request.headerToken {
             return tokenMatches(headerToken, policy: policy) ? .allow(.token) : .deny(.tokenInvalid)

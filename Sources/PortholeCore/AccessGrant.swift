@@ -10,6 +10,4 @@ public enum AccessGrant: String, Sendable, Hashable {
     case signedURL = "signed_url"
     /// Valid session cookie.
     case cookie
-    /// CORS preflight, which carries no credentials; the request it announces is authorised on its own.
-    case preflight
 }

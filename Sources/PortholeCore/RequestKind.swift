@@ -2,8 +2,9 @@
 public enum RequestKind: Sendable, Hashable {
     /// A browser page load: the only kind that may be redirected to trade a query token for a cookie.
     case navigation
-    /// A CORS preflight (`OPTIONS` with `Access-Control-Request-Method`). Browsers never attach
-    /// credentials to it (Fetch standard, "CORS-preflight request").
+    /// A well-formed CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`,
+    /// no body: ``CORSPreflight``). Browsers never attach credentials to it (Fetch standard,
+    /// "CORS-preflight request"). An `OPTIONS` that is not well formed is `.other`.
     case preflight
     /// A protocol upgrade (WebSocket or any other `Upgrade`); a redirect would break the handshake.
     case upgrade

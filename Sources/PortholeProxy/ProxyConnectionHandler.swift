@@ -411,12 +411,13 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let target = self.target!
         self.policy = policy
         var strippedTarget: String? = nil
+        var preflight: CORSPreflight? = nil
         let request: AccessRequest = headBytes!.withUnsafeReadableBytes { bytes in
             var headerToken: String? = nil
             var sessionCookies: [String] = []
             var secFetchMode: Range<Int>? = nil
             var accept: Range<Int>? = nil
-            var preflight = false
+            var preflightMethod: Range<Int>? = nil
             for field in head.fields {
                 switch field.kind {
                 case .previewToken where headerToken == nil:
@@ -426,9 +427,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                     sessionCookies += CookieHeader.values(name: PreviewSessionCookie.name, in: value).map(String.init)
                 case .secFetchMode: secFetchMode = field.value
                 case .accept: accept = field.value
-                case .accessControlRequestMethod: preflight = head.isOPTIONS
+                case .accessControlRequestMethod where head.isOPTIONS: preflightMethod = field.value
                 default: break
                 }
+            }
+            if preflightMethod != nil {
+                preflight = makePreflight(bytes, sandboxID: target.sandboxID)
             }
             var queryToken: String? = nil
             if ASCII.contains(bytes, head.target, "preview_token=") {
@@ -442,7 +446,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             let kind: RequestKind
             if head.isUpgrade {
                 kind = .upgrade
-            } else if preflight {
+            } else if preflight != nil {
                 kind = .preflight
             } else if let secFetchMode {
                 kind = ASCII.equalsLowercase(bytes, secFetchMode, "navigate") && (head.isGET || head.isHEAD) ? .navigation : .other
@@ -480,6 +484,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         case .exchangeTokenForCookie(let setCookie):
             decision = .queryToken
             redirectWithCookie(location: strippedTarget ?? "/", setCookie: setCookie)
+        case .answerPreflight:
+            decision = .preflight
+            // `.answerPreflight` is only decided for a request classified as a preflight.
+            answer(preflight!)
         case .deny(let denial):
             decision = .denied
             respond(ErrorResponse(status: denial.status, code: denial.code, message: denial.message))
@@ -925,6 +933,44 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         finishOwnResponse(keepAlive: keepAlive)
     }
 
+    /// The request as a CORS preflight, when it is a well-formed one (``CORSPreflight``).
+    private func makePreflight(_ bytes: UnsafeRawBufferPointer, sandboxID: String) -> CORSPreflight? {
+        var origin: String? = nil
+        var method: String? = nil
+        var headers: String? = nil
+        for field in head.fields {
+            let text = { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self) }
+            switch field.kind {
+            // A repeated field is not a preflight a browser sends: not well formed.
+            case .origin: if origin != nil { return nil } else { origin = text() }
+            case .accessControlRequestMethod: if method != nil { return nil } else { method = text() }
+            case .accessControlRequestHeaders: if headers != nil { return nil } else { headers = text() }
+            default: break
+            }
+        }
+        return CORSPreflight.parse(
+            origin: origin, requestMethod: method, requestHeaders: headers,
+            hasBody: head.framing != .none, sandboxID: sandboxID, baseDomains: loop.configuration.baseDomains
+        )
+    }
+
+    /// `204` with the CORS fields that let the announced request through; it still needs its token.
+    private func answer(_ preflight: CORSPreflight) {
+        let fields = preflight.responseFields
+        var buffer = allocator.buffer(capacity: 128 + fields.utf8.count)
+        buffer.writeStaticString("HTTP/1.1 204 No Content\r\n")
+        buffer.writeString(fields)
+        buffer.writeStaticString("Cache-Control: no-store\r\n")
+        let keepAlive = !head.wantsClose && !loop.draining
+        if !keepAlive { buffer.writeStaticString("Connection: close\r\n") }
+        buffer.writeStaticString("\r\n")
+        responseStatus = 204
+        bytesToClient &+= buffer.readableBytes
+        writeToClient(buffer)
+        recordExchange(status: 204)
+        finishOwnResponse(keepAlive: keepAlive)
+    }
+
     private func redirectToHTTPS(httpsPort: Int) {
         var location = "https://"
         headBytes!.withUnsafeReadableBytes { bytes in
@@ -1002,7 +1048,6 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         case .cookie: .cookie
         case .queryToken: .queryToken
         case .signedURL: .signedURL
-        case .preflight: .preflight
         }
     }
 

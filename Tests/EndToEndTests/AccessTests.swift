@@ -88,18 +88,55 @@ struct AccessTests {
         }
     }
 
-    @Test("a CORS preflight of a private sandbox is passed through without credentials")
+    @Test("a CORS preflight of a private sandbox is answered by Porthole and never reaches the sandbox")
     func preflight() async throws {
         try await withProxy { env in
+            let preflight = ["-X", "OPTIONS", "-H", "Origin: https://app.example", "-H", "Access-Control-Request-Method: POST"]
             let response = try await env.curl.get(
-                env.host("priv"), "/echo",
-                arguments: ["-X", "OPTIONS", "-H", "Origin: https://app.example", "-H", "Access-Control-Request-Method: POST"]
+                env.host("priv"), "/admin/delete-everything",
+                arguments: preflight + ["-H", "Access-Control-Request-Headers: x-preview-token, content-type"]
             )
-            #expect(response.status == 200)
-            #expect(try response.json()["method"] as? String == "OPTIONS")
-            // A plain OPTIONS without the preflight header is an ordinary request and needs a token.
+            #expect(response.status == 204)
+            #expect(response.body.isEmpty)
+            #expect(response.header("Access-Control-Allow-Origin") == "https://app.example")
+            #expect(response.header("Access-Control-Allow-Methods") == "POST")
+            #expect(response.header("Access-Control-Allow-Headers") == "x-preview-token, content-type")
+            #expect(response.header("Vary")?.contains("Origin") == true)
+            // A foreign origin may send the token header, never the browser's cookies.
+            #expect(response.header("Access-Control-Allow-Credentials") == nil)
+            #expect(try await env.upstream.requestCount(path: "/admin/delete-everything") == 0)
+
+            // Another port of the same sandbox is the app itself: credentials allowed.
+            let sameSandbox = try await env.curl.get(
+                env.host("priv"), "/echo",
+                arguments: ["-X", "OPTIONS", "-H", "Origin: https://\(env.host("priv", port: 5173)):\(env.porthole.httpsPort)",
+                            "-H", "Access-Control-Request-Method: PUT"]
+            )
+            #expect(sameSandbox.status == 204)
+            #expect(sameSandbox.header("Access-Control-Allow-Credentials") == "true")
+
+            // What no browser sends as a preflight is an ordinary request and needs a token:
+            // a body, no Origin, a plain OPTIONS, a header list that could break out of its line.
+            let withBody = try await env.curl.get(
+                env.host("priv"), "/admin/delete-everything", arguments: preflight + ["--data", #"{"action":"drop"}"#]
+            )
+            #expect(withBody.status == 401)
+            let withoutOrigin = try await env.curl.get(
+                env.host("priv"), "/echo", arguments: ["-X", "OPTIONS", "-H", "Access-Control-Request-Method: POST"]
+            )
+            #expect(withoutOrigin.status == 401)
             let plain = try await env.curl.get(env.host("priv"), "/echo", arguments: ["-X", "OPTIONS"])
             #expect(plain.status == 401)
+            let badList = try await env.curl.get(
+                env.host("priv"), "/echo", arguments: preflight + ["-H", "Access-Control-Request-Headers: a b"]
+            )
+            #expect(badList.status == 401)
+            #expect(try await env.upstream.requestCount(path: "/admin/delete-everything") == 0)
+
+            // A public sandbox's preflight is the app's own business: forwarded.
+            let publicPreflight = try await env.curl.get(env.host("pub"), "/echo", arguments: preflight)
+            #expect(publicPreflight.status == 200)
+            #expect(try publicPreflight.json()["method"] as? String == "OPTIONS")
         }
     }
 

@@ -67,7 +67,7 @@ struct AccessDecisionTests {
         #expect(Self.decide(Self.request(port: port, header: "wrong"), policy: open) == .deny(.tokenInvalid))
         #expect(Self.decide(Self.request(port: port, header: Self.token), policy: open) == .allow(.token))
         #expect(Self.decide(Self.request(port: port, cookies: [Self.cookie(port: port)]), policy: open) == .allow(.cookie))
-        #expect(Self.decide(Self.request(port: port, kind: .preflight), policy: open) == .allow(.preflight))
+        #expect(Self.decide(Self.request(port: port, kind: .preflight), policy: open) == .answerPreflight)
     }
 
     @Test func reservedPortsOfAPrivateSandboxWorkLikeAnyOther() {
@@ -77,12 +77,18 @@ struct AccessDecisionTests {
 
     // MARK: Preflight
 
-    @Test func preflightPassesWithoutCredentials() {
-        #expect(Self.decide(Self.request(kind: .preflight)) == .allow(.preflight))
-        #expect(Self.decide(Self.request(header: "wrong", kind: .preflight)) == .allow(.preflight))
-        #expect(Self.decide(Self.request(query: "wrong", kind: .preflight)) == .allow(.preflight))
-        #expect(Self.decide(Self.request(query: Self.token, kind: .preflight)) == .allow(.preflight))
-        #expect(Self.decide(Self.request(cookies: ["junk"], kind: .preflight)) == .allow(.preflight))
+    /// A private sandbox's preflight is answered by Porthole, never forwarded, whatever it carries.
+    @Test func preflightIsAnsweredNotForwarded() {
+        #expect(Self.decide(Self.request(kind: .preflight)) == .answerPreflight)
+        #expect(Self.decide(Self.request(header: "wrong", kind: .preflight)) == .answerPreflight)
+        #expect(Self.decide(Self.request(header: Self.token, kind: .preflight)) == .answerPreflight)
+        #expect(Self.decide(Self.request(query: "wrong", kind: .preflight)) == .answerPreflight)
+        #expect(Self.decide(Self.request(query: Self.token, kind: .preflight)) == .answerPreflight)
+        #expect(Self.decide(Self.request(cookies: ["junk"], kind: .preflight)) == .answerPreflight)
+    }
+
+    @Test func aStoppedSandboxRefusesPreflightsToo() {
+        #expect(Self.decide(Self.request(kind: .preflight), policy: Self.policy(state: .stopped)) == .deny(.sandboxStopped("abc123")))
     }
 
     // MARK: Header token
@@ -253,7 +259,6 @@ struct AccessDecisionTests {
     @Test func grantsHaveStableNames() {
         #expect(AccessGrant.public.rawValue == "public")
         #expect(AccessGrant.queryToken.rawValue == "query_token")
-        #expect(AccessGrant.preflight.rawValue == "preflight")
         #expect(AccessGrant.signedURL.rawValue == "signed_url")
     }
 

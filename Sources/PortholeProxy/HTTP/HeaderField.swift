@@ -26,6 +26,8 @@ public struct HeaderField: Sendable, Hashable {
         case accept
         case secFetchMode
         case accessControlRequestMethod
+        case accessControlRequestHeaders
+        case origin
         case xForwardedFor
         case xForwardedProto
         case xForwardedHost
@@ -47,6 +49,7 @@ public struct HeaderField: Sendable, Hashable {
             if ASCII.equalsLowercase(bytes, name, "cookie") { return .cookie }
             if ASCII.equalsLowercase(bytes, name, "accept") { return .accept }
             if ASCII.equalsLowercase(bytes, name, "expect") { return .expect }
+            if ASCII.equalsLowercase(bytes, name, "origin") { return .origin }
         case 7:
             if ASCII.equalsLowercase(bytes, name, "upgrade") { return .upgrade }
         case 9:
@@ -71,6 +74,8 @@ public struct HeaderField: Sendable, Hashable {
             if ASCII.equalsLowercase(bytes, name, "x-daytona-preview-token") { return .previewToken }
         case 29:
             if ASCII.equalsLowercase(bytes, name, "access-control-request-method") { return .accessControlRequestMethod }
+        case 30:
+            if ASCII.equalsLowercase(bytes, name, "access-control-request-headers") { return .accessControlRequestHeaders }
         default:
             break
         }

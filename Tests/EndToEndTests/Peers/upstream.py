@@ -12,6 +12,10 @@ Endpoints (any method):
   /close          body delimited by closing the connection (no Content-Length)
   /status?code=N  answers with that status and no body
   /keepalive-close answers, then closes the idle connection right away (retry tests)
+  /cors-echo      like /echo, with Access-Control-Allow-Origin set to the request's Origin (an app
+                  that lets other origins read its answers)
+  /seen?path=P    JSON {"count": N}: how many requests for path P arrived (any endpoint, any method),
+                  so a test can prove that something never reached the sandbox
 """
 import asyncio
 import hashlib
@@ -28,6 +32,7 @@ connections = {"count": 0}
 slow_waiting = {"count": 0}
 slow_lock = threading.Lock()
 lock = threading.Lock()
+seen = {}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -83,7 +88,15 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         url = urlsplit(self.path)
         query = parse_qs(url.query)
-        if url.path == "/echo":
+        if url.path != "/seen":
+            with lock:
+                seen[url.path] = seen.get(url.path, 0) + 1
+        if url.path == "/seen":
+            self.read_body()
+            with lock:
+                count = seen.get(query.get("path", [""])[0], 0)
+            self.send_bytes(200, json.dumps({"count": count}).encode(), "application/json")
+        elif url.path in ("/echo", "/cors-echo"):
             length, digest = self.read_body()
             body = json.dumps({
                 "method": self.command,
@@ -94,7 +107,10 @@ class Handler(BaseHTTPRequestHandler):
                 "bodySHA256": digest,
                 "connections": connections["count"],
             }).encode()
-            self.send_bytes(200, body, "application/json")
+            extra = []
+            if url.path == "/cors-echo" and self.headers.get("Origin"):
+                extra = [("Access-Control-Allow-Origin", self.headers["Origin"]), ("Vary", "Origin")]
+            self.send_bytes(200, body, "application/json", extra)
         elif url.path == "/big":
             self.read_body()
             size = int(query.get("bytes", ["1048576"])[0])

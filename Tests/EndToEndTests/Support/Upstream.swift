@@ -1,3 +1,4 @@
+import Foundation
 import PortholeTestSupport
 
 /// The Python upstream (Peers/upstream.py): an HTTP/1.1 server and a WebSocket echo server.
@@ -28,4 +29,15 @@ final class Upstream: Sendable {
     }
 
     func stop() { process.stop() }
+
+    /// How many requests for `path` reached this upstream, asked directly (not through the proxy).
+    func requestCount(path: String) async throws -> Int {
+        let result = try await CommandResult.run(
+            TestPaths.which("curl"), ["-sS", "-G", "--data-urlencode", "path=\(path)", "http://127.0.0.1:\(httpPort)/seen"]
+        )
+        guard let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
+              let count = object["count"] as? Int
+        else { throw TestFailure("unexpected /seen answer: \(result.stdout) \(result.stderr)") }
+        return count
+    }
 }

@@ -1,0 +1,33 @@
+import PortholeTestSupport
+import Foundation
+import Testing
+
+/// Porthole in Debian's Chromium, driven by Playwright for Python (`Peers/browser_*.py`).
+@Suite("Browser")
+struct BrowserTests {
+    @Test("a page on another origin calls a private preview with fetch() and the token header; the preflight stays at Porthole")
+    func crossOriginFetchWithToken() async throws {
+        try await withProxy { env in
+            let token = try #require(env.tokens["priv"])
+            let preview = "https://\(env.host("priv")):\(env.porthole.httpsPort)/cors-echo"
+            // Any page of the upstream's own origin (http://127.0.0.1:PORT) will do as the caller.
+            let page = "http://127.0.0.1:\(env.upstream.httpPort)/seen?path=none"
+            let result = try await CommandResult.run(
+                TestPaths.which("python3"), [TestPaths.peers + "/browser_cors.py", page, preview, token], timeout: .seconds(90)
+            )
+            #expect(result.status == 0, "Chromium and Playwright for Python must be installed (.ci/run does): \(result.stderr)")
+            let output = try result.json()
+            let withToken = try #require(output["withToken"] as? [String: Any], "\(output)")
+            #expect(withToken["status"] as? Int == 200, "\(withToken)")
+            let echoed = try #require(withToken["body"] as? [String: Any])
+            #expect(echoed["method"] as? String == "POST")
+            let headers = (echoed["headers"] as? [[String]] ?? []).map { $0[0].lowercased() }
+            #expect(!headers.contains("x-preview-token"), "the token must never reach the sandbox")
+            // Without the token the real request is refused (401 without CORS fields: fetch fails).
+            let withoutToken = try #require(output["withoutToken"] as? [String: Any])
+            #expect(withoutToken["error"] != nil, "\(withoutToken)")
+            // The POST with its token arrived once; the preflights (one per call) never did.
+            #expect(try await env.upstream.requestCount(path: "/cors-echo") == 1)
+        }
+    }
+}

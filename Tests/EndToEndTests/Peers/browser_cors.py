@@ -1,0 +1,37 @@
+"""Chromium (Debian's, driven by Playwright) on a page of one origin calls a private preview on
+another origin with fetch() and the X-Preview-Token header, as a platform's dashboard does.
+
+usage: browser_cors.py PAGE_URL PREVIEW_URL TOKEN
+Prints one JSON object: what fetch() saw with the token, and without it.
+"""
+import json
+import os
+import sys
+
+from playwright.sync_api import sync_playwright
+
+page_url, preview_url, token = sys.argv[1:4]
+executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+CALL = """async ([url, token]) => {
+    const headers = {"Content-Type": "application/json"};
+    if (token) headers["X-Preview-Token"] = token;
+    try {
+        const response = await fetch(url, {method: "POST", headers, body: JSON.stringify({hello: "world"})});
+        return {status: response.status, body: await response.json()};
+    } catch (error) {
+        return {error: String(error)};
+    }
+}"""
+
+with sync_playwright() as playwright:
+    browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+    try:
+        context = browser.new_context(ignore_https_errors=True)
+        page = context.new_page()
+        page.goto(page_url)
+        with_token = page.evaluate(CALL, [preview_url, token])
+        without_token = page.evaluate(CALL, [preview_url, ""])
+        print(json.dumps({"origin": page.evaluate("location.origin"), "withToken": with_token, "withoutToken": without_token}))
+    finally:
+        browser.close()
