@@ -175,6 +175,11 @@ extension ErrorResponse {
         ErrorResponse(status: 400, code: "bad_request", message: message)
     }
 
+    public static let requestBodyTimeout = ErrorResponse(
+        status: 408, code: "request_timeout",
+        message: "the request body did not arrive in time (too long without data, or too slow overall)"
+    )
+
     public static let headersTooLarge = ErrorResponse(
         status: 431, code: "headers_too_large", message: "the request headers are too large; clear this site's cookies or send fewer headers"
     )

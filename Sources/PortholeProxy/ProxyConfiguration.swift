@@ -17,6 +17,15 @@ public struct ProxyConfiguration: Sendable {
     public var keepAliveTimeout: TimeAmount = .seconds(75)
     /// A request head must arrive completely within this long of its first byte (slowloris).
     public var headerTimeout: TimeAmount = .seconds(30)
+    /// While a request body streams in, the client must keep sending: at most this long without
+    /// progress, and over the whole body at least `requestBodyMinimumRate` (408 and both sides
+    /// closed otherwise). A body dripped a byte at a time would otherwise pin a client connection
+    /// and an upstream connection for as long as the client likes.
+    public var requestBodyTimeout: TimeAmount = .seconds(30)
+    /// Bytes per second: each body byte that arrives buys `1 / rate` seconds beyond
+    /// `requestBodyTimeout` (as Apache's mod_reqtimeout `MinRate`), never more than
+    /// `requestBodyTimeout` ahead of now.
+    public var requestBodyMinimumRate = 500
     /// The sandbox must start answering within this long of the request being sent (504 after).
     public var upstreamResponseTimeout: TimeAmount = .seconds(60)
     public var upstreamConnectTimeout: TimeAmount = .seconds(5)

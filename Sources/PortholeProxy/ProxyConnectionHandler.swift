@@ -117,6 +117,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private var lastHostField: [UInt8] = []
     private var lastHostGeneration = 0
 
+    /// While the request body streams in: when the client must have sent more of it
+    /// (`requestBodyTimeout`, extended by `requestBodyMinimumRate` for what it sent).
+    /// `distantFuture` while the body clock does not run (no body, or waiting for `100 Continue`).
+    private var bodyDeadline: NIODeadline = .distantFuture
+
     // One lazily re-armed timer per connection: arming only moves the deadline, so per-request cost is a clock read.
     private var timer: Scheduled<Void>?
     private var timerScheduledFor: NIODeadline = .distantFuture
@@ -569,8 +574,35 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             lease.handler.writeAndFlush(upstreamHead)
         }
         upstreamNeedsFlush = false
-        if requestBody.isComplete { armTimer(loop.configuration.upstreamResponseTimeout, now: now) }
+        if requestBody.isComplete || head.expectsContinue {
+            // A client that expects `100 Continue` sends its body only after it: until then the
+            // sandbox is the one that must answer.
+            bodyDeadline = .distantFuture
+            armTimer(loop.configuration.upstreamResponseTimeout, now: now)
+        } else {
+            startBodyClock(now: now)
+        }
         resumeClientReads()
+    }
+
+    /// The client now owes the rest of the request body.
+    private func startBodyClock(now: NIODeadline) {
+        bodyDeadline = now + loop.configuration.requestBodyTimeout
+        armTimer(deadline: bodyDeadline)
+    }
+
+    /// `bytes` more of the body arrived: the deadline moves by what they buy at the minimum rate,
+    /// never further than one whole timeout from now.
+    private func bodyProgressed(_ bytes: Int) {
+        let now = NIODeadline.now()
+        guard bodyDeadline != .distantFuture else {
+            startBodyClock(now: now)
+            return
+        }
+        let rate = max(loop.configuration.requestBodyMinimumRate, 1)
+        let earned = bodyDeadline + .nanoseconds(Int64(bytes) * 1_000_000_000 / Int64(rate))
+        bodyDeadline = min(earned, now + loop.configuration.requestBodyTimeout)
+        armTimer(deadline: bodyDeadline)
     }
 
     /// Sends the part of `buffer` that belongs to the request body upstream, as a slice of it.
@@ -591,8 +623,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             lease?.handler.write(slice)
             upstreamNeedsFlush = true
         }
-        if armingTimer && requestBody.isComplete && !responseHeadDone {
-            armTimer(loop.configuration.upstreamResponseTimeout)
+        if requestBody.isComplete {
+            bodyDeadline = .distantFuture
+            if armingTimer && !responseHeadDone { armTimer(loop.configuration.upstreamResponseTimeout) }
+            else if responseHeadDone { disarmTimer() }
+        } else if armingTimer && taken > 0 {
+            bodyProgressed(taken)
         }
     }
 
@@ -735,6 +771,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 // 1xx interim responses (100 Continue, 103 Early Hints) are relayed as they come.
                 bytesToClient &+= end
                 writeToClient(buffer.readSlice(length: end)!)
+                // After `100 Continue` the body is the client's to send.
+                if response.status == 100 && !requestBody.isComplete && bodyDeadline == .distantFuture {
+                    startBodyClock(now: .now())
+                }
                 continue
             }
             responseHeadDone = true
@@ -742,7 +782,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             upstreamWillClose = response.upstreamCloses
             now = .now()
             loop.exchanges.countUpstreamResponse(durationNanoseconds: (now! - upstreamSentAt).nanoseconds)
-            disarmTimer()
+            // A body still streaming in keeps its clock; otherwise nothing is timed while the response streams.
+            if requestBody.isComplete || bodyDeadline == .distantFuture { disarmTimer() }
             if response.framing == .untilClose || head.version == .http10 { closeAfterResponse = true }
             if ResponseHeadWriter.needsRewrite(response, closingClient: closeAfterResponse) {
                 // Room for the first body bytes too when they will be copied behind the head (TLS only).
@@ -815,6 +856,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// Both messages are complete: return the upstream to the pool and take the next request.
     private func finishExchange(upstreamReusable: Bool, now: NIODeadline = .now()) {
         disarmTimer()
+        bodyDeadline = .distantFuture
         releaseSandboxCount()
         recordExchange(status: responseStatus, now: now)
         if let lease {
@@ -1149,7 +1191,11 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     // MARK: - Timer
 
     private func armTimer(_ amount: TimeAmount, now: NIODeadline = .now()) {
-        timerDeadline = now + amount
+        armTimer(deadline: now + amount)
+    }
+
+    private func armTimer(deadline: NIODeadline) {
+        timerDeadline = deadline
         if timer == nil || timerDeadline < timerScheduledFor { scheduleTimer() }
     }
 
@@ -1180,6 +1226,17 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 respondAndClose(ErrorResponse(status: 408, code: "request_timeout", message: "the request head did not arrive in time"), html: false)
             } else {
                 closeNow()
+            }
+        case .exchanging where !requestBody.isComplete && bodyDeadline != .distantFuture:
+            if clientReadHeld {
+                // Not the client's fault: the proxy stopped reading because the sandbox is not
+                // taking the body. The clock restarts once reading resumes... or the sandbox answers.
+                startBodyClock(now: .now())
+            } else if responseHeadDone {
+                // The answer is under way: it cannot become a 408 any more, only a cut.
+                closeNow()
+            } else {
+                respondAndClose(ErrorResponse.requestBodyTimeout, html: false)
             }
         case .exchanging where !responseHeadDone:
             respondAndClose(upstreamError(ErrorResponse.upstreamTimeout), html: prefersHTML)

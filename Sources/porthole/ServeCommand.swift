@@ -58,6 +58,10 @@ struct ServeCommand: AsyncParsableCommand {
         var keepAliveTimeout: Int?
         @Option(help: "Seconds a client has to send a complete request head. (default: 30)")
         var headerTimeout: Int?
+        @Option(help: "Seconds a request body may go without sending data; with --request-body-min-rate, 408 and both connections closed after. (default: 30)")
+        var requestBodyTimeout: Int?
+        @Option(help: "Bytes per second a request body must average: each byte buys 1/rate s beyond --request-body-timeout, never more than that timeout ahead. (default: 500)")
+        var requestBodyMinRate: Int?
         @Option(help: "Seconds to connect to a sandbox. (default: 5)")
         var upstreamConnectTimeout: Int?
         @Option(help: "Seconds for a sandbox to start answering a request. (default: 60)")
@@ -194,6 +198,8 @@ extension ServeCommand {
         proxyConfiguration.cookieSecret = cookieSecret
         proxyConfiguration.keepAliveTimeout = .seconds(Int64(settings.keepAliveTimeout))
         proxyConfiguration.headerTimeout = .seconds(Int64(settings.headerTimeout))
+        proxyConfiguration.requestBodyTimeout = .seconds(Int64(settings.requestBodyTimeout))
+        proxyConfiguration.requestBodyMinimumRate = settings.requestBodyMinimumRate
         proxyConfiguration.upstreamConnectTimeout = .seconds(Int64(settings.upstreamConnectTimeout))
         proxyConfiguration.upstreamResponseTimeout = .seconds(Int64(settings.upstreamResponseTimeout))
         proxyConfiguration.accessLog = settings.accessLog

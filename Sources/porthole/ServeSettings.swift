@@ -9,6 +9,7 @@ struct ServeSettings {
     static let names = [
         "bind-address", "https-port", "http-port", "http-mode", "admin-port", "base-domain", "data-dir",
         "cert-dir", "threads", "reserved-port", "log-level", "keep-alive-timeout", "header-timeout",
+        "request-body-timeout", "request-body-min-rate",
         "upstream-connect-timeout", "upstream-response-timeout", "cookie-secret",
         "admin-address", "admin-token", "preview-port", "max-allow-list-entries",
         "access-log", "drain-delay", "drain-timeout", "tunnel-grace", "max-connections", "max-connections-per-sandbox",
@@ -36,6 +37,10 @@ struct ServeSettings {
     var logLevel: String
     var keepAliveTimeout: Int
     var headerTimeout: Int
+    /// Seconds without request-body progress before 408 (extended by the minimum rate).
+    var requestBodyTimeout: Int
+    /// Bytes per second a request body must average.
+    var requestBodyMinimumRate: Int
     var upstreamConnectTimeout: Int
     var upstreamResponseTimeout: Int
     /// Hex; when absent a secret is generated once into the data directory.
@@ -91,6 +96,8 @@ struct ServeSettings {
         logLevel = source.string("log-level", flag: options.logLevel, default: "info")
         keepAliveTimeout = try source.int("keep-alive-timeout", flag: options.keepAliveTimeout, default: 75, range: 1...3600)
         headerTimeout = try source.int("header-timeout", flag: options.headerTimeout, default: 30, range: 1...600)
+        requestBodyTimeout = try source.int("request-body-timeout", flag: options.requestBodyTimeout, default: 30, range: 1...3600)
+        requestBodyMinimumRate = try source.int("request-body-min-rate", flag: options.requestBodyMinRate, default: 500, range: 1...1_000_000_000)
         upstreamConnectTimeout = try source.int("upstream-connect-timeout", flag: options.upstreamConnectTimeout, default: 5, range: 1...120)
         upstreamResponseTimeout = try source.int("upstream-response-timeout", flag: options.upstreamResponseTimeout, default: 60, range: 1...3600)
         cookieSecret = source.optionalString("cookie-secret", flag: nil)

@@ -58,6 +58,38 @@ struct LifecycleTests {
         }
     }
 
+    @Test("a request body that stops, or drips, gets 408 and the connection is closed")
+    func requestBodyTimeout() async throws {
+        try await withProxy(arguments: ["--request-body-timeout", "1", "--request-body-min-rate", "1000"]) { env in
+            let head = "POST /echo HTTP/1.1\r\nHost: \(env.host("pub"))\r\nContent-Length: 100\r\n\r\n"
+            // One body byte, then silence: before, both connections stayed open for minutes.
+            let stalled = try RawConnection(port: env.porthole.httpPort)
+            let start = ContinuousClock.now
+            try stalled.send(head + "x")
+            let stalledAnswer = stalled.readUntilClose()
+            #expect(stalledAnswer.hasPrefix("HTTP/1.1 408 "), "\(stalledAnswer)")
+            #expect(stalledAnswer.contains("Connection: close"))
+            #expect(ContinuousClock.now - start < .seconds(10))
+
+            // A byte every 300 ms is never a second of silence, but far below 1000 bytes/s.
+            let drip = try RawConnection(port: env.porthole.httpPort)
+            try drip.send(head)
+            var dripAnswer = ""
+            for _ in 0..<40 {
+                try await Task.sleep(for: .milliseconds(300))
+                do { try drip.send("y") } catch { break }  // closed by the proxy
+                if drip.hasPendingInput { break }
+            }
+            dripAnswer = drip.readUntilClose()
+            #expect(dripAnswer.hasPrefix("HTTP/1.1 408 "), "\(dripAnswer)")
+
+            // A body sent at once is unaffected.
+            let whole = try RawConnection(port: env.porthole.httpPort)
+            try whole.send(head + String(repeating: "z", count: 100))
+            #expect(whole.readResponses(1).first?.hasPrefix("HTTP/1.1 200 ") == true)
+        }
+    }
+
     @Test("access log lines carry no tokens or queries")
     func accessLog() async throws {
         try await withProxy { env in

@@ -68,6 +68,12 @@ final class RawConnection {
         }
     }
 
+    /// Whether an answer (or the peer's close) can be read right now, without waiting.
+    var hasPendingInput: Bool {
+        var descriptorPoll = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptorPoll, 1, 0) > 0
+    }
+
     /// True when the proxy has closed the connection (reads EOF within the timeout).
     func isClosedByPeer() -> Bool {
         var byte: UInt8 = 0
