@@ -171,6 +171,14 @@ extension ErrorResponse {
         )
     }
 
+    /// 502: the sandbox's target is not an address the proxy may connect to (`--allow-target`).
+    public static func upstreamTargetRefused(sandbox sandboxID: String) -> ErrorResponse {
+        ErrorResponse(
+            status: 502, code: "target_not_allowed",
+            message: "sandbox \(sandboxID) points at an address this proxy does not connect to; the operator's log says why"
+        )
+    }
+
     public static func badRequest(_ message: String) -> ErrorResponse {
         ErrorResponse(status: 400, code: "bad_request", message: message)
     }

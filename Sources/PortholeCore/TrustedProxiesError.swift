@@ -1,4 +1,4 @@
-/// Why a trusted-proxy list was refused. The message names the bad entry, so whoever wrote the
+/// Why a list of address ranges (trusted proxies, allowed targets) was refused. The message names the bad entry, so whoever wrote the
 /// setting can fix it without guessing:
 /// `trusted proxy "10.0.0.1/8" has host bits set; write the network as 10.0.0.0/8`.
 public struct TrustedProxiesError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -10,7 +10,15 @@ public struct TrustedProxiesError: Error, Sendable, Hashable, CustomStringConver
     }
 
     private let base: Base
+    /// What one entry is called in the message: "trusted proxy", "allowed target".
+    private var noun = "trusted proxy"
     private init(_ base: Base) { self.base = base }
+
+    func naming(_ noun: String) -> TrustedProxiesError {
+        var named = self
+        named.noun = noun
+        return named
+    }
 
     static func emptyEntry(position: Int) -> TrustedProxiesError { TrustedProxiesError(.emptyEntry(position: position)) }
     static func invalidIPv4(_ entry: some StringProtocol, _ error: IPv4ParseError) -> TrustedProxiesError {
@@ -34,15 +42,15 @@ public struct TrustedProxiesError: Error, Sendable, Hashable, CustomStringConver
     public var message: String {
         switch base {
         case .emptyEntry(let position):
-            "entry \(position) of the trusted proxies is empty; separate addresses or CIDRs with single commas"
+            "entry \(position) of the \(noun) list is empty; separate addresses or CIDRs with single commas"
         case .invalidIPv4(let entry, let error):
-            "trusted proxy \"\(entry)\" is not an IPv4 address or CIDR: \(error.message)"
+            "\(noun) \"\(entry)\" is not an IPv4 address or CIDR: \(error.message)"
         case .invalidIPv6(let entry, let error):
-            "trusted proxy \"\(entry)\" is not an IPv6 address or CIDR: \(error.message)"
+            "\(noun) \"\(entry)\" is not an IPv6 address or CIDR: \(error.message)"
         case .hostBitsSet(let entry, let network):
             // Refused rather than normalised: `10.0.0.1/8` may mean the host or the network, and a
             // guess here decides who may set X-Forwarded-For.
-            "trusted proxy \"\(entry)\" has host bits set; write the network as \(network) or the host as a bare address"
+            "\(noun) \"\(entry)\" has host bits set; write the network as \(network) or the host as a bare address"
         }
     }
 

@@ -38,6 +38,8 @@ public struct ProxyConfiguration: Sendable {
     public var maximumExchangesPerSandbox = 0
     /// Client connections (all event loops together) before new ones are closed at once; 0 = no cap.
     public var maximumConnections = 0
+    /// Where sandbox targets may be (`--allow-target`); checked on every new upstream connection.
+    public var upstreamTargets: UpstreamTargetPolicy = .default
     /// Peers whose X-Forwarded-* fields are believed (load balancers); everyone else's are replaced.
     public var trustedProxies: TrustedProxies = .none
     /// One JSON line per request on standard output.

@@ -634,7 +634,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     private func respondToConnectFailure(_ error: any Error, sandbox: String, port: UInt16) {
         loop.metrics.upstreamConnectFailures.increment()
-        if case .connectTimeout = error as? ChannelError {
+        if error is UpstreamTargetRefusal {
+            // The details (the sandbox's internal address) go to the operator's log, not to the client.
+            respond(ErrorResponse.upstreamTargetRefused(sandbox: sandbox))
+        } else if case .connectTimeout = error as? ChannelError {
             respond(upstreamError(ErrorResponse.upstreamTimeout))
         } else if Self.isConnectionRefused(error) {
             respond(ErrorResponse.upstreamRefused(port: port, sandbox: sandbox))

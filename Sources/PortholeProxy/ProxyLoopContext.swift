@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import PortholeCore
 import PortholeStore
@@ -41,7 +42,10 @@ final class ProxyLoopContext {
     /// Ciphertext for every TLS connection on this loop, in turn (an idle one holds none).
     let tlsWriteBuffer = ReusableBuffer()
 
-    init(eventLoop: any EventLoop, configuration: ProxyConfiguration, policies: PolicyCache, metrics: ProxyMetrics, limits: ConnectionLimits) {
+    init(
+        eventLoop: any EventLoop, configuration: ProxyConfiguration, policies: PolicyCache, metrics: ProxyMetrics,
+        limits: ConnectionLimits, ownListeners: OwnListeners = OwnListeners(), logger: Logger = Logger(label: "porthole")
+    ) {
         self.eventLoop = eventLoop
         self.limits = limits
         self.configuration = configuration
@@ -57,8 +61,11 @@ final class ProxyLoopContext {
             configuration: .init(
                 connectTimeout: configuration.upstreamConnectTimeout,
                 idleTimeout: configuration.upstreamIdleTimeout,
-                maximumIdlePerKey: configuration.upstreamMaximumIdlePerTarget
-            )
+                maximumIdlePerKey: configuration.upstreamMaximumIdlePerTarget,
+                targets: configuration.upstreamTargets
+            ),
+            ownListeners: ownListeners,
+            logger: logger
         )
         self.accessLog = configuration.accessLog ? AccessLog(eventLoop: eventLoop) : nil
     }
@@ -76,7 +83,8 @@ final class ProxyLoopContext {
         pool.update(.init(
             connectTimeout: configuration.upstreamConnectTimeout,
             idleTimeout: configuration.upstreamIdleTimeout,
-            maximumIdlePerKey: configuration.upstreamMaximumIdlePerTarget
+            maximumIdlePerKey: configuration.upstreamMaximumIdlePerTarget,
+            targets: configuration.upstreamTargets
         ))
         if configuration.accessLog {
             if accessLog == nil { accessLog = AccessLog(eventLoop: eventLoop) }

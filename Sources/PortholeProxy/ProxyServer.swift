@@ -29,6 +29,8 @@ public final class ProxyServer: Sendable {
     private let channels: NIOLockedValueBox<[any Channel]>
     private let drainingFlag = NIOLockedValueBox(false)
     private let limits: ConnectionLimits
+    /// Every port this process listens on: no sandbox target may point at one of them.
+    public let ownListeners = OwnListeners()
     public let metrics: ProxyMetrics
 
     public init(
@@ -47,11 +49,13 @@ public final class ProxyServer: Sendable {
         var contexts: [ObjectIdentifier: NIOLoopBound<ProxyLoopContext>] = [:]
         let limits = ConnectionLimits()
         self.limits = limits
+        let ownListeners = self.ownListeners
         for loop in group.makeIterator() {
             contexts[ObjectIdentifier(loop)] = try loop.submit {
                 NIOLoopBound(
                     ProxyLoopContext(
-                        eventLoop: loop, configuration: configuration, policies: policies, metrics: metrics, limits: limits
+                        eventLoop: loop, configuration: configuration, policies: policies, metrics: metrics, limits: limits,
+                        ownListeners: ownListeners, logger: logger
                     ),
                     eventLoop: loop
                 )
@@ -123,6 +127,7 @@ public final class ProxyServer: Sendable {
             .get()
         channels.withLockedValue { $0.append(channel) }
         let port = channel.localAddress?.port ?? listener.port
+        ownListeners.add(port: port)
         logger.info("listening", metadata: ["address": "\(listener.host):\(port)", "mode": "\(listener.role.mode)"])
         return port
     }

@@ -82,6 +82,8 @@ struct ServeCommand: AsyncParsableCommand {
         var proxyProtocol: [String] = []
         @Option(help: "CIDRs (IPv4 or IPv6) of proxies whose X-Forwarded-For/-Proto are believed; repeat or comma-separate. Everyone else's are replaced.")
         var trustedProxies: [String] = []
+        @Option(help: "CIDRs sandbox targets may be in; repeat or comma-separate. Link-local (cloud metadata), unspecified, multicast and broadcast addresses and Porthole's own listeners are refused whatever this says. (default: \(UpstreamTargetPolicy.defaultAllowed): private ranges and loopback)")
+        var allowTarget: [String] = []
     }
 
     @OptionGroup var options: Options
@@ -153,6 +155,7 @@ struct ServeCommand: AsyncParsableCommand {
                 group: group,
                 logger: logger,
                 onListening: { host, port in
+                    server.ownListeners.add(port: port)
                     adminCredentials.writeURL(host: host, port: port, logger: logger)
                     await onListening()
                 }
@@ -206,6 +209,7 @@ extension ServeCommand {
         proxyConfiguration.tunnelGracePeriod = .seconds(Int64(settings.tunnelGrace))
         proxyConfiguration.maximumExchangesPerSandbox = settings.maximumConnectionsPerSandbox
         proxyConfiguration.trustedProxies = settings.trustedProxies
+        proxyConfiguration.upstreamTargets = settings.upstreamTargets
         proxyConfiguration.maximumConnections = settings.maximumConnections
         return proxyConfiguration
     }

@@ -13,7 +13,7 @@ struct ServeSettings {
         "upstream-connect-timeout", "upstream-response-timeout", "cookie-secret",
         "admin-address", "admin-token", "preview-port", "max-allow-list-entries",
         "access-log", "drain-delay", "drain-timeout", "tunnel-grace", "max-connections", "max-connections-per-sandbox",
-        "proxy-protocol", "trusted-proxies",
+        "proxy-protocol", "trusted-proxies", "allow-target",
     ]
 
     enum HTTPMode: String {
@@ -64,6 +64,7 @@ struct ServeSettings {
     /// Listeners (`https`, `http`) whose connections start with a PROXY protocol header.
     var proxyProtocolListeners: Set<String>
     var trustedProxies: TrustedProxies
+    var upstreamTargets: UpstreamTargetPolicy
 
     init(_ options: ServeCommand.Options) throws {
         let source = try SettingsSource(configPath: options.config)
@@ -128,6 +129,13 @@ struct ServeSettings {
             trustedProxies = trusted.isEmpty ? .none : try TrustedProxies.parse(trusted)
         } catch {
             throw ValidationError("trusted-proxies: \(error)")
+        }
+        let allowedTargets = source.list("allow-target", flags: options.allowTarget, default: [UpstreamTargetPolicy.defaultAllowed])
+            .joined(separator: ",")
+        do {
+            upstreamTargets = UpstreamTargetPolicy(allowed: try AddressRanges.parse(allowedTargets, noun: "allowed target"))
+        } catch {
+            throw ValidationError("allow-target: \(error)")
         }
         maximumConnectionsPerSandbox = try source.int(
             "max-connections-per-sandbox", flag: options.maxConnectionsPerSandbox, default: 0, range: 0...10_000_000

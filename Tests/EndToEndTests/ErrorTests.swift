@@ -109,4 +109,35 @@ struct ErrorTests {
             }
         }
     }
+
+    @Test("targets: never the metadata address, never Porthole's own listeners, only the allowed ranges")
+    func upstreamTargets() async throws {
+        try await withProxy(sandboxes: [SandboxSpec(id: "pub", flags: ["--public"])]) { env in
+            // The API refuses a record that can never be connected to.
+            let metadata = try await env.porthole.cli(["create", "--id", "meta", "--target", "169.254.169.254", "--public"])
+            #expect(metadata.status == 1)
+            #expect(metadata.stderr.contains("link-local"), "\(metadata.stderr)")
+
+            // The admin listener through a preview of a loopback sandbox: refused before a byte is sent.
+            let admin = try await env.curl.get(env.host("pub", port: env.porthole.adminPort), "/metrics")
+            #expect(admin.status == 502)
+            #expect(try admin.json()["code"] as? String == "target_not_allowed")
+            #expect(!admin.text.contains("porthole_"))
+            // Its own plain listener: no loop, one answer.
+            let own = try await env.curl.get(env.host("pub", port: env.porthole.httpPort), "/echo", https: false)
+            #expect(own.status == 502)
+            #expect(!own.text.contains("127.0.0.1"), "the client is not told internal addresses")
+            try await env.porthole.process.waitFor("the operator's log line") { _, stderr in
+                stderr.contains("refused to connect to a sandbox target") && stderr.contains("own listeners")
+            }
+            // The sandbox's real port still works.
+            #expect(try await env.curl.get(env.host("pub"), "/echo").status == 200)
+        }
+        // Ranges that leave loopback out refuse a loopback sandbox.
+        try await withProxy(sandboxes: [SandboxSpec(id: "pub", flags: ["--public"])], arguments: ["--allow-target", "10.88.0.0/16"]) { env in
+            let refused = try await env.curl.get(env.host("pub"), "/echo")
+            #expect(refused.status == 502)
+            #expect(try await env.upstream.requestCount(path: "/echo") == 0)
+        }
+    }
 }

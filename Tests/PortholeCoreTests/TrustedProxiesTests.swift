@@ -274,11 +274,11 @@ struct TrustedProxiesTests {
     }
 
     @Test(arguments: [
-        (",", "entry 1 of the trusted proxies is empty; separate addresses or CIDRs with single commas"),
-        ("10.0.0.0/8,", "entry 2 of the trusted proxies is empty; separate addresses or CIDRs with single commas"),
-        ("10.0.0.0/8,,::1", "entry 2 of the trusted proxies is empty; separate addresses or CIDRs with single commas"),
-        ("10.0.0.0/8, ,::1", "entry 2 of the trusted proxies is empty; separate addresses or CIDRs with single commas"),
-        (",10.0.0.0/8", "entry 1 of the trusted proxies is empty; separate addresses or CIDRs with single commas"),
+        (",", "entry 1 of the trusted proxy list is empty; separate addresses or CIDRs with single commas"),
+        ("10.0.0.0/8,", "entry 2 of the trusted proxy list is empty; separate addresses or CIDRs with single commas"),
+        ("10.0.0.0/8,,::1", "entry 2 of the trusted proxy list is empty; separate addresses or CIDRs with single commas"),
+        ("10.0.0.0/8, ,::1", "entry 2 of the trusted proxy list is empty; separate addresses or CIDRs with single commas"),
+        (",10.0.0.0/8", "entry 1 of the trusted proxy list is empty; separate addresses or CIDRs with single commas"),
         ("300.1.1.1/8", "trusted proxy \"300.1.1.1/8\" is not an IPv4 address or CIDR: octet 300 is out of range"),
         ("10.0.0.0/33", "trusted proxy \"10.0.0.0/33\" is not an IPv4 address or CIDR: prefix length 33 is greater than 32"),
         ("10.0.0.0/", "trusted proxy \"10.0.0.0/\" is not an IPv4 address or CIDR: the prefix length after '/' is empty"),

@@ -1,5 +1,7 @@
+import Logging
 import NIOCore
 import NIOPosix
+import PortholeCore
 
 /// Keep-alive connections to sandboxes, one pool per event loop so that a client connection and
 /// its upstream share a loop: no locks and no thread hops on the data path.
@@ -10,6 +12,9 @@ final class UpstreamPool {
         var connectTimeout: TimeAmount = .seconds(5)
         var idleTimeout: TimeAmount = .seconds(4)
         var maximumIdlePerKey = 512
+        /// Checked on every new connection, before a byte is sent: where it really went (after
+        /// name resolution) must be an allowed target and not one of Porthole's own listeners.
+        var targets: UpstreamTargetPolicy = .default
     }
 
     /// A connection handed out by `lease`.
@@ -47,9 +52,14 @@ final class UpstreamPool {
     private var sweeper: Scheduled<Void>?
     private(set) var idleCount = 0
 
-    init(eventLoop: any EventLoop, configuration: Configuration) {
+    private let ownListeners: OwnListeners
+    private let logger: Logger
+
+    init(eventLoop: any EventLoop, configuration: Configuration, ownListeners: OwnListeners = OwnListeners(), logger: Logger = Logger(label: "porthole")) {
         self.eventLoop = eventLoop
         self.configuration = configuration
+        self.ownListeners = ownListeners
+        self.logger = logger
     }
 
     /// An idle connection to `key` that is still open, if the pool has one. Synchronous, so the
@@ -157,12 +167,38 @@ final class UpstreamPool {
         } else {
             connected = bootstrap.connect(host: key.target, port: Int(key.port))
         }
+        let targets = configuration.targets
+        let ownListeners = self.ownListeners
+        let logger = self.logger
         return connected.flatMapThrowing { channel in
+            // Checked after connecting, so that a host-name target is judged by the address it
+            // resolved to; nothing has been sent yet.
+            if let refusal = Self.refusal(for: channel, targets: targets, ownListeners: ownListeners) {
+                channel.close(promise: nil)
+                logger.warning(
+                    "refused to connect to a sandbox target",
+                    metadata: ["target": "\(key.target)", "port": "\(key.port)", "reason": "\(refusal)"]
+                )
+                throw refusal
+            }
             let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
             // NIO completes the connect before channelActive reaches the handler.
             handler.connected()
             return handler
         }
+    }
+
+    private static func refusal(for channel: any Channel, targets: UpstreamTargetPolicy, ownListeners: OwnListeners) -> UpstreamTargetRefusal? {
+        guard let remote = channel.remoteAddress, let address = remote.ipAddress, let port = remote.port else {
+            return .notAnAddress("\(channel.remoteAddress.map { "\($0)" } ?? "unknown")")
+        }
+        if let refusal = targets.refusal(for: address) { return refusal }
+        // A connection to this host comes from the same address (or over loopback).
+        let local = channel.localAddress?.ipAddress
+        if ownListeners.contains(port: port), address == local || address.hasPrefix("127.") || address == "::1" {
+            return .ownListener(address, port: port)
+        }
+        return nil
     }
 
     /// One timer per pool, not per connection: idle connections older than the timeout are closed.
