@@ -345,6 +345,18 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             return
         }
         headBytes = headSlice
+        let targetCheck = headSlice.withUnsafeReadableBytes { RequestTargetCheck.check(head, $0) }
+        switch targetCheck {
+        case .accept:
+            break
+        case .acceptOriginForm(let path):
+            head.target = path
+        case .refuse(let response):
+            // The body, if any, was not read: the connection cannot carry another request.
+            respondAndClose(response, html: false)
+            return
+        }
+        headBytes = headSlice
         requestBody = BodyProgress(head.framing)
         closeAfterResponse = head.wantsClose || loop.draining
         requestStarted = now
@@ -488,7 +500,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             forward(policy: policy, strippedTarget: strippedTarget)
         case .exchangeTokenForCookie(let setCookie):
             decision = .queryToken
-            redirectWithCookie(location: strippedTarget ?? "/", setCookie: setCookie)
+            redirectWithCookie(location: SameOriginLocation.path(from: strippedTarget ?? "/"), setCookie: setCookie)
         case .answerPreflight:
             decision = .preflight
             // `.answerPreflight` is only decided for a request classified as a preflight.
@@ -720,6 +732,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             }
             let end: Int
             switch buffer.withUnsafeReadableBytes({ ASCII.headEnd($0) }) {
+            case .complete(let headEnd) where headEnd > Self.maximumResponseHeadBytes:
+                // The limit holds however the head arrives, in one read or many.
+                failUpstream()
+                return
             case .complete(let headEnd):
                 end = headEnd
             case .bareLineFeed:
@@ -1017,6 +1033,14 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     private func redirectToHTTPS(httpsPort: Int) {
+        let hostIsValid = headBytes!.withUnsafeReadableBytes { bytes in
+            head.hostField.map { RequestTargetCheck.isValidHost(bytes, head.fields[$0].value) } ?? false
+        }
+        guard hostIsValid else {
+            // Copied into `Location`, a Host such as `evil.example/x?` or `a@b` would send the client elsewhere.
+            respond(ErrorResponse.badHost("the Host field is not a host name (with an optional port)"))
+            return
+        }
         var location = "https://"
         headBytes!.withUnsafeReadableBytes { bytes in
             if let hostField = head.hostField {

@@ -209,4 +209,23 @@ struct AccessTests {
             #expect(headers.first { $0.0.lowercased() == "host" }?.1 == "localhost:\(env.upstream.httpPort)")
         }
     }
+
+    @Test("the token-for-cookie redirect stays on the preview's origin")
+    func tokenExchangeRedirectStaysOnOrigin() async throws {
+        try await withProxy { env in
+            let token = try #require(env.tokens["priv"])
+            for (target, expected) in [("//evil.example/?preview_token=\(token)", "/evil.example/"),
+                                       ("/%5Cevil.example/?preview_token=\(token)", "/%5Cevil.example/")] {
+                let response = try await env.curl.get(env.host("priv"), target, arguments: ["-H", "Sec-Fetch-Mode: navigate", "--path-as-is"])
+                #expect(response.status == 302, "\(target)")
+                #expect(response.header("Location") == expected, "\(target)")
+            }
+            // A raw backslash (curl would not send it): the redirect still stays here.
+            let connection = try RawConnection(port: env.porthole.httpPort)
+            try connection.send("GET /\\evil.example/?preview_token=\(token) HTTP/1.1\r\nHost: \(env.host("priv"))\r\nSec-Fetch-Mode: navigate\r\nConnection: close\r\n\r\n")
+            let raw = connection.readUntilClose()
+            #expect(raw.hasPrefix("HTTP/1.1 302 "), "\(raw)")
+            #expect(raw.contains("Location: /evil.example/\r\n"), "\(raw)")
+        }
+    }
 }

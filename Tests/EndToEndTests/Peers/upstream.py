@@ -14,6 +14,7 @@ Endpoints (any method):
   /keepalive-close answers, then closes the idle connection right away (retry tests)
   /cors-echo      like /echo, with Access-Control-Allow-Origin set to the request's Origin (an app
                   that lets other origins read its answers)
+  /bighead?bytes=N a 200 whose head carries N bytes of extra header fields, sent in one write
   /seen?path=P    JSON {"count": N}: how many requests for path P arrived (any endpoint, any method),
                   so a test can prove that something never reached the sandbox
 """
@@ -111,6 +112,13 @@ class Handler(BaseHTTPRequestHandler):
             if url.path == "/cors-echo" and self.headers.get("Origin"):
                 extra = [("Access-Control-Allow-Origin", self.headers["Origin"]), ("Vary", "Origin")]
             self.send_bytes(200, body, "application/json", extra)
+        elif url.path == "/bighead":
+            self.read_body()
+            size = int(query.get("bytes", ["70000"])[0])
+            fields = "".join(f"X-Filler-{i}: {'f' * 90}\r\n" for i in range(size // 104 + 1))
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n{fields}\r\n".encode()
+            self.wfile.write(head + b"ok")
+            self.wfile.flush()
         elif url.path == "/big":
             self.read_body()
             size = int(query.get("bytes", ["1048576"])[0])
