@@ -178,7 +178,10 @@ import Testing
             ("Transfer-Encodings", .other), ("Accept-Encoding", .other), ("X-Forwarded-Fo", .other),
             ("X-Preview-Tokens", .other), ("Connectio", .other), ("Upgrade-Insecure-Requests", .other),
             ("Set-Cookie", .other), ("Cookie2", .other), ("Expects", .other), ("Forwarded", .forwarded), ("Forwarde", .other),
-            ("X-Real-IP", .other), ("Sec-Fetch-Site", .other), ("Access-Control-Request-Headers", .other),
+            ("Sec-Fetch-Site", .other), ("Access-Control-Request-Header", .other), ("Origins", .other),
+            ("X-Real-IP", .clientAddressClaim), ("X-Client-IP", .clientAddressClaim), ("True-Client-IP", .clientAddressClaim),
+            ("CF-Connecting-IP", .clientAddressClaim), ("Origin", .origin),
+            ("Access-Control-Request-Headers", .accessControlRequestHeaders),
         ]
         for (name, kind) in table {
             for variant in [name, name.lowercased(), name.uppercased(), Self.alternatingCase(name)] {

@@ -1,4 +1,5 @@
 @_spi(Benchmarks) @testable import PortholeProxy
+import PortholeCore
 import Testing
 
 /// The head the sandbox sees: hop-by-hop fields, Porthole's credentials and spoofable forwarding
@@ -264,5 +265,36 @@ import Testing
         #expect(kinds.filter { $0 == .xForwardedPort }.count == 1)
         #expect(kinds.filter { $0 == .xForwardedHost }.count == (parsed.head.hostField == nil ? 0 : 1))
         #expect(reparsed.values(.cookie).allSatisfy { !$0.contains("porthole_session=") })
+    }
+
+    /// `Transfer_Encoding` and friends are read as the real fields by servers that fold `_` into
+    /// `-` (CGI, PHP, WSGI): never forwarded, as nginx does by default.
+    @Test func dropsFieldNamesWithUnderscores() throws {
+        let output = try Wire.forward(wireHead(
+            "GET / HTTP/1.1", "Host: h", "Transfer_Encoding: chunked", "Content_Length: 5", "X_Custom: 1", "X-Keep: yes"
+        ))
+        #expect(!output.contains("_"))
+        #expect(output.contains("X-Keep: yes\r\n"))
+    }
+
+    @Test(arguments: [false, true])
+    func clientAddressClaimsOnlyFromTrustedProxies(_ trusted: Bool) throws {
+        var rewrite = ForwardingRewrite.example
+        rewrite.trustForwardedFields = trusted
+        let claims = ["X-Real-IP: 1.2.3.4", "X-Client-IP: 1.2.3.4", "True-Client-IP: 1.2.3.4", "CF-Connecting-IP: 1.2.3.4"]
+        let input = (["GET / HTTP/1.1", "Host: h"] + claims).map { $0 + "\r\n" }.joined() + "\r\n"
+        let output = try Wire.forward(input, rewrite: rewrite)
+        for claim in claims {
+            #expect(output.contains(claim + "\r\n") == trusted, "\(claim)")
+        }
+    }
+
+    /// The pair that authenticates (CookieHeader tolerates spaces before `=`) is the pair removed.
+    @Test(arguments: ["porthole_session =v1", "porthole_session\t=v1", "porthole_session  =  v1"])
+    func removesTheSessionCookieHowEverItIsSpaced(_ pair: String) throws {
+        let output = try Wire.forward(wireHead("GET / HTTP/1.1", "Host: h", "Cookie: a=1; \(pair); b=2"))
+        #expect(!output.contains("porthole_session"))
+        #expect(output.contains("Cookie: a=1; b=2\r\n"))
+        #expect(CookieHeader.values(name: "porthole_session", in: "a=1; \(pair); b=2") == ["v1"])
     }
 }

@@ -35,6 +35,13 @@ public struct HeaderField: Sendable, Hashable {
         case expect
         /// RFC 7239 `Forwarded`: removed, since the proxy sets the X-Forwarded-* fields itself.
         case forwarded
+        /// `X-Real-IP`, `X-Client-IP`, `True-Client-IP`, `CF-Connecting-IP`: claims of the client's
+        /// address that apps believe; kept only from trusted proxies, like X-Forwarded-For.
+        case clientAddressClaim
+        /// A name with `_` that no standard field has: `Transfer_Encoding` and `Content_Length`
+        /// lookalikes are read as the real thing by servers that fold `_` into `-` (CGI, PHP,
+        /// WSGI). Not forwarded upstream, as nginx does by default (`underscores_in_headers off`).
+        case underscored
         case other
     }
 
@@ -54,11 +61,15 @@ public struct HeaderField: Sendable, Hashable {
             if ASCII.equalsLowercase(bytes, name, "upgrade") { return .upgrade }
         case 9:
             if ASCII.equalsLowercase(bytes, name, "forwarded") { return .forwarded }
+            if ASCII.equalsLowercase(bytes, name, "x-real-ip") { return .clientAddressClaim }
         case 10:
             if ASCII.equalsLowercase(bytes, name, "connection") { return .connection }
             if ASCII.equalsLowercase(bytes, name, "keep-alive") { return .keepAlive }
+        case 11:
+            if ASCII.equalsLowercase(bytes, name, "x-client-ip") { return .clientAddressClaim }
         case 14:
             if ASCII.equalsLowercase(bytes, name, "content-length") { return .contentLength }
+            if ASCII.equalsLowercase(bytes, name, "true-client-ip") { return .clientAddressClaim }
             if ASCII.equalsLowercase(bytes, name, "sec-fetch-mode") { return .secFetchMode }
         case 15:
             if ASCII.equalsLowercase(bytes, name, "x-forwarded-for") { return .xForwardedFor }
@@ -67,6 +78,7 @@ public struct HeaderField: Sendable, Hashable {
             if ASCII.equalsLowercase(bytes, name, "proxy-connection") { return .proxyConnection }
             if ASCII.equalsLowercase(bytes, name, "x-forwarded-host") { return .xForwardedHost }
             if ASCII.equalsLowercase(bytes, name, "x-forwarded-port") { return .xForwardedPort }
+            if ASCII.equalsLowercase(bytes, name, "cf-connecting-ip") { return .clientAddressClaim }
         case 17:
             if ASCII.equalsLowercase(bytes, name, "transfer-encoding") { return .transferEncoding }
             if ASCII.equalsLowercase(bytes, name, "x-forwarded-proto") { return .xForwardedProto }

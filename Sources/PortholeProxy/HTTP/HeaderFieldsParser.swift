@@ -17,7 +17,11 @@ enum HeaderFieldsParser {
             if first == ASCII.space || first == ASCII.tab { throw .obsoleteLineFolding }
             // Name: one or more token bytes, then a colon with no whitespace before it (RFC 9112 §5.1).
             var index = lineStart
-            while index < last && ASCII.isToken(bytes[index]) { index += 1 }
+            var underscores = false
+            while index < last && ASCII.isToken(bytes[index]) {
+                underscores = underscores || bytes[index] == UInt8(ascii: "_")
+                index += 1
+            }
             guard index > lineStart, index < last, bytes[index] == ASCII.colon else { throw .invalidHeaderName }
             let name = lineStart..<index
             index += 1
@@ -33,7 +37,9 @@ enum HeaderFieldsParser {
             while valueEnd > valueStart && (bytes[valueEnd - 1] == ASCII.space || bytes[valueEnd - 1] == ASCII.tab) {
                 valueEnd -= 1
             }
-            fields.append(HeaderField(name: name, value: valueStart..<valueEnd, lineEnd: index + 2, kind: HeaderField.classify(bytes, name)))
+            // No field the proxy knows has `_` in its name: such a name is never one of them.
+            let kind = underscores ? HeaderField.Kind.underscored : HeaderField.classify(bytes, name)
+            fields.append(HeaderField(name: name, value: valueStart..<valueEnd, lineEnd: index + 2, kind: kind))
             lineStart = index + 2
         }
     }

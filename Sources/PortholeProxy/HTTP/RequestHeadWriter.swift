@@ -89,9 +89,9 @@ import PortholeCore
         for field in head.fields {
             if field.listedInConnection { continue }
             switch field.kind {
-            case .connection, .keepAlive, .proxyConnection, .te, .previewToken, .forwarded:
+            case .connection, .keepAlive, .proxyConnection, .te, .previewToken, .forwarded, .underscored:
                 continue
-            case .xForwardedProto, .xForwardedHost, .xForwardedPort:
+            case .xForwardedProto, .xForwardedHost, .xForwardedPort, .clientAddressClaim:
                 if rewrite.trustForwardedFields { copier.keep(field, from: bytes, into: &writer) }
             case .upgrade:
                 if head.isUpgrade { copier.keep(field, from: bytes, into: &writer) }
@@ -188,12 +188,17 @@ import PortholeCore
         writer.append("\r\n")
     }
 
+    /// `name`, optional spaces or tabs, then `=`: the same reading as ``CookieHeader`` (which the
+    /// authorisation uses), so a pair that authenticates is always one that is removed
+    /// (`porthole_session =v` once authenticated and reached the sandbox).
     private static func isCookiePair(_ bytes: UnsafeRawBufferPointer, _ pair: Range<Int>, named name: String) -> Bool {
         var name = name
         return name.withUTF8 { name in
-            guard pair.count > name.count, bytes[pair.lowerBound + name.count] == UInt8(ascii: "=") else { return false }
+            guard pair.count > name.count else { return false }
             for offset in 0..<name.count where bytes[pair.lowerBound + offset] != name[offset] { return false }
-            return true
+            var index = pair.lowerBound + name.count
+            while index < pair.upperBound && (bytes[index] == ASCII.space || bytes[index] == ASCII.tab) { index += 1 }
+            return index < pair.upperBound && bytes[index] == UInt8(ascii: "=")
         }
     }
 }
