@@ -171,6 +171,8 @@ struct AdminResponder: HTTPResponder {
         case .notFound: .sandboxNotFound(error.sandboxID ?? "")
         case .alreadyExists: .sandboxExists(error.sandboxID ?? "")
         case .unavailable: .storeUnavailable("the policy store is unavailable; retry shortly")
+        // Retrying cannot help: the operator must act, so say what happened and what to do.
+        case .fileReplaced: .storeUnavailable("\(error)")
         default: AdminAPIError(status: 500, code: "store_error", message: "the policy store failed; see Porthole's log")
         }
     }

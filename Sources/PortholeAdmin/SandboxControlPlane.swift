@@ -224,10 +224,10 @@ public final class SandboxControlPlane: Sendable {
 
     // MARK: - Health
 
-    /// True when the store answers a read.
+    /// True when the store answers a read and takes writes.
     public func isReady() async -> Bool {
         do {
-            _ = try await store.policy(id: "-")
+            try await store.checkAvailable()
             return true
         } catch {
             return false

@@ -14,7 +14,8 @@ import Darwin
 /// it must not be readable by other users. SQLite gives the `-wal` and `-shm` files the mode of
 /// the database file, so creating that one right covers all three.
 enum DatabaseFile {
-    static func prepare(path: String, logger: Logger) throws {
+    /// Returns the file's identity, whose descriptor stays open for the store's whole life.
+    static func prepare(path: String, logger: Logger) throws -> DatabaseFileIdentity {
         if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
             try self.makeDirectories(String(path[..<slash]))
         }
@@ -25,8 +26,6 @@ enum DatabaseFile {
                 "cannot create or open \(path): \(Self.lastError()); check the path and its permissions"
             )
         }
-        defer { close(fd) }
-
         var info = stat()
         if fstat(fd, &info) == 0, info.st_mode & 0o077 != 0 {
             if fchmod(fd, 0o600) == 0 {
@@ -41,6 +40,7 @@ enum DatabaseFile {
                 )
             }
         }
+        return try DatabaseFileIdentity(path: path, descriptor: fd)
     }
 
     /// `mkdir -p` with mode 0700 for every directory it creates; existing ones are left alone.

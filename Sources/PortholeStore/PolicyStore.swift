@@ -35,8 +35,19 @@ public protocol PolicyStore: Sendable {
     /// `sequence` is in its future): treat every record as changed.
     func changes(after sequence: Int64) async throws -> PolicyChanges
 
+    /// Throws the ``PolicyStoreError`` a write would meet if the store cannot take writes now;
+    /// readiness (`/readyz`) asks it.
+    func checkAvailable() async throws
+
     /// Releases the store's resources. Calls made afterwards fail with ``PolicyStoreError/unavailable(_:)``.
     func close() async throws
+}
+
+extension PolicyStore {
+    /// A store that answers a read is taken to take writes too.
+    public func checkAvailable() async throws {
+        _ = try await self.policy(id: "-")
+    }
 }
 
 /// One read of a ``PolicyStore`` change feed.

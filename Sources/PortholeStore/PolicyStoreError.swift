@@ -12,6 +12,7 @@ public struct PolicyStoreError: Error, Hashable, Sendable, CustomStringConvertib
             case unavailable
             case corrupt
             case unsupportedSchema
+            case fileReplaced
         }
 
         private let base: Base
@@ -30,6 +31,9 @@ public struct PolicyStoreError: Error, Hashable, Sendable, CustomStringConvertib
         public static let corrupt = Self(.corrupt)
         /// The database was written by a newer Porthole.
         public static let unsupportedSchema = Self(.unsupportedSchema)
+        /// The database file was deleted, moved or replaced under the running process; writes are
+        /// refused until a restart reopens the path.
+        public static let fileReplaced = Self(.fileReplaced)
 
         public var description: String {
             switch self.base {
@@ -38,6 +42,7 @@ public struct PolicyStoreError: Error, Hashable, Sendable, CustomStringConvertib
             case .unavailable: "unavailable"
             case .corrupt: "corrupt"
             case .unsupportedSchema: "unsupportedSchema"
+            case .fileReplaced: "fileReplaced"
             }
         }
     }
@@ -48,6 +53,7 @@ public struct PolicyStoreError: Error, Hashable, Sendable, CustomStringConvertib
         case unavailable(reason: String)
         case corrupt(reason: String)
         case unsupportedSchema(found: Int, supported: Int, location: String)
+        case fileReplaced(path: String, change: String)
     }
 
     private let base: Base
@@ -81,6 +87,12 @@ public struct PolicyStoreError: Error, Hashable, Sendable, CustomStringConvertib
         Self(.unsupportedSchema(found: found, supported: supported, location: location))
     }
 
+    /// The database file at `path` is no longer the one the store opened; `change` says how
+    /// ("deleted", "moved away", "replaced by another file").
+    public static func fileReplaced(path: String, change: String) -> Self {
+        Self(.fileReplaced(path: path, change: change))
+    }
+
     public var code: Code {
         switch self.base {
         case .alreadyExists: .alreadyExists
@@ -88,6 +100,7 @@ public struct PolicyStoreError: Error, Hashable, Sendable, CustomStringConvertib
         case .unavailable: .unavailable
         case .corrupt: .corrupt
         case .unsupportedSchema: .unsupportedSchema
+        case .fileReplaced: .fileReplaced
         }
     }
 
@@ -95,7 +108,7 @@ public struct PolicyStoreError: Error, Hashable, Sendable, CustomStringConvertib
     public var sandboxID: String? {
         switch self.base {
         case .alreadyExists(let id), .notFound(let id): id
-        case .unavailable, .corrupt, .unsupportedSchema: nil
+        case .unavailable, .corrupt, .unsupportedSchema, .fileReplaced: nil
         }
     }
 
@@ -111,6 +124,8 @@ public struct PolicyStoreError: Error, Hashable, Sendable, CustomStringConvertib
             "The policy store holds unreadable data: \(reason). Restore the database from a backup or delete the record."
         case .unsupportedSchema(let found, let supported, let location):
             "The policy database at \(location) has schema version \(found), but this Porthole understands versions up to \(supported); upgrade Porthole or point it at another database."
+        case .fileReplaced(let path, let change):
+            "The policy database \(path) was \(change) while porthole was running; writes are refused, since they would go to a file no later start opens. Restart porthole to reopen it (restore it from a backup first if it was deleted by mistake; until the restart, reads still answer from the old file, so `porthole sandbox list --json` can export its sandboxes)."
         }
     }
 }

@@ -24,6 +24,12 @@ import Foundation
 ///   `changes` table inside the writing statement's own transaction, so the feed cannot miss a
 ///   write whoever makes it (this store, another process, or an operator's `sqlite3` shell).
 ///   A trigger keeps the newest ``changeFeedRetention`` entries.
+/// - The file itself: if it is deleted, moved or replaced while the store is open, SQLite would go
+///   on writing the old inode, which no later start opens. The store checks before each write and
+///   on every change-feed read (the policy cache's poll) that the path still names the file it
+///   opened; once it does not, writes fail with ``PolicyStoreError/Code/fileReplaced`` until a
+///   restart, and the loss is logged once. Reads go on answering from the old file, so what it
+///   holds can still be exported.
 /// - Threads: all SQLite calls run on one private thread, so they never block an event loop and
 ///   never interleave; concurrent callers queue.
 ///
@@ -49,6 +55,7 @@ public final class SQLitePolicyStore: PolicyStore {
     public let path: String
 
     private let connection: SQLiteConnection
+    private let file: DatabaseFileIdentity
     private let threadPool: NIOThreadPool
     private let lifecycle = NIOLockedValueBox(Lifecycle())
     private let logger: Logger
@@ -60,11 +67,16 @@ public final class SQLitePolicyStore: PolicyStore {
         var inFlight = 0
         /// `close()` waiting for `inFlight` to reach zero.
         var drained: CheckedContinuation<Void, Never>?
+        /// Set once the path stopped naming the opened file; never cleared (only a restart reopens).
+        var fileLost: PolicyStoreError?
     }
 
-    private init(path: String, connection: SQLiteConnection, threadPool: NIOThreadPool, logger: Logger) {
+    private init(
+        path: String, connection: SQLiteConnection, file: DatabaseFileIdentity, threadPool: NIOThreadPool, logger: Logger
+    ) {
         self.path = path
         self.connection = connection
+        self.file = file
         self.threadPool = threadPool
         self.logger = logger
     }
@@ -79,7 +91,7 @@ public final class SQLitePolicyStore: PolicyStore {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
     ) async throws -> SQLitePolicyStore {
-        try DatabaseFile.prepare(path: path, logger: logger)
+        let file = try DatabaseFile.prepare(path: path, logger: logger)
 
         let threadPool = NIOThreadPool(numberOfThreads: 1)
         threadPool.start()
@@ -92,16 +104,18 @@ public final class SQLitePolicyStore: PolicyStore {
                 on: eventLoopGroup.any()
             )
         } catch {
+            file.close()
             try? await threadPool.shutdownGracefully()
             throw Self.storeError(error, path: path)
         }
 
-        let store = SQLitePolicyStore(path: path, connection: connection, threadPool: threadPool, logger: logger)
+        let store = SQLitePolicyStore(path: path, connection: connection, file: file, threadPool: threadPool, logger: logger)
         do {
             try await store.configureConnection(configuration)
             try await store.migrate()
         } catch {
             try? await connection.close()
+            file.close()
             try? await threadPool.shutdownGracefully()
             throw Self.storeError(error, path: path)
         }
@@ -140,6 +154,7 @@ public final class SQLitePolicyStore: PolicyStore {
     }
 
     public func create(_ policy: SandboxPolicy) async throws {
+        try self.checkFile()
         // `ON CONFLICT DO NOTHING … RETURNING` reports a taken id as "no row" instead of
         // depending on which constraint error code SQLite chooses.
         let rows = try await self.query(
@@ -157,6 +172,7 @@ public final class SQLitePolicyStore: PolicyStore {
     }
 
     public func update(_ policy: SandboxPolicy) async throws {
+        try self.checkFile()
         let rows = try await self.query(
             """
             UPDATE sandboxes SET
@@ -174,11 +190,15 @@ public final class SQLitePolicyStore: PolicyStore {
     }
 
     public func delete(id: String) async throws -> Bool {
+        try self.checkFile()
         let rows = try await self.query("DELETE FROM sandboxes WHERE id = ?1 RETURNING id", [.text(id)])
         return !rows.isEmpty
     }
 
     public func changes(after sequence: Int64) async throws -> PolicyChanges {
+        // The policy cache polls this every 250 ms: the periodic check of the file, so its loss is
+        // noticed (logged, readiness failing) without waiting for a write. Reads go on regardless.
+        _ = try? self.checkFile()
         // One statement, so the newest sequence and the ids come from one read snapshot: a write
         // committed between two separate reads could otherwise be counted in `latest` but missing
         // from `ids`, and the reader would skip it forever. The first row (sandbox_id NULL)
@@ -218,6 +238,11 @@ public final class SQLitePolicyStore: PolicyStore {
         return PolicyChanges(latest: latest, ids: ids, isComplete: !pruned && !fromTheFuture)
     }
 
+    public func checkAvailable() async throws {
+        try self.checkFile()
+        _ = try await self.policy(id: "-")
+    }
+
     public func close() async throws {
         let mustWait = self.lifecycle.withLockedValue { state -> Bool? in
             guard !state.isClosing else { return nil }
@@ -241,6 +266,8 @@ public final class SQLitePolicyStore: PolicyStore {
         } catch {
             closeError = error
         }
+        // Only now: closing our descriptor earlier would drop SQLite's POSIX locks on the file.
+        self.file.close()
         try? await self.threadPool.shutdownGracefully()
         if let closeError {
             throw Self.storeError(closeError, path: self.path)
@@ -271,6 +298,32 @@ extension SQLitePolicyStore {
         } catch {
             throw Self.storeError(error, path: self.path)
         }
+    }
+
+    /// Throws ``PolicyStoreError/Code/fileReplaced`` if the path no longer names the file this
+    /// store opened (now or at an earlier check). A write racing a replacement between this check
+    /// and its commit is not caught here; the next check is at most one poll interval later.
+    private func checkFile() throws {
+        // Counted in flight, so `close()` cannot release the descriptor while it is being checked.
+        try self.enter()
+        defer { self.leave() }
+        if let lost = self.lifecycle.withLockedValue({ $0.fileLost }) {
+            throw lost
+        }
+        guard let change = self.file.change() else { return }
+        let error = PolicyStoreError.fileReplaced(path: self.path, change: change.description)
+        let isFirst = self.lifecycle.withLockedValue { state -> Bool in
+            guard state.fileLost == nil else { return false }
+            state.fileLost = error
+            return true
+        }
+        if isFirst {
+            self.logger.critical(
+                "the policy database was \(change) while porthole was running; refusing writes until a restart reopens it",
+                metadata: ["path": "\(self.path)", "error": "\(error)"]
+            )
+        }
+        throw error
     }
 
     private func enter() throws {
