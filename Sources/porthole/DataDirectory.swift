@@ -7,6 +7,27 @@ struct DataDirectory {
 
     var databasePath: String { path + "/porthole.sqlite" }
 
+    /// Files an earlier start leaves beside the database. `serve` and the direct-store CLI make the
+    /// database first, so finding any of them without it means the database was lost.
+    static let earlierStartFiles = ["cookie-secret", "admin-token", "porthole.sqlite-wal"]
+
+    /// Refuses to let a new, empty database be made where one evidently existed (deleted, moved,
+    /// a volume not mounted): every sandbox would silently become unknown (404), and a leftover
+    /// write-ahead log could be replayed into the new file. `allowedBy` tells how to say "yes,
+    /// start empty" (it differs between `serve` and `porthole sandbox`).
+    func checkDatabase(mayCreate: Bool, allowedBy: String) throws {
+        let manager = FileManager.default
+        guard !mayCreate, !manager.fileExists(atPath: databasePath) else { return }
+        let found = Self.earlierStartFiles.filter { manager.fileExists(atPath: path + "/" + $0) }
+        guard !found.isEmpty else { return }
+        throw DataDirectoryError(
+            "the policy database \(databasePath) is missing, but the data directory \(path) holds what an earlier start left there "
+                + "(\(found.joined(separator: ", "))): the database that belongs with it was deleted or moved, or this is not the volume it was on. "
+                + "Refusing to create a new, empty one, which would answer 404 for every sandbox. "
+                + "Restore porthole.sqlite into \(path) from a backup; or, to start over with no sandboxes, \(allowedBy)."
+        )
+    }
+
     /// The key that signs session cookies: from settings (hex, shared by every instance behind a
     /// balancer), else generated once into `cookie-secret` (mode 0600).
     func cookieSecret(configured: String?) throws -> [UInt8] {

@@ -42,8 +42,20 @@ struct DirectStoreBackend: SandboxBackend {
         var logger = Logger(label: "porthole.cli")
         logger.logLevel = .warning
         let environment = ProcessInfo.processInfo.environment
-        let secret = try directory.cookieSecret(configured: environment["PORTHOLE_COOKIE_SECRET"])
+        // As `serve` does: never a new, empty database beside an earlier start's secrets, and the
+        // database before the secrets on a new data directory.
+        try directory.checkDatabase(
+            mayCreate: environment["PORTHOLE_CREATE_STORE"].flatMap(SettingsSource.parseBool) ?? false,
+            allowedBy: "set PORTHOLE_CREATE_STORE=true (or start porthole serve with --create-store)"
+        )
         let store = try await SQLitePolicyStore.open(path: directory.databasePath, logger: logger)
+        let secret: [UInt8]
+        do {
+            secret = try directory.cookieSecret(configured: environment["PORTHOLE_COOKIE_SECRET"])
+        } catch {
+            try? await store.close()
+            throw error
+        }
         // Without a server, links use the settings a server would take from the environment.
         let baseDomain = environment["PORTHOLE_BASE_DOMAIN"]?.split(separator: ",").first.map {
             String($0).trimmingCharacters(in: .whitespaces).lowercased()

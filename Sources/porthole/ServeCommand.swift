@@ -46,6 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
         var baseDomain: [String] = []
         @Option(help: "Directory for the database and generated secrets. (default: .porthole)")
         var dataDir: String?
+        @Flag(help: "Make a new, empty policy database even though the data directory holds the secrets of an earlier start (its database was lost). Not needed on a first start.")
+        var createStore = false
         @Option(help: "Directory with certificate/key pairs (*.pem with matching *-key.pem, or dev-cert.pem/dev-key.pem). (default: certs)")
         var certDir: String?
         @Option(help: "Event loop threads. (default: number of cores)")
@@ -102,14 +104,28 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let dataDirectory = DataDirectory(path: settings.dataDirectory)
-        let cookieSecret = try dataDirectory.cookieSecret(configured: settings.cookieSecret)
-        let certificates = try CertificateDirectory(path: settings.certificateDirectory).load(logger: logger)
+        try dataDirectory.checkDatabase(
+            mayCreate: settings.createStore,
+            allowedBy: "pass --create-store (or set PORTHOLE_CREATE_STORE=true, or \"create-store\": true in the config file)"
+        )
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.threads)
         let store: SQLitePolicyStore
+        let cookieSecret: [UInt8]
+        let certificates: TLSCertificateStore
         do {
             store = try await SQLitePolicyStore.open(path: dataDirectory.databasePath, eventLoopGroup: group, logger: logger)
         } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        do {
+            // After the database: a new data directory gets its database before any secret, so
+            // secrets without a database always mean a lost database (`checkDatabase`).
+            cookieSecret = try dataDirectory.cookieSecret(configured: settings.cookieSecret)
+            certificates = try CertificateDirectory(path: settings.certificateDirectory).load(logger: logger)
+        } catch {
+            try? await store.close()
             try? await group.shutdownGracefully()
             throw error
         }

@@ -13,7 +13,7 @@ struct ServeSettings {
         "upstream-connect-timeout", "upstream-response-timeout", "cookie-secret",
         "admin-address", "admin-token", "preview-port", "max-allow-list-entries",
         "access-log", "drain-delay", "drain-timeout", "tunnel-grace", "max-connections", "max-connections-per-sandbox",
-        "proxy-protocol", "trusted-proxies", "allow-target",
+        "proxy-protocol", "trusted-proxies", "allow-target", "create-store",
     ]
 
     enum HTTPMode: String {
@@ -31,6 +31,9 @@ struct ServeSettings {
     var adminPortIsExplicit: Bool
     var baseDomains: [String]
     var dataDirectory: String
+    /// Whether a new, empty database may be made in a data directory that already holds the
+    /// secrets of an earlier start (see ``DataDirectory/checkDatabase(mayCreate:allowedBy:)``).
+    var createStore: Bool
     var certificateDirectory: String
     var threads: Int
     var reservedPorts: Set<UInt16>
@@ -84,6 +87,7 @@ struct ServeSettings {
             throw ValidationError("base-domain \"\(domain)\" is not a domain name (expected e.g. preview.example.com)")
         }
         dataDirectory = source.string("data-dir", flag: options.dataDir, default: ".porthole")
+        createStore = try source.bool("create-store", flag: options.createStore, default: false)
         certificateDirectory = source.string("cert-dir", flag: options.certDir, default: "certs")
         threads = try source.int("threads", flag: options.threads, default: System.coreCount, range: 1...256)
         var reserved = Set<UInt16>()

@@ -62,6 +62,25 @@ struct SettingsSource {
         return value
     }
 
+    /// A yes/no setting: the flag (present means yes), else `true`/`false` (or `1`/`0`, `yes`/`no`,
+    /// `on`/`off`) from the variable or the file.
+    func bool(_ name: String, flag: Bool, default defaultValue: Bool) throws -> Bool {
+        if flag { return true }
+        guard let text = optionalString(name, flag: nil) else { return defaultValue }
+        guard let value = Self.parseBool(text) else {
+            throw ValidationError("\(name) must be true or false, got \"\(text)\"")
+        }
+        return value
+    }
+
+    static func parseBool(_ text: String) -> Bool? {
+        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "true", "1", "yes", "on": true
+        case "false", "0", "no", "off": false
+        default: nil
+        }
+    }
+
     /// A list setting: repeated flags, a comma-separated variable, or a JSON array (or string) in the file.
     func list(_ name: String, flags: [String], default defaultValue: [String]) -> [String] {
         if !flags.isEmpty { return flags }
