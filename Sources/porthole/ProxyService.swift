@@ -27,8 +27,8 @@ struct ProxyService: Service {
     let drainTimeout: Duration
     let policies: PolicyCache
     let certificates: TLSCertificateStore
-    /// Re-reads the configuration (SIGHUP).
-    let reloadConfiguration: @Sendable () async -> Void
+    /// Re-reads the configuration (SIGHUP); `false` if the new one was refused (logged).
+    let reloadConfiguration: @Sendable () async -> Bool
     let admin: Admin?
     let logger: Logger
 
@@ -55,13 +55,21 @@ struct ProxyService: Service {
                     logger.error("policy change feed stopped", metadata: ["error": "\(error)"])
                 }
             }
-            group.addTask { await Self.watchCertificates(certificates, logger: logger) }
+            group.addTask { await Self.watchCertificates(certificates, server: server, logger: logger) }
             group.addTask { await Self.returnMemoryAfterBursts(server: server, logger: logger) }
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sighup) {
-                    await reloadConfiguration()
+                    let configured = await reloadConfiguration()
                     // A failed reload is logged by the store, which keeps the previous certificates.
-                    if (try? certificates.reload()) != nil { logger.notice("certificates reloaded on SIGHUP") }
+                    let certified = (try? certificates.reload()) != nil
+                    if certified { logger.notice("certificates reloaded on SIGHUP") }
+                    // One SIGHUP is one reload: a success only if the configuration and the
+                    // certificates both took, so an alert on failures sees a half-failed one.
+                    if configured && certified {
+                        server.metrics.reloads.increment()
+                    } else {
+                        server.metrics.reloadFailures.increment()
+                    }
                 }
             }
             try? await gracefulShutdown()
@@ -124,14 +132,24 @@ struct ProxyService: Service {
 
     /// Polls the certificate files' fingerprint (mtime and size), so a renewal by certbot or a
     /// mounted Kubernetes secret takes effect without a signal.
-    private static func watchCertificates(_ certificates: TLSCertificateStore, logger: Logger) async {
+    /// Each attempt counts once: the store remembers the files it tried, so broken files are
+    /// retried (and counted again) only after they change again.
+    private static func watchCertificates(_ certificates: TLSCertificateStore, server: ProxyServer, logger: Logger) async {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: .seconds(2))
             } catch {
                 return
             }
-            if (try? certificates.reloadIfChanged()) == true { logger.notice("certificates reloaded after a file change") }
+            do {
+                if try certificates.reloadIfChanged() {
+                    server.metrics.reloads.increment()
+                    logger.notice("certificates reloaded after a file change")
+                }
+            } catch {
+                // Logged by the store, which keeps the previous certificates.
+                server.metrics.reloadFailures.increment()
+            }
         }
     }
 }

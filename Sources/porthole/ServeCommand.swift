@@ -231,11 +231,12 @@ extension ServeCommand {
     }
 
     /// Re-reads flags, environment and the config file on SIGHUP. A configuration that does not
-    /// validate is refused with a log line and the running one stays; settings that only a restart
-    /// can change (listeners, data and certificate directories, threads) are named in the log.
+    /// validate is refused with a log line and the running one stays (`false`); settings that only a
+    /// restart can change (listeners, data and certificate directories, threads) are named in the
+    /// log. The reload metrics are counted by the caller, once per SIGHUP with the certificates.
     static func reloader(
         options: Options, running: ServeSettings, cookieSecret: [UInt8], server: ProxyServer, logger: Logger
-    ) -> @Sendable () async -> Void {
+    ) -> @Sendable () async -> Bool {
         let options = UncheckedOptions(value: options)
         return {
             do {
@@ -251,15 +252,15 @@ extension ServeCommand {
                 if fresh.proxyProtocolListeners != running.proxyProtocolListeners { needsRestart.append("proxy-protocol") }
                 if fresh.cookieSecret != running.cookieSecret { needsRestart.append("cookie-secret") }
                 await server.apply(proxyConfiguration(fresh, cookieSecret: cookieSecret))
-                server.metrics.reloads.increment()
                 if needsRestart.isEmpty {
                     logger.notice("configuration reloaded")
                 } else {
                     logger.warning("configuration reloaded; these settings need a restart to change", metadata: ["settings": "\(needsRestart.joined(separator: ","))"])
                 }
+                return true
             } catch {
-                server.metrics.reloadFailures.increment()
                 logger.error("configuration reload refused; the running configuration stays", metadata: ["error": "\(error)"])
+                return false
             }
         }
     }

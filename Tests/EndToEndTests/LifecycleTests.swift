@@ -202,4 +202,46 @@ struct LifecycleTests {
             #expect(env.porthole.process.isRunning)
         }
     }
+
+    @Test("reload metrics: a broken certificate is a failure, from SIGHUP or the file watch, never a reload")
+    func reloadFailuresAreCounted() async throws {
+        try await withProxy { env in
+            func counters() async throws -> (reloads: Double, failures: Double) {
+                let text = try await CommandResult.run(
+                    TestPaths.which("curl"), ["-sS", "http://127.0.0.1:\(env.porthole.adminPort)/metrics"]
+                ).stdout
+                func value(_ series: String) -> Double {
+                    text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
+                }
+                return (value("porthole_reloads_total"), value("porthole_reload_failures_total"))
+            }
+            /// Replaces the file whole (rename), so the file watch never sees it half written; 0644
+            /// so that the unprivileged server can read it.
+            func replace(_ path: String, with contents: Data) throws {
+                let partial = path + ".partial"
+                #expect(FileManager.default.createFile(atPath: partial, contents: contents, attributes: [.posixPermissions: 0o644]))
+                #expect(rename(partial, path) == 0)
+            }
+            #expect(try await counters() == (0, 0))
+
+            env.porthole.process.signal(SIGHUP)
+            #expect(try await eventually { try await counters() == (1, 0) })
+
+            let certificate = env.porthole.certificateDirectory + "/dev-cert.pem"
+            let good = try #require(FileManager.default.contents(atPath: certificate))
+            try replace(certificate, with: Data("-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n".utf8))
+            // The file watch (every 2 s) tries the broken file once.
+            #expect(try await eventually(timeout: .seconds(10)) { try await counters() == (1, 1) })
+            // SIGHUP with broken certificates fails as a whole, though the configuration took.
+            env.porthole.process.signal(SIGHUP)
+            try await env.porthole.process.waitFor("the refused reload") { _, stderr in
+                stderr.components(separatedBy: "TLS certificate reload failed").count == 3
+            }
+            #expect(try await eventually { try await counters() == (1, 2) })
+            #expect(try await env.curl.get(env.host("pub"), "/echo").status == 200, "the previous certificate still serves")
+
+            try replace(certificate, with: good)
+            #expect(try await eventually(timeout: .seconds(10)) { try await counters() == (2, 2) })
+        }
+    }
 }
