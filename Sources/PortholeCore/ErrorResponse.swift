@@ -127,6 +127,7 @@ extension ErrorResponse {
         case 503: "Service Unavailable"
         case 504: "Gateway Timeout"
         case 505: "HTTP Version Not Supported"
+        case 508: "Loop Detected"
         case 100..<200: "Informational"
         case 200..<300: "Success"
         case 300..<400: "Redirection"
@@ -178,6 +179,12 @@ extension ErrorResponse {
             message: "sandbox \(sandboxID) points at an address this proxy does not connect to; the operator's log says why"
         )
     }
+
+    /// 508 (RFC 5842): the request came back to this proxy through a sandbox target.
+    public static let loopDetected = ErrorResponse(
+        status: 508, code: "loop_detected",
+        message: "this request already passed through this proxy: a sandbox target leads back to a Porthole listener"
+    )
 
     public static func badRequest(_ message: String) -> ErrorResponse {
         ErrorResponse(status: 400, code: "bad_request", message: message)

@@ -169,6 +169,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            clientInputClosed()
+            return
+        }
         if event is TLSHandshakeCompleted {
             loop.metrics.tlsHandshakes.increment()
         } else if let header = event as? ProxyProtocolHeader {
@@ -247,6 +251,32 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         pending = nil
     }
 
+    /// The client sent FIN (or TLS close_notify) and will send nothing more; it may still read.
+    /// A complete request in flight is answered, then the connection closes; a tunnel passes the
+    /// FIN on to the sandbox and keeps delivering what the sandbox sends until it closes.
+    private func clientInputClosed() {
+        switch state {
+        case .idle:
+            // Nothing to answer (a partial head can never complete).
+            closeNow()
+        case .awaitingPolicy, .connecting, .exchanging:
+            if requestBody.isComplete {
+                closeAfterResponse = true
+                // Pipelined requests behind this one are not answered once it closes.
+            } else if responseHeadDone {
+                // The body can never complete; the answer already started: cut it.
+                flushClient()
+                closeNow()
+            } else {
+                respondAndClose(ErrorResponse.badRequest("the connection was half-closed before the request body was complete"), html: false)
+            }
+        case .tunnel:
+            lease?.handler.closeOutput()
+        case .closing:
+            break
+        }
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         clientIsWritable = context.channel.isWritable
         if clientIsWritable { lease?.handler.resumeReads() }
@@ -254,7 +284,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is TLSError { loop.metrics.tlsFailures.increment() }
+        // A TCP close without close_notify is what many clients do when they are done: not a failure.
+        if let tlsError = error as? TLSError, tlsError != .uncleanShutdown { loop.metrics.tlsFailures.increment() }
         context.close(promise: nil)
     }
 
@@ -371,6 +402,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// Finds the sandbox this request is for and looks up its policy.
     private func route() {
         let headSlice = headBytes!
+        if hasLooped() {
+            respond(ErrorResponse.loopDetected)
+            return
+        }
         // A host that named a sandbox before is not the bare base domain, so no health check.
         let sameHost = hostIsTheLastOne()
         if !sameHost, answerHealthCheck() { return }
@@ -551,7 +586,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             listenerPort: listenerPortText,
             rewriteHostToLocalhost: policy!.hostRewrite,
             upstreamPort: target!.port,
-            strippedTarget: strippedTarget
+            strippedTarget: strippedTarget,
+            viaPseudonym: loop.viaPseudonym
         )
         let headBytes = self.headBytes!
         let room = RequestHeadWriter.maximumBytes(for: head, headBytes: headBytes.readableBytes, rewrite: rewrite)
@@ -1139,6 +1175,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                     port: target?.port ?? 0,
                     method: UnsafeRawBufferPointer(rebasing: bytes[head.method]),
                     path: UnsafeRawBufferPointer(rebasing: bytes[path]),
+                    previewToken: policy?.previewToken,
                     status: status,
                     bytes: bytesToClient,
                     durationMicroseconds: elapsed.nanoseconds / 1000,
@@ -1152,6 +1189,15 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         if let sandbox = countedSandbox {
             countedSandbox = nil
             loop.limits.endExchange(with: sandbox)
+        }
+    }
+
+    /// Whether this process's own `Via` pseudonym is in the request: it came back through a
+    /// sandbox target that leads to a Porthole listener (this one, or through another instance).
+    private func hasLooped() -> Bool {
+        guard !loop.viaPseudonym.isEmpty else { return false }
+        return headBytes!.withUnsafeReadableBytes { bytes in
+            head.fields.contains { $0.kind == .via && ASCII.contains(bytes, $0.value, loop.viaPseudonym) }
         }
     }
 

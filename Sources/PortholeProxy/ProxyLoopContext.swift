@@ -26,6 +26,9 @@ final class ProxyLoopContext {
     var notReady = false
     /// The connection caps, shared with every other loop.
     let limits: ConnectionLimits
+    /// This process's pseudonym in `Via` (random per process): seeing it in a request means the
+    /// request looped back through a sandbox target.
+    let viaPseudonym: String
     /// Request heads on their way upstream, and rewritten response heads on their way to clients.
     let requestHeads = ReusableBuffer(maximumKeptCapacity: 16 * 1024)
     let responseHeads = ReusableBuffer(maximumKeptCapacity: 16 * 1024)
@@ -44,8 +47,10 @@ final class ProxyLoopContext {
 
     init(
         eventLoop: any EventLoop, configuration: ProxyConfiguration, policies: PolicyCache, metrics: ProxyMetrics,
-        limits: ConnectionLimits, ownListeners: OwnListeners = OwnListeners(), logger: Logger = Logger(label: "porthole")
+        limits: ConnectionLimits, ownListeners: OwnListeners = OwnListeners(), logger: Logger = Logger(label: "porthole"),
+        viaPseudonym: String = ""
     ) {
+        self.viaPseudonym = viaPseudonym
         self.eventLoop = eventLoop
         self.limits = limits
         self.configuration = configuration

@@ -50,12 +50,14 @@ public final class ProxyServer: Sendable {
         let limits = ConnectionLimits()
         self.limits = limits
         let ownListeners = self.ownListeners
+        // 64 random bits: another instance cannot guess it, so only a real loop matches.
+        let viaPseudonym = "porthole-" + String(UInt64.random(in: .min ... .max), radix: 16)
         for loop in group.makeIterator() {
             contexts[ObjectIdentifier(loop)] = try loop.submit {
                 NIOLoopBound(
                     ProxyLoopContext(
                         eventLoop: loop, configuration: configuration, policies: policies, metrics: metrics, limits: limits,
-                        ownListeners: ownListeners, logger: logger
+                        ownListeners: ownListeners, logger: logger, viaPseudonym: viaPseudonym
                     ),
                     eventLoop: loop
                 )
@@ -92,6 +94,8 @@ public final class ProxyServer: Sendable {
             // non-root process. (NIO sets this one by default too; stated here so nobody "adds" it again.)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 4)
+            // A client may half-close after its request (RFC 9112 §9.6 lets it); it still gets the answer.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             // NIO keeps each connection's last receive buffer for its next read, idle or not. A
             // request head (or a TLS record of one) fits in 1 KiB; bodies grow it as they stream.
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024, maximum: 65536))

@@ -195,7 +195,7 @@ struct AccessTests {
             try connection.send(
                 "GET /echo HTTP/1.1\r\nHost: \(env.host("pub"))\r\nX-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n"
             )
-            let response = connection.readUntilClose()
+            let response = await connection.readUntilClose()
             #expect(response.contains("[\"X-Forwarded-For\", \"203.0.113.9, 127.0.0.1\"]"), "\(response)")
             #expect(response.contains("[\"X-Forwarded-Proto\", \"https\"]"), "\(response)")
         }
@@ -223,7 +223,7 @@ struct AccessTests {
             // A raw backslash (curl would not send it): the redirect still stays here.
             let connection = try RawConnection(port: env.porthole.httpPort)
             try connection.send("GET /\\evil.example/?preview_token=\(token) HTTP/1.1\r\nHost: \(env.host("priv"))\r\nSec-Fetch-Mode: navigate\r\nConnection: close\r\n\r\n")
-            let raw = connection.readUntilClose()
+            let raw = await connection.readUntilClose()
             #expect(raw.hasPrefix("HTTP/1.1 302 "), "\(raw)")
             #expect(raw.contains("Location: /evil.example/\r\n"), "\(raw)")
         }

@@ -12,7 +12,7 @@ struct ErrorTests {
         try await withProxy { env in
             let connection = try RawConnection(port: env.porthole.httpPort)
             try connection.send("GET / HTTP/1.1\r\nHost: \(host)\r\n\r\n")
-            let response = connection.readResponses(1).first ?? ""
+            let response = await connection.readResponses(1).first ?? ""
             #expect(response.hasPrefix("HTTP/1.1 400 "))
             #expect(response.contains("\"code\":\"bad_host\""))
             #expect(response.contains("<port>-<sandboxId>.preview.localhost"))
@@ -28,7 +28,7 @@ struct ErrorTests {
             var responses: [String] = []
             for host in hosts {
                 try connection.send("GET /echo HTTP/1.1\r\nHost: \(host)\r\n\r\n")
-                responses += connection.readResponses(1)
+                responses += await connection.readResponses(1)
             }
             try #require(responses.count == hosts.count, "\(responses)")
             // The sandbox sees the host it was asked for.
@@ -89,7 +89,7 @@ struct ErrorTests {
         try await withProxy(arguments: ["--http-mode", "redirect"]) { env in
             let connection = try RawConnection(port: env.porthole.httpPort)
             try connection.send("GET /a?b=1 HTTP/1.1\r\nHost: \(env.host("pub")):\(env.porthole.httpPort)\r\n\r\n")
-            let response = connection.readResponses(1).first ?? ""
+            let response = await connection.readResponses(1).first ?? ""
             #expect(response.hasPrefix("HTTP/1.1 308 "))
             #expect(response.contains("Location: https://\(env.host("pub")):\(env.porthole.httpsPort)/a?b=1\r\n"))
         }
@@ -138,6 +138,24 @@ struct ErrorTests {
             let refused = try await env.curl.get(env.host("pub"), "/echo")
             #expect(refused.status == 502)
             #expect(try await env.upstream.requestCount(path: "/echo") == 0)
+        }
+    }
+
+    @Test("a request carrying this instance's Via pseudonym is a loop: 508, never forwarded again")
+    func loopDetected() async throws {
+        try await withProxy { env in
+            let echoed = try await env.curl.get(env.host("pub"), "/echo")
+            let via = try #require(try echoed.echoedHeaders().first { $0.0.lowercased() == "via" }?.1)
+            #expect(via.hasPrefix("1.1 porthole-"))
+            let before = try await env.upstream.requestCount(path: "/echo")
+            let looped = try await env.curl.get(env.host("pub"), "/echo", arguments: ["-H", "Via: 1.1 lb, \(via)"])
+            #expect(looped.status == 508)
+            #expect(try looped.json()["code"] as? String == "loop_detected")
+            #expect(try await env.upstream.requestCount(path: "/echo") == before)
+            // Another proxy's Via is passed on, with this one's added.
+            let other = try await env.curl.get(env.host("pub"), "/echo", arguments: ["-H", "Via: 1.1 edge"])
+            let vias = try other.echoedHeaders().filter { $0.0.lowercased() == "via" }.map(\.1)
+            #expect(vias == ["1.1 edge", via])
         }
     }
 }

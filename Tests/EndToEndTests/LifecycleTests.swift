@@ -53,7 +53,7 @@ struct LifecycleTests {
             for _ in 0..<5 {
                 #expect(try await env.curl.get(env.host("pub"), "/echo").status == 200)
             }
-            let answer = slow.readUntilClose()
+            let answer = await slow.readUntilClose()
             #expect(answer.hasPrefix("HTTP/1.1 408 "))
         }
     }
@@ -66,7 +66,7 @@ struct LifecycleTests {
             let stalled = try RawConnection(port: env.porthole.httpPort)
             let start = ContinuousClock.now
             try stalled.send(head + "x")
-            let stalledAnswer = stalled.readUntilClose()
+            let stalledAnswer = await stalled.readUntilClose()
             #expect(stalledAnswer.hasPrefix("HTTP/1.1 408 "), "\(stalledAnswer)")
             #expect(stalledAnswer.contains("Connection: close"))
             #expect(ContinuousClock.now - start < .seconds(10))
@@ -80,13 +80,13 @@ struct LifecycleTests {
                 do { try drip.send("y") } catch { break }  // closed by the proxy
                 if drip.hasPendingInput { break }
             }
-            dripAnswer = drip.readUntilClose()
+            dripAnswer = await drip.readUntilClose()
             #expect(dripAnswer.hasPrefix("HTTP/1.1 408 "), "\(dripAnswer)")
 
             // A body sent at once is unaffected.
             let whole = try RawConnection(port: env.porthole.httpPort)
             try whole.send(head + String(repeating: "z", count: 100))
-            #expect(whole.readResponses(1).first?.hasPrefix("HTTP/1.1 200 ") == true)
+            #expect(await whole.readResponses(1).first?.hasPrefix("HTTP/1.1 200 ") == true)
         }
     }
 
@@ -96,12 +96,19 @@ struct LifecycleTests {
             let token = env.tokens["priv"]!
             _ = try await env.curl.get(env.host("priv"), "/echo?preview_token=\(token)&x=1")
             _ = try await env.curl.get(env.host("priv"), "/echo", arguments: ["-H", "X-Preview-Token: \(token)"])
-            let (stdout, _) = try await env.porthole.process.waitFor("two access log lines") { stdout, _ in
-                stdout.split(separator: "\n").filter { $0.contains("\"sandbox\":\"priv\"") }.count >= 2
+            // A token put into the path itself, as a path parameter or a segment.
+            _ = try await env.curl.get(env.host("priv"), "/x;preview_token=\(token)", arguments: ["-H", "X-Preview-Token: \(token)"])
+            _ = try await env.curl.get(env.host("priv"), "/files/\(token)/a", arguments: ["-H", "X-Preview-Token: \(token)"])
+            let (stdout, _) = try await env.porthole.process.waitFor("four access log lines") { stdout, _ in
+                stdout.split(separator: "\n").filter { $0.contains("\"sandbox\":\"priv\"") }.count >= 4
             }
+            #expect(stdout.contains(#""path":"/x;[redacted]""#))
+            #expect(stdout.contains(#""path":"/files/[redacted]""#))
             #expect(!stdout.contains(token))
             #expect(!stdout.contains("x=1"))
-            let line = try #require(stdout.split(separator: "\n").first { $0.contains("\"decision\":\"token\"") })
+            let line = try #require(stdout.split(separator: "\n").first {
+                $0.contains("\"decision\":\"token\"") && $0.contains("\"path\":\"/echo\"")
+            })
             let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             #expect(json["status"] as? Int == 200)
             #expect(json["path"] as? String == "/echo")
@@ -186,7 +193,7 @@ struct LifecycleTests {
             func status(_ host: String) async throws -> Int {
                 let connection = try RawConnection(port: env.porthole.httpPort)
                 try connection.send("GET /echo HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n")
-                return Int(connection.readUntilClose().dropFirst(9).prefix(3)) ?? 0
+                return Int(await connection.readUntilClose().dropFirst(9).prefix(3)) ?? 0
             }
             let otherHost = "\(env.upstream.httpPort)-pub.preview.example"
             #expect(try await status(otherHost) == 400)

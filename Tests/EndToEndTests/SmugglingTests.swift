@@ -35,7 +35,7 @@ struct SmugglingTests {
         try await withProxy { env in
             let connection = try RawConnection(port: env.porthole.httpPort)
             try connection.send("GET http://\(env.host("pub"))/echo?x=1 HTTP/1.1\r\nHost: \(env.host("pub"))\r\nConnection: close\r\n\r\n")
-            let response = connection.readUntilClose()
+            let response = await connection.readUntilClose()
             #expect(response.hasPrefix("HTTP/1.1 200 "), "\(response)")
             #expect(response.contains(#""target": "/echo?x=1""#), "\(response)")
         }
@@ -47,13 +47,13 @@ struct SmugglingTests {
             for host in ["evil.example/x?", "a@evil.example", "evil.example\\x", "[::1", "host:99999"] {
                 let connection = try RawConnection(port: env.porthole.httpPort)
                 try connection.send("GET /path HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n")
-                let response = connection.readUntilClose()
+                let response = await connection.readUntilClose()
                 #expect(response.hasPrefix("HTTP/1.1 400 "), "\(host): \(response)")
                 #expect(!response.contains("Location:"))
             }
             let good = try RawConnection(port: env.porthole.httpPort)
             try good.send("GET /path?q=1 HTTP/1.1\r\nHost: \(env.host("pub")):8080\r\nConnection: close\r\n\r\n")
-            let response = good.readUntilClose()
+            let response = await good.readUntilClose()
             #expect(response.hasPrefix("HTTP/1.1 308 "))
             #expect(response.contains("Location: https://\(env.host("pub")):\(env.porthole.httpsPort)/path?q=1\r\n"))
         }
@@ -74,7 +74,7 @@ struct SmugglingTests {
         try await withProxy { env in
             let connection = try RawConnection(port: env.porthole.httpPort)
             try connection.send(template.replacingOccurrences(of: "{h}", with: env.host("pub")))
-            let response = connection.readUntilClose()
+            let response = await connection.readUntilClose()
             #expect(response.hasPrefix("HTTP/1.1 \(status) "), "\(name): \(response)")
             #expect(!response.contains("\"method\""), "\(name): the request reached the upstream")
         }

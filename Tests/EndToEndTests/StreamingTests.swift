@@ -139,7 +139,7 @@ struct StreamingTests {
                     + "POST /echo?n=2 HTTP/1.1\r\nHost: \(host)\r\nContent-Length: 5\r\n\r\nhello"
                     + "GET /echo?n=3 HTTP/1.1\r\nHost: \(host)\r\n\r\n"
             )
-            let responses = connection.readResponses(3)
+            let responses = await connection.readResponses(3)
             #expect(responses.count == 3)
             for (index, response) in responses.enumerated() {
                 #expect(response.hasPrefix("HTTP/1.1 200"))
@@ -188,6 +188,24 @@ struct StreamingTests {
             defer { process.stop() }
             #expect(try await process.waitForExit() == 0)
             #expect(process.standardOutput == "ping\n")
+        }
+    }
+
+    @Test("a client that half-closes after its request still gets the answer")
+    func halfClosedClientIsAnswered() async throws {
+        try await withProxy { env in
+            let connection = try RawConnection(port: env.porthole.httpPort)
+            try connection.send("GET /echo HTTP/1.1\r\nHost: \(env.host("pub"))\r\n\r\n")
+            connection.shutdownWrite()
+            let answer = await connection.readUntilClose()
+            #expect(answer.hasPrefix("HTTP/1.1 200 "), "\(answer)")
+            #expect(answer.contains("\"method\": \"GET\""))
+
+            // A body cut short by the half-close can never complete: 400, not a hang.
+            let cut = try RawConnection(port: env.porthole.httpPort)
+            try cut.send("POST /echo HTTP/1.1\r\nHost: \(env.host("pub"))\r\nContent-Length: 10\r\n\r\nabc")
+            cut.shutdownWrite()
+            #expect(await cut.readUntilClose().hasPrefix("HTTP/1.1 400 "))
         }
     }
 }

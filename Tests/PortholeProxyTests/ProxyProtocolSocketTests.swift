@@ -61,7 +61,7 @@ struct ProxyProtocolSocketTests {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let promise = group.next().makePromise(of: Received.self)
         // Never hang the suite: a stalled decoder fails the test instead.
-        let watchdog = group.next().scheduleTask(in: .seconds(10)) { promise.fail(ChannelError.connectTimeout(.seconds(10))) }
+        let watchdog = group.next().scheduleTask(in: .seconds(30)) { promise.fail(ChannelError.connectTimeout(.seconds(30))) }
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.autoRead, value: false)
@@ -88,7 +88,7 @@ struct ProxyProtocolSocketTests {
 
     private func connect(_ port: Int, group: any EventLoopGroup) async throws -> any Channel {
         try await ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connect(host: "127.0.0.1", port: port)
             .get()
     }

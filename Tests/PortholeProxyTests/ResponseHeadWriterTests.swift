@@ -18,6 +18,18 @@ import Testing
         ))
     }
 
+    /// RFC 9110 §8.6: no Content-Length (nor Transfer-Encoding) in a 204; a 304 keeps its length.
+    @Test func a204LosesItsFramingFields() throws {
+        let parsed = try Wire.response(wireHead("HTTP/1.1 204 No Content", "Content-Length: 17", "X-A: 1"))
+        #expect(ResponseHeadWriter.needsRewrite(parsed.head, closingClient: false))
+        let output = try Self.rewrite(wireHead("HTTP/1.1 204 No Content", "Content-Length: 17", "X-A: 1"), closingClient: false)
+        #expect(output == wireHead("HTTP/1.1 204 No Content", "X-A: 1"))
+        let chunked = try Self.rewrite(wireHead("HTTP/1.1 204 No Content", "Transfer-Encoding: chunked"), closingClient: false)
+        #expect(chunked == wireHead("HTTP/1.1 204 No Content"))
+        let notModified = try Wire.response(wireHead("HTTP/1.1 304 Not Modified", "Content-Length: 17"))
+        #expect(!ResponseHeadWriter.needsRewrite(notModified.head, closingClient: false))
+    }
+
     @Test func saysCloseWhenTheProxyWillClose() throws {
         let output = try Self.rewrite(wireHead("HTTP/1.0 200 OK", "Server: dev", "Connection: keep-alive"), closingClient: true)
         #expect(output == wireHead("HTTP/1.0 200 OK", "Server: dev", "Connection: close"))

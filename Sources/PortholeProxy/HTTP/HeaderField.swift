@@ -38,6 +38,8 @@ public struct HeaderField: Sendable, Hashable {
         /// `X-Real-IP`, `X-Client-IP`, `True-Client-IP`, `CF-Connecting-IP`: claims of the client's
         /// address that apps believe; kept only from trusted proxies, like X-Forwarded-For.
         case clientAddressClaim
+        /// `Via`: the proxies a request passed; forwarded, and checked for this Porthole's own pseudonym.
+        case via
         /// A name with `_` that no standard field has: `Transfer_Encoding` and `Content_Length`
         /// lookalikes are read as the real thing by servers that fold `_` into `-` (CGI, PHP,
         /// WSGI). Not forwarded upstream, as nginx does by default (`underscores_in_headers off`).
@@ -50,6 +52,8 @@ public struct HeaderField: Sendable, Hashable {
         switch name.count {
         case 2:
             if ASCII.equalsLowercase(bytes, name, "te") { return .te }
+        case 3:
+            if ASCII.equalsLowercase(bytes, name, "via") { return .via }
         case 4:
             if ASCII.equalsLowercase(bytes, name, "host") { return .host }
         case 6:

@@ -17,6 +17,9 @@ import PortholeCore
     var upstreamPort: UInt16
     /// The request target without the `preview_token` parameter, when the client sent one.
     var strippedTarget: String?
+    /// This Porthole's pseudonym, sent as `Via: 1.1 <pseudonym>` (RFC 9110 §7.6.3) so that a
+    /// request that comes back to it through a sandbox target is recognised (508); empty: none.
+    var viaPseudonym: String
 
     // Spelled out because a public type's memberwise init is internal; the micro-benchmarks
     // (Benchmarks/Package.swift) build one.
@@ -27,7 +30,8 @@ import PortholeCore
         listenerPort: String,
         rewriteHostToLocalhost: Bool,
         upstreamPort: UInt16,
-        strippedTarget: String?
+        strippedTarget: String?,
+        viaPseudonym: String = ""
     ) {
         self.clientAddress = clientAddress
         self.trustForwardedFields = trustForwardedFields
@@ -36,6 +40,7 @@ import PortholeCore
         self.rewriteHostToLocalhost = rewriteHostToLocalhost
         self.upstreamPort = upstreamPort
         self.strippedTarget = strippedTarget
+        self.viaPseudonym = viaPseudonym
     }
 }
 
@@ -46,12 +51,12 @@ import PortholeCore
     /// The most bytes `write` can produce for `head` (`headBytes` long). Every byte it copies comes
     /// from the head once, except the Host value (again as X-Forwarded-Host); a Cookie line it
     /// rewrites grows by at most one byte and is at least 25 bytes long (it holds the session
-    /// cookie's name); the rest is `rewrite`'s own text and at most 140 bytes of field names.
+    /// cookie's name); the rest is `rewrite`'s own text and at most 152 bytes of field names.
     @_spi(Benchmarks) public static func maximumBytes(for head: RequestHead, headBytes: Int, rewrite: ForwardingRewrite) -> Int {
         let hostValue = head.hostField.map { head.fields[$0].value.count } ?? 0
         return headBytes + headBytes / 16 + hostValue + (rewrite.strippedTarget?.utf8.count ?? 0)
             + rewrite.clientAddress.utf8.count + rewrite.listenerPort.utf8.count
-            + rewrite.scheme.utf8CodeUnitCount + 192
+            + rewrite.scheme.utf8CodeUnitCount + rewrite.viaPseudonym.utf8.count + 192
     }
 
     @_spi(Benchmarks) public static func write(
@@ -152,6 +157,11 @@ import PortholeCore
         if !kept.port {
             writer.append("X-Forwarded-Port: ")
             writer.append(string: rewrite.listenerPort)
+            writer.append("\r\n")
+        }
+        if !rewrite.viaPseudonym.isEmpty {
+            writer.append(head.version == .http11 ? "Via: 1.1 " : "Via: 1.0 ")
+            writer.append(string: rewrite.viaPseudonym)
             writer.append("\r\n")
         }
         writer.append(head.isUpgrade ? "Connection: upgrade\r\n\r\n" : "\r\n")

@@ -12,6 +12,10 @@ public struct ResponseHead: Sendable {
     /// Fields that must not reach the client: `Connection`, `Keep-Alive`, `Proxy-Connection` and
     /// those named in `Connection`. When false the head can be forwarded byte for byte.
     public var hasHopByHopFields = false
+    /// A 204 that carries Content-Length or Transfer-Encoding anyway: those fields must not reach
+    /// the client (RFC 9110 §8.6, RFC 9112 §6.1), whose parser might wait for a body. (Interim
+    /// 1xx responses are relayed as they came.)
+    public var hasForbiddenFramingFields = false
 
     // No reservation up front: an idle connection that never sent a request holds no field storage.
     public init() {}
@@ -23,6 +27,7 @@ public struct ResponseHead: Sendable {
         framing = .none
         upstreamCloses = false
         hasHopByHopFields = false
+        hasForbiddenFramingFields = false
 
         // Status line: HTTP-version SP 3DIGIT SP [reason] CRLF.
         guard end >= 14, let parsedVersion = HTTPVersion.parse(bytes, 0..<8) else { throw .malformedStatusLine }
@@ -86,7 +91,10 @@ public struct ResponseHead: Sendable {
         // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means its framing is faulty.
         upstreamCloses = sawClose || (version == .http10 && (!sawKeepAlive || sawTransferEncoding))
 
-        if requestWasHEAD || status == 204 || status == 304 || (status >= 100 && status < 200) {
+        if status == 204 || (status >= 100 && status < 200) {
+            framing = .none
+            hasForbiddenFramingFields = status == 204 && (contentLength != nil || sawTransferEncoding)
+        } else if requestWasHEAD || status == 304 {
             framing = .none
         } else if chunked {
             framing = .chunked

@@ -5,7 +5,7 @@ import NIOCore
 /// When there is nothing to change the caller forwards the upstream bytes untouched instead.
 enum ResponseHeadWriter {
     static func needsRewrite(_ head: ResponseHead, closingClient: Bool) -> Bool {
-        head.hasHopByHopFields || closingClient
+        head.hasHopByHopFields || head.hasForbiddenFramingFields || closingClient
     }
 
     static func write(
@@ -31,6 +31,8 @@ enum ResponseHeadWriter {
         for field in head.fields {
             switch field.kind {
             case .connection, .keepAlive, .proxyConnection:
+                continue
+            case .contentLength where head.hasForbiddenFramingFields, .transferEncoding where head.hasForbiddenFramingFields:
                 continue
             default:
                 if field.listedInConnection { continue }

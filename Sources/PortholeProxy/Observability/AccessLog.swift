@@ -7,7 +7,9 @@ import Darwin
 
 /// One JSON line per request on standard output, buffered per event loop and written at most
 /// every 100 ms (or at 64 KiB), as nginx buffers its access log: a write per request would cost
-/// a system call on the hot path. Never contains tokens: the path is logged without its query.
+/// a system call on the hot path. Never contains tokens: the path is logged without its query, and
+/// cut where anything that looks like a credential starts (`/x;preview_token=…`, the sandbox's
+/// own preview token anywhere in it).
 final class AccessLog {
     /// What one line records.
     struct Entry {
@@ -16,6 +18,8 @@ final class AccessLog {
         var port: UInt16
         var method: UnsafeRawBufferPointer
         var path: UnsafeRawBufferPointer
+        /// The sandbox's preview token, to be kept out of the logged path wherever it appears.
+        var previewToken: String?
         var status: Int
         var bytes: Int
         var durationMicroseconds: Int64
@@ -44,7 +48,12 @@ final class AccessLog {
         buffer.writeStaticString(",\"method\":\"")
         Self.writeEscaped(entry.method, into: &buffer)
         buffer.writeStaticString("\",\"path\":\"")
-        Self.writeEscaped(entry.path, into: &buffer)
+        if let cut = Self.credentialStart(in: entry.path, previewToken: entry.previewToken) {
+            Self.writeEscaped(UnsafeRawBufferPointer(rebasing: entry.path[..<cut]), into: &buffer)
+            buffer.writeStaticString("[redacted]")
+        } else {
+            Self.writeEscaped(entry.path, into: &buffer)
+        }
         buffer.writeStaticString("\",\"status\":")
         buffer.writeString(String(entry.status))
         buffer.writeStaticString(",\"bytes\":")
@@ -79,6 +88,34 @@ final class AccessLog {
             }
         }
         buffer.clear()
+    }
+
+    /// Where the first thing that looks like one of Porthole's credentials starts in `path`: the
+    /// parameter names `preview_token` and `porthole_session` (any case, e.g. as a `;` path
+    /// parameter), or the sandbox's preview token itself.
+    static func credentialStart(in path: UnsafeRawBufferPointer, previewToken: String?) -> Int? {
+        var earliest = firstIndex(of: "preview_token", in: path, ignoringCase: true)
+        if let session = firstIndex(of: "porthole_session", in: path, ignoringCase: true) {
+            earliest = min(earliest ?? session, session)
+        }
+        if let previewToken, previewToken.utf8.count >= 8, let token = firstIndex(of: previewToken, in: path, ignoringCase: false) {
+            earliest = min(earliest ?? token, token)
+        }
+        return earliest
+    }
+
+    private static func firstIndex(of needle: String, in haystack: UnsafeRawBufferPointer, ignoringCase: Bool) -> Int? {
+        let needle = Array(needle.utf8)
+        guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
+        outer: for start in 0...(haystack.count - needle.count) {
+            for offset in 0..<needle.count {
+                let byte = haystack[start + offset]
+                let folded = ignoringCase && byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                if folded != needle[offset] { continue outer }
+            }
+            return start
+        }
+        return nil
     }
 
     /// JSON string escaping of raw request bytes (which may be anything a client sent).

@@ -123,6 +123,11 @@ final class UpstreamHandler: ChannelDuplexHandler {
     func close() {
         context?.close(promise: nil)
     }
+
+    /// The client half-closed a tunnel: pass its FIN on, and keep reading the sandbox's answer.
+    func closeOutput() {
+        context?.close(mode: .output, promise: nil)
+    }
 }
 
 @available(*, unavailable)

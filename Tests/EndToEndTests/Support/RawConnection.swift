@@ -7,7 +7,9 @@ import Glibc
 
 /// A plain TCP connection to the proxy's HTTP listener, for sending bytes no well-behaved client
 /// would (smuggling attempts, pipelining, slow heads) and reading exactly what comes back.
-final class RawConnection {
+/// Its reads block (with a receive timeout), so they run on a thread of their own, never on Swift
+/// concurrency's few cooperative threads: blocked there, they starved every other test of the run.
+final class RawConnection: @unchecked Sendable {
     private let descriptor: Int32
 
     init(port: Int) throws {
@@ -44,7 +46,27 @@ final class RawConnection {
     }
 
     /// Reads until the peer closes (or the 20 s receive timeout passes). Returns everything read.
-    func readUntilClose() -> String {
+    func readUntilClose() async -> String {
+        await Self.offCooperativePool { self.blockingReadUntilClose() }
+    }
+
+    /// Reads until `count` complete responses have arrived (judged by `Content-Length` heads), or close.
+    func readResponses(_ count: Int) async -> [String] {
+        await Self.offCooperativePool { self.blockingReadResponses(count) }
+    }
+
+    /// True when the proxy has closed the connection (reads EOF within the timeout).
+    func isClosedByPeer() async -> Bool {
+        await Self.offCooperativePool { self.blockingIsClosedByPeer() }
+    }
+
+    private static func offCooperativePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: work()) }
+        }
+    }
+
+    private func blockingReadUntilClose() -> String {
         var data = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -55,8 +77,7 @@ final class RawConnection {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Reads until `count` complete responses have arrived (judged by `Content-Length` heads), or close.
-    func readResponses(_ count: Int) -> [String] {
+    private func blockingReadResponses(_ count: Int) -> [String] {
         var buffer = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -68,14 +89,25 @@ final class RawConnection {
         }
     }
 
+    /// Makes the coming close (deinit) an abortive one (RST), as a killed client's is; a plain
+    /// close sends FIN, which the proxy takes as a half-close and still answers.
+    func resetOnClose() {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+    }
+
+    /// Sends FIN: nothing more will be sent, the answer can still be read.
+    func shutdownWrite() {
+        shutdown(descriptor, Int32(SHUT_WR))
+    }
+
     /// Whether an answer (or the peer's close) can be read right now, without waiting.
     var hasPendingInput: Bool {
         var descriptorPoll = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
         return poll(&descriptorPoll, 1, 0) > 0
     }
 
-    /// True when the proxy has closed the connection (reads EOF within the timeout).
-    func isClosedByPeer() -> Bool {
+    private func blockingIsClosedByPeer() -> Bool {
         var byte: UInt8 = 0
         while true {
             let read = recv(descriptor, &byte, 1, 0)
