@@ -368,6 +368,45 @@ struct AdminAPITests {
         }
     }
 
+    @Test("input hygiene: control and bidi characters in labels")
+    func inputHygiene() async throws {
+        try await withServer { server, _ in
+            let auth = "Authorization: Bearer \(server.adminToken)"
+            let url = server.adminURL + "/v1/sandboxes"
+            func send(_ body: String?, to target: String = url, method: String = "POST", contentType: String? = "application/json")
+                async throws -> (status: Int, json: [String: Any])
+            {
+                // `Content-Type:` with no value makes curl send none at all.
+                let response = try await Curl.get(url: target, method: method, headers: [auth, "Content-Type: \(contentType ?? "")"], body: body)
+                let json = try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any] ?? [:]
+                return (response.status, json)
+            }
+            func expectRefused(_ answer: (status: Int, json: [String: Any]), _ status: Int, _ code: String, field: String?, says text: String) {
+                #expect(answer.status == status, "\(answer.json)")
+                #expect(answer.json["code"] as? String == code, "\(answer.json)")
+                #expect(answer.json["field"] as? String == field)
+                #expect((answer.json["message"] as? String)?.contains(text) == true, "\(answer.json)")
+                #expect(Set(answer.json.keys) == ["status", "code", "message", "field"])
+            }
+
+            for (escaped, codePoint) in [(#"\u0000"#, "U+0000"), (#"\u001b[2J"#, "U+001B"), (#"\u0085"#, "U+0085"), (#"\u202e"#, "U+202E"), (#"\u2066"#, "U+2066"), (#"\u200f"#, "U+200F")] {
+                expectRefused(
+                    try await send(#"{"target":"127.0.0.1","labels":{"team":"a\#(escaped)b"}}"#), 400, "invalid_field", field: "labels",
+                    says: "the value of label \"team\" contains \(codePoint)"
+                )
+            }
+            expectRefused(try await send(#"{"target":"127.0.0.1","labels":{"te\u0000am":"a"}}"#), 400, "invalid_field", field: "labels", says: #"label key "te\u{0}am" is invalid"#)
+            #expect(try await send(#"{"id":"labelled","target":"127.0.0.1","labels":{"team":"välue ✓"}}"#).status == 201)
+            expectRefused(
+                try await send(#"{"labels":{"team":"\u202e"}}"#, to: url + "/labelled", method: "PATCH"), 400, "invalid_field", field: "labels",
+                says: "contains U+202E"
+            )
+            // A filter is only compared: any value is fine, and finds nothing here.
+            let filter = try await Curl.get(url: url + "?label=team%3Da%E2%80%AEb", headers: [auth])
+            #expect(filter.status == 200 && filter.body.contains(#""items":[]"#), "\(filter.body)")
+        }
+    }
+
     @Test("a missing or wrong admin token is 401 and reveals nothing else")
     func authentication() async throws {
         try await withServer { server, _ in

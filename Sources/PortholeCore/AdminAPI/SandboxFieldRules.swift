@@ -20,9 +20,17 @@ public enum SandboxFieldRules {
 
     /// Label keys: what Kubernetes allows in a name segment plus `/` for prefixes.
     public static let labelKeyPattern = "^[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$"
+    /// What a label value may not hold: C0 and C1 control characters (NUL, line breaks, the escape
+    /// sequences that rewrite a terminal) and the bidirectional marks, embeddings, overrides and
+    /// isolates that make text display in another order than it is stored ("Trojan Source").
+    /// Values are shown by `porthole sandbox list`, in logs and on dashboards.
+    public static let labelValueForbiddenRanges = "\\u0000-\\u001F\\u007F-\\u009F\\u200E\\u200F\\u202A-\\u202E\\u2066-\\u2069"
+    /// Label values: anything else, free-form.
+    public static let labelValuePattern = "^[^" + labelValueForbiddenRanges + "]*$"
     public static let labelValueMaximumLength = 256
     public static let maximumLabels = 32
-    /// `key=value` in `GET /v1/sandboxes?label=`.
+    /// `key=value` in `GET /v1/sandboxes?label=`. The value stays free-form: it is only compared,
+    /// never stored, and error messages quote it escaped (``shown(_:)``).
     public static let labelFilterPattern = "^[A-Za-z0-9](?:[A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?=[\\s\\S]*$"
     public static let labelFilterMaximumLength = 320
 
@@ -74,13 +82,40 @@ public enum SandboxFieldRules {
             if value.unicodeScalars.count > labelValueMaximumLength {
                 return "the value of label \"\(key)\" is longer than \(labelValueMaximumLength) characters"
             }
+            if let forbidden = forbiddenLabelCharacter(in: value) {
+                return "the value of label \"\(key)\" contains \(codePoint(forbidden)); label values may not hold control characters "
+                    + "(U+0000–U+001F, U+007F–U+009F) or bidirectional formatting characters (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069)"
+            }
         }
         return nil
     }
 
-    /// Keeps an absurdly long value from bloating an error message.
+    /// The first character of `value` that ``labelValuePattern`` forbids, if any.
+    public static func forbiddenLabelCharacter(in value: String) -> Unicode.Scalar? {
+        guard let match = try? labelValueForbiddenRegex.matchingSemantics(.unicodeScalar).firstMatch(in: value) else { return nil }
+        return value.unicodeScalars[match.range].first
+    }
+
+    /// Text as an error message quotes it: cut at 64 characters so an absurdly long value does not
+    /// bloat the message, and with every character ``labelValuePattern`` forbids written as
+    /// `\u{…}`, so a message printed by the CLI or logged cannot rewrite a terminal or reorder text.
     public static func shown(_ text: String) -> String {
-        text.unicodeScalars.count > 64 ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(64))) + "…" : text
+        var shown = ""
+        for (index, scalar) in text.unicodeScalars.enumerated() {
+            guard index < 64 else { return shown + "…" }
+            if forbiddenLabelCharacter(in: String(scalar)) != nil {
+                shown += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            } else {
+                shown.unicodeScalars.append(scalar)
+            }
+        }
+        return shown
+    }
+
+    /// `U+202E`.
+    private static func codePoint(_ scalar: Unicode.Scalar) -> String {
+        let hex = String(scalar.value, radix: 16, uppercase: true)
+        return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
     }
 
     // MARK: - Private
@@ -90,6 +125,7 @@ public enum SandboxFieldRules {
     nonisolated(unsafe) private static let targetRegex = try! Regex(targetPattern)
     nonisolated(unsafe) private static let labelKeyRegex = try! Regex(labelKeyPattern)
     nonisolated(unsafe) private static let labelFilterRegex = try! Regex(labelFilterPattern)
+    nonisolated(unsafe) private static let labelValueForbiddenRegex = try! Regex("[" + labelValueForbiddenRanges + "]")
 
     /// Unicode-scalar semantics, as ECMA-262 patterns in JSON Schema match code points, not grapheme
     /// clusters (Swift's default): `[\s\S]` must consume a combining mark on its own.
