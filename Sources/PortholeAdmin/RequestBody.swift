@@ -20,6 +20,15 @@ struct RequestBody {
         } catch {
             throw .invalid(nil, "the request body is not valid JSON", code: "invalid_json")
         }
+        if let path = JSONDuplicateKey.find(in: bytes) {
+            let key = SandboxFieldRules.shown(path[path.count - 1])
+            let place = path.count == 1 ? "the request body" : path.dropLast().map(SandboxFieldRules.shown).joined(separator: ".")
+            throw .invalid(
+                SandboxFieldRules.shown(path[0]),
+                "the key \"\(key)\" appears more than once in \(place); send each key once",
+                code: "duplicate_key"
+            )
+        }
         guard case .object(let fields) = value else {
             throw .invalid(nil, "the request body must be a JSON object, got \(value.kindName)", code: "invalid_json")
         }

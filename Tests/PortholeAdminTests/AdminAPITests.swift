@@ -368,7 +368,7 @@ struct AdminAPITests {
         }
     }
 
-    @Test("input hygiene: control and bidi characters in labels")
+    @Test("input hygiene: control and bidi characters in labels, duplicate keys")
     func inputHygiene() async throws {
         try await withServer { server, _ in
             let auth = "Authorization: Bearer \(server.adminToken)"
@@ -404,6 +404,20 @@ struct AdminAPITests {
             // A filter is only compared: any value is fine, and finds nothing here.
             let filter = try await Curl.get(url: url + "?label=team%3Da%E2%80%AEb", headers: [auth])
             #expect(filter.status == 200 && filter.body.contains(#""items":[]"#), "\(filter.body)")
+
+            // Duplicate keys at any level, named; before this they were read as the first.
+            expectRefused(
+                try await send(#"{"target":"127.0.0.1","public":true,"public":false}"#), 400, "duplicate_key", field: "public",
+                says: #"the key "public" appears more than once in the request body"#
+            )
+            expectRefused(
+                try await send(#"{"target":"127.0.0.1","labels":{"team":"a","t\u0065am":"b"}}"#), 400, "duplicate_key", field: "labels",
+                says: #"the key "team" appears more than once in labels"#
+            )
+            expectRefused(
+                try await send(#"{"networkBlockAll":true,"networkBlockAll":false}"#, to: url + "/labelled/network-settings"), 400, "duplicate_key",
+                field: "networkBlockAll", says: "networkBlockAll"
+            )
         }
     }
 
