@@ -43,7 +43,7 @@ struct AdminResponder: HTTPResponder {
         case .route(let route):
             let response: Response
             do {
-                let body = route.takesBody ? try await Self.collect(request, limit: maximumBodyBytes) : []
+                let body = route.takesBody ? try await Self.collectJSON(request, limit: maximumBodyBytes) : []
                 response = try await perform(route, body: body, query: QueryParameters(request.uri.query))
             } catch let error as AdminAPIError {
                 response = Self.error(error)
@@ -129,6 +129,21 @@ struct AdminResponder: HTTPResponder {
         }
         try SandboxControlPlane.checkPort(port)
         return port
+    }
+
+    /// Reads a JSON body (see ``JSONMediaType``): a `Content-Type` that is not JSON is 415 before the
+    /// body is read; a body without one is 415 too. A request with neither goes on to the body's own
+    /// checks ("needs a JSON object body").
+    private static func collectJSON(_ request: Request, limit: Int) async throws -> [UInt8] {
+        let contentType = request.headers[.contentType]
+        if let contentType, !JSONMediaType.accepts(contentType) {
+            throw AdminAPIError.unsupportedMediaType(contentType)
+        }
+        let bytes = try await collect(request, limit: limit)
+        if contentType == nil, !bytes.isEmpty {
+            throw AdminAPIError.unsupportedMediaType(nil)
+        }
+        return bytes
     }
 
     /// Reads the body up to `limit` bytes; a declared or actual larger body is 413 before it is buffered.

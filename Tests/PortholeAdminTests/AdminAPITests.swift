@@ -368,7 +368,7 @@ struct AdminAPITests {
         }
     }
 
-    @Test("input hygiene: control and bidi characters in labels, duplicate keys")
+    @Test("input hygiene: control and bidi characters in labels, duplicate keys, bodies that are not JSON")
     func inputHygiene() async throws {
         try await withServer { server, _ in
             let auth = "Authorization: Bearer \(server.adminToken)"
@@ -418,6 +418,33 @@ struct AdminAPITests {
                 try await send(#"{"networkBlockAll":true,"networkBlockAll":false}"#, to: url + "/labelled/network-settings"), 400, "duplicate_key",
                 field: "networkBlockAll", says: "networkBlockAll"
             )
+
+            // Bodies not sent as JSON: 415 naming what was sent, before anything is read or written.
+            expectRefused(
+                try await send(#"{"id":"form","target":"127.0.0.1"}"#, contentType: "application/x-www-form-urlencoded"), 415, "unsupported_media_type",
+                field: nil, says: #"it was sent as "application/x-www-form-urlencoded""#
+            )
+            expectRefused(
+                try await send(#"{"id":"plain","target":"127.0.0.1"}"#, contentType: "text/plain"), 415, "unsupported_media_type", field: nil,
+                says: #"it was sent as "text/plain""#
+            )
+            expectRefused(
+                try await send(#"{"id":"none","target":"127.0.0.1"}"#, contentType: nil), 415, "unsupported_media_type", field: nil,
+                says: "it was sent without a Content-Type"
+            )
+            expectRefused(
+                try await send(#"{"public":true}"#, to: url + "/labelled", method: "PATCH", contentType: "application/json; charset=iso-8859-1"),
+                415, "unsupported_media_type", field: nil, says: "charset=iso-8859-1"
+            )
+            for id in ["form", "plain", "none"] {
+                #expect(try await Curl.get(url: url + "/" + id, headers: [auth]).status == 404)
+            }
+            #expect(try await send(#"{"id":"utf8","target":"127.0.0.1"}"#, contentType: "application/json; charset=UTF-8").status == 201)
+            #expect(try await send(#"{"public":true}"#, to: url + "/utf8", method: "PATCH", contentType: "application/merge-patch+json").status == 200)
+            // No body, no Content-Type: the body-less operations are unchanged, and a missing body is still 400.
+            #expect(try await send(nil, to: url + "/utf8/preview-token/rotate", contentType: nil).status == 200)
+            #expect(try await send(nil, to: url + "/utf8/public/false", contentType: "text/plain").status == 200)
+            expectRefused(try await send(nil, contentType: nil), 400, "invalid_json", field: nil, says: "needs a JSON object body")
         }
     }
 

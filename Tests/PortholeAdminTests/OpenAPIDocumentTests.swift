@@ -74,4 +74,23 @@ struct OpenAPIDocumentTests {
             #expect((try? NetworkAllowList.parse(text)) == nil, "\(text)")
         }
     }
+
+    /// Every operation that reads a body answers 415 to a body that is not JSON, and says so.
+    @Test func operationsWithABodyDocument415() throws {
+        let paths = try #require(try Self.document()["paths"] as? [String: [String: Any]])
+        var withBody = 0
+        for (path, item) in paths {
+            for (method, operation) in item {
+                guard let operation = operation as? [String: Any] else { continue }
+                let responses = try #require(operation["responses"] as? [String: Any])
+                let concrete = path.replacingOccurrences(of: "{id}", with: "abc").replacingOccurrences(of: "{port}", with: "3000")
+                    .replacingOccurrences(of: "{value}", with: "true").replacingOccurrences(of: "{token}", with: "a.b")
+                guard case .route(let route) = AdminRoute.match(method: method.uppercased(), path: concrete) else { continue }
+                #expect((operation["requestBody"] != nil) == route.takesBody, "\(method) \(path)")
+                #expect((responses["415"] != nil) == route.takesBody, "\(method) \(path)")
+                if route.takesBody { withBody += 1 }
+            }
+        }
+        #expect(withBody == 3)
+    }
 }
