@@ -62,10 +62,24 @@ public enum CookieHeader {
     }
 
     private static func matches(_ pair: Substring, name: String) -> Bool {
-        let utf8 = pair.utf8
-        // A pair without `=` is a nameless value (RFC 6265bis §5.6), never a match.
-        guard let equals = utf8.firstIndex(of: UInt8(ascii: "=")) else { return false }
-        return trimmed(utf8[utf8.startIndex..<equals]).elementsEqual(name.utf8)
+        var pair = pair
+        return pair.withUTF8 { bytes in isPair(UnsafeRawBufferPointer(bytes), 0..<bytes.count, named: name) }
+    }
+
+    /// The one rule for "this segment of a Cookie header is the cookie called `name`", used by the
+    /// authorisation (through ``values(name:in:)``) and by the proxy when it strips the cookie
+    /// before forwarding, so that whatever authenticates is always removed: optional whitespace,
+    /// `name` exactly (case-sensitive), optional whitespace, `=`. A segment without `=` is a
+    /// nameless value (RFC 6265bis §5.6), never a match.
+    public static func isPair(_ bytes: UnsafeRawBufferPointer, _ segment: Range<Int>, named name: String) -> Bool {
+        var index = segment.lowerBound
+        while index < segment.upperBound && isSpace(bytes[index]) { index += 1 }
+        for byte in name.utf8 {
+            guard index < segment.upperBound, bytes[index] == byte else { return false }
+            index += 1
+        }
+        while index < segment.upperBound && isSpace(bytes[index]) { index += 1 }
+        return index < segment.upperBound && bytes[index] == UInt8(ascii: "=")
     }
 
     private static func value(of pair: Substring) -> Substring {

@@ -177,9 +177,8 @@ import PortholeCore
         while start <= value.upperBound {
             var end = start
             while end < value.upperBound && bytes[end] != ASCII.semicolon { end += 1 }
-            var lower = start
-            while lower < end && (bytes[lower] == ASCII.space || bytes[lower] == ASCII.tab) { lower += 1 }
-            if !isCookiePair(bytes, lower..<end, named: name) { kept.append(start..<end) }
+            // The same rule the authorisation reads the cookie with: what authenticates is removed.
+            if !CookieHeader.isPair(bytes, start..<end, named: name) { kept.append(start..<end) }
             start = end + 1
         }
         guard !kept.isEmpty else { return }
@@ -198,17 +197,4 @@ import PortholeCore
         writer.append("\r\n")
     }
 
-    /// `name`, optional spaces or tabs, then `=`: the same reading as ``CookieHeader`` (which the
-    /// authorisation uses), so a pair that authenticates is always one that is removed
-    /// (`porthole_session =v` once authenticated and reached the sandbox).
-    private static func isCookiePair(_ bytes: UnsafeRawBufferPointer, _ pair: Range<Int>, named name: String) -> Bool {
-        var name = name
-        return name.withUTF8 { name in
-            guard pair.count > name.count else { return false }
-            for offset in 0..<name.count where bytes[pair.lowerBound + offset] != name[offset] { return false }
-            var index = pair.lowerBound + name.count
-            while index < pair.upperBound && (bytes[index] == ASCII.space || bytes[index] == ASCII.tab) { index += 1 }
-            return index < pair.upperBound && bytes[index] == UInt8(ascii: "=")
-        }
-    }
 }
