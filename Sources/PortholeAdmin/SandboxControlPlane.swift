@@ -327,9 +327,6 @@ public final class SandboxControlPlane: Sendable {
                 "target must be the sandbox's address: an IPv4 or IPv6 literal (no brackets, no port) or a host name, got \"\(SandboxFieldRules.shown(target))\""
             )
         }
-        if let refusal = UpstreamTargetPolicy.permanentRefusal(for: target) {
-            throw AdminAPIError.invalid("target", "target \(refusal)", code: "target_not_allowed")
-        }
     }
 
     private static func checkLabels(_ labels: [String: String]) throws {

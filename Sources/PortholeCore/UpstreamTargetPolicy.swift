@@ -35,14 +35,6 @@ public struct UpstreamTargetPolicy: Sendable, Hashable {
         return nil
     }
 
-    /// For the control plane, which refuses a record whose target can never be connected to
-    /// (the configured ranges are the proxy's to apply, at connect time): `nil` for host names and
-    /// for addresses that some `--allow-target` could allow.
-    public static func permanentRefusal(for target: String) -> UpstreamTargetRefusal? {
-        guard isAddressLiteral(target), neverAllowed.contains(target) else { return nil }
-        return .neverAllowed(target)
-    }
-
     private static func isAddressLiteral(_ text: String) -> Bool {
         if text.utf8.contains(UInt8(ascii: ":")) { return (try? IPv6Address.parse(text)) != nil }
         return (try? IPv4Address.parse(text)) != nil

@@ -112,11 +112,12 @@ struct ErrorTests {
 
     @Test("targets: never the metadata address, never Porthole's own listeners, only the allowed ranges")
     func upstreamTargets() async throws {
-        try await withProxy(sandboxes: [SandboxSpec(id: "pub", flags: ["--public"])]) { env in
-            // The API refuses a record that can never be connected to.
-            let metadata = try await env.porthole.cli(["create", "--id", "meta", "--target", "169.254.169.254", "--public"])
-            #expect(metadata.status == 1)
-            #expect(metadata.stderr.contains("link-local"), "\(metadata.stderr)")
+        let sandboxes = [SandboxSpec(id: "pub", flags: ["--public"]), SandboxSpec(id: "meta", flags: ["--public"], target: "169.254.169.254")]
+        try await withProxy(sandboxes: sandboxes) { env in
+            // The cloud metadata address is never connected to, whatever the ranges say.
+            let metadata = try await env.curl.get(env.host("meta", port: 80), "/latest/meta-data/")
+            #expect(metadata.status == 502)
+            #expect(try metadata.json()["code"] as? String == "target_not_allowed")
 
             // The admin listener through a preview of a loopback sandbox: refused before a byte is sent.
             let admin = try await env.curl.get(env.host("pub", port: env.porthole.adminPort), "/metrics")

@@ -124,6 +124,8 @@ final class UpstreamPool {
 
     /// New settings (a reload): they apply to the next connect and the next sweep.
     func update(_ configuration: Configuration) {
+        // Cached addresses were judged under the old ranges: judge them again.
+        if configuration.targets != self.configuration.targets { addresses.removeAll() }
         self.configuration = configuration
     }
 
@@ -158,21 +160,31 @@ final class UpstreamPool {
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
             }
+        let targets = configuration.targets
+        let ownListeners = self.ownListeners
+        let logger = self.logger
         let connected: EventLoopFuture<any Channel>
         if let address = addresses[key] {
             connected = bootstrap.connect(to: address)
         } else if let address = try? SocketAddress(ipAddress: key.target, port: Int(key.port)) {
+            // An address literal is judged before any packet is sent to it (the metadata service
+            // must not even see a SYN); only the address of a new key is checked, then cached.
+            if let refusal = targets.refusal(for: key.target) {
+                logger.warning(
+                    "refused to connect to a sandbox target",
+                    metadata: ["target": "\(key.target)", "port": "\(key.port)", "reason": "\(refusal)"]
+                )
+                return eventLoop.makeFailedFuture(refusal)
+            }
             addresses[key] = address
             connected = bootstrap.connect(to: address)
         } else {
             connected = bootstrap.connect(host: key.target, port: Int(key.port))
         }
-        let targets = configuration.targets
-        let ownListeners = self.ownListeners
-        let logger = self.logger
         return connected.flatMapThrowing { channel in
-            // Checked after connecting, so that a host-name target is judged by the address it
-            // resolved to; nothing has been sent yet.
+            // Checked again after connecting: a host-name target is judged by the address it
+            // resolved to, and whether it is one of this host's own listeners needs the local
+            // address. Nothing has been sent yet.
             if let refusal = Self.refusal(for: channel, targets: targets, ownListeners: ownListeners) {
                 channel.close(promise: nil)
                 logger.warning(
