@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "PortholeProxy", targets: ["PortholeProxy"]),
         .library(name: "PortholeAdmin", targets: ["PortholeAdmin"]),
         .library(name: "PortholeClient", targets: ["PortholeClient"]),
+        .library(name: "PortholeEgress", targets: ["PortholeEgress"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -36,6 +37,12 @@ let package = Package(
             name: "COpenSSL",
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
+        ),
+        // The kernel's nftables through the system libnftables (libnftables-dev).
+        .systemLibrary(
+            name: "CNftables",
+            pkgConfig: "libnftables",
+            providers: [.apt(["libnftables-dev"])]
         ),
         .target(
             name: "PortholeCore",
@@ -94,6 +101,17 @@ let package = Package(
             resources: [.embedInCode("openapi.json")],
             swiftSettings: swiftSettings
         ),
+        // Network limits: the nftables table kept in step with the policy store.
+        .target(
+            name: "PortholeEgress",
+            dependencies: [
+                "CNftables",
+                "PortholeCore",
+                "PortholeStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The Swift client of the admin API: SwiftNIO's HTTP/1.1 codec only, no HTTP client framework.
         .target(
             name: "PortholeClient",
@@ -114,6 +132,7 @@ let package = Package(
                 "PortholeProxy",
                 "PortholeAdmin",
                 "PortholeClient",
+                "PortholeEgress",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -126,6 +145,11 @@ let package = Package(
         .testTarget(
             name: "PortholeCoreTests",
             dependencies: ["PortholeCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PortholeEgressTests",
+            dependencies: ["PortholeEgress", "PortholeCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

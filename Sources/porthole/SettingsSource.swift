@@ -9,7 +9,11 @@ struct SettingsSource {
     private let file: [String: Any]
     let configPath: String?
 
-    init(configPath: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    /// `known`: the setting names of the command, which a config file may use.
+    init(
+        configPath: String?, known names: [String] = ServeSettings.names,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws {
         self.environment = environment
         let path = configPath ?? environment["PORTHOLE_CONFIG"]
         self.configPath = path
@@ -30,9 +34,9 @@ struct SettingsSource {
         } catch {
             throw ValidationError("config file \(path) is not valid JSON: \(error.localizedDescription)")
         }
-        let known = Set(ServeSettings.names)
+        let known = Set(names)
         if let unknown = file.keys.sorted().first(where: { !known.contains($0) }) {
-            throw ValidationError("config file \(path): unknown setting \"\(unknown)\" (known: \(ServeSettings.names.joined(separator: ", ")))")
+            throw ValidationError("config file \(path): unknown setting \"\(unknown)\" (known: \(names.joined(separator: ", ")))")
         }
     }
 

@@ -1,0 +1,81 @@
+/// What one sandbox may send, decided from its policy record: the one rule the egress firewall
+/// renders (``PortholeEgress``) and the admin API reports (`GET /v1/sandboxes/{id}/egress`).
+///
+/// | record | class |
+/// |---|---|
+/// | `networkBlockAll` (whatever the tier: the stricter setting wins) | ``Class/blockAll`` |
+/// | tier 1 or 2 (or a stored tier outside 1…4) | ``Class/restricted``: the essential services only |
+/// | `networkAllowList` | ``Class/allowList``: those networks plus the essential services |
+/// | nothing set, tier 3 or 4 | ``Class/open``: everything but the never-reachable set |
+///
+/// The sandbox is recognised by its `target`, which must be an address literal: a host name
+/// cannot be matched against a packet's source, so such a sandbox gets no egress at all (fail
+/// closed) and ``unenforceableReason`` says why.
+public struct SandboxEgress: Sendable, Hashable {
+    public enum Class: String, Sendable, Hashable, CaseIterable {
+        case blockAll = "block_all"
+        case restricted
+        case allowList = "allow_list"
+        case open
+    }
+
+    /// The address the sandbox's packets come from.
+    public enum Source: Sendable, Hashable, CustomStringConvertible {
+        case ipv4(IPv4Address)
+        case ipv6(IPv6Address)
+
+        public var description: String {
+            switch self {
+            case .ipv4(let address): address.description
+            case .ipv6(let address): address.description
+            }
+        }
+    }
+
+    public let sandboxID: String
+    /// `nil` when the target is not an address literal: the sandbox has no egress.
+    public let source: Source?
+    public let egressClass: Class
+    /// For ``Class/allowList``: the networks it may reach (besides the essential services).
+    public let allowedNetworks: [IPv4CIDR]
+
+    public init(sandboxID: String, source: Source?, egressClass: Class, allowedNetworks: [IPv4CIDR] = []) {
+        self.sandboxID = sandboxID
+        self.source = source
+        self.egressClass = egressClass
+        self.allowedNetworks = egressClass == .allowList ? allowedNetworks : []
+    }
+
+    /// The egress of `policy`. A stored allow list that no longer parses (written by an older
+    /// version, or by hand) allows nothing rather than everything.
+    public static func of(_ policy: SandboxPolicy) -> SandboxEgress {
+        let source = Self.source(of: policy.target)
+        if policy.networkBlockAll {
+            return SandboxEgress(sandboxID: policy.id, source: source, egressClass: .blockAll)
+        }
+        // A tier outside 1…4 in the store is treated as the most restricted one (fail closed).
+        if policy.organizationTier?.networkPolicyIsLocked ?? true {
+            return SandboxEgress(sandboxID: policy.id, source: source, egressClass: .restricted)
+        }
+        if let list = policy.networkAllowList {
+            let networks = (try? NetworkAllowList.parse(list, maxEntries: Int.max).entries) ?? []
+            return SandboxEgress(sandboxID: policy.id, source: source, egressClass: .allowList, allowedNetworks: networks)
+        }
+        return SandboxEgress(sandboxID: policy.id, source: source, egressClass: .open)
+    }
+
+    /// Why this sandbox's egress cannot be enforced (and so is none at all), if it cannot.
+    public var unenforceableReason: String? {
+        source == nil ? "its target is not an IPv4 or IPv6 address, so its packets cannot be recognised: it has no egress" : nil
+    }
+
+    static func source(of target: String) -> Source? {
+        if target.utf8.contains(UInt8(ascii: ":")) {
+            guard let address = try? IPv6Address.parse(target) else { return nil }
+            // An IPv4-mapped target is the IPv4 sandbox it names.
+            if let mapped = address.ipv4Mapped { return .ipv4(mapped) }
+            return .ipv6(address)
+        }
+        return (try? IPv4Address.parse(target)).map { .ipv4($0) }
+    }
+}

@@ -1,0 +1,137 @@
+public import Logging
+public import PortholeCore
+public import PortholeStore
+
+/// Keeps Porthole's nftables table in step with the policy store: rebuilds it at start (one
+/// transaction that replaces whatever was there), then follows the store's change feed and turns
+/// each batch of changes into one transaction of element additions and deletions.
+///
+/// When the agent stops, the table stays in the kernel with the last state it applied: sandboxes
+/// keep exactly their limits, and a restart replaces the table atomically. A failed transaction
+/// changes nothing (the kernel applies all of it or none); the agent logs nft's message, then
+/// rebuilds the whole table from the store on its next round.
+public actor EgressAgent {
+    private let store: any PolicyStore
+    private let configuration: EgressConfiguration
+    private let logger: Logger
+    private let pollInterval: Duration
+    private let session: NftablesSession
+
+    /// Every record's egress, by sandbox id.
+    private var sandboxes: [String: SandboxEgress] = [:]
+    /// What the kernel holds, as last applied.
+    private var applied = EgressState()
+    private var cursor: Int64 = 0
+    private var needsRebuild = true
+    /// Changes applied so far (rebuilds included), for tests and metrics.
+    public private(set) var transactions = 0
+
+    public init(
+        store: any PolicyStore, configuration: EgressConfiguration, logger: Logger, pollInterval: Duration = .milliseconds(250)
+    ) throws {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.pollInterval = pollInterval
+        self.session = try NftablesSession()
+    }
+
+    /// Rebuilds, then follows the change feed until the task is cancelled. Store and kernel
+    /// failures are logged and retried every poll; they never end the loop.
+    public func run() async throws {
+        while !Task.isCancelled {
+            do {
+                try await step()
+            } catch let error as NftablesError {
+                logger.error("egress rules not applied; rebuilding the table next round", metadata: ["error": "\(error)"])
+                needsRebuild = true
+            } catch {
+                logger.error("policy store unreadable; the last applied egress rules stay in force", metadata: ["error": "\(error)"])
+            }
+            try await Task.sleep(for: pollInterval)
+        }
+    }
+
+    /// One round: a full rebuild when needed, else the changes since the last round.
+    public func step() async throws {
+        if needsRebuild {
+            try await rebuild()
+            return
+        }
+        let changes = try await store.changes(after: cursor)
+        guard changes.isComplete else {
+            needsRebuild = true
+            try await rebuild()
+            return
+        }
+        guard !changes.ids.isEmpty else {
+            cursor = changes.latest
+            return
+        }
+        for id in changes.ids {
+            if let policy = try await store.policy(id: id) {
+                record(SandboxEgress.of(policy))
+            } else {
+                sandboxes[id] = nil
+            }
+        }
+        let state = EgressState(sandboxes.values)
+        if let update = EgressRuleset.update(configuration, from: applied, to: state) {
+            try session.run(update)
+            transactions += 1
+            logConflicts(state)
+        }
+        applied = state
+        cursor = changes.latest
+    }
+
+    /// Reads every record and replaces the table in one transaction.
+    public func rebuild() async throws {
+        // The feed position first: a write during the listing is then seen again next round.
+        let latest = try await store.changes(after: Int64.max).latest
+        var all: [String: SandboxEgress] = [:]
+        var after: String? = nil
+        while true {
+            let page = try await store.list(label: nil, after: after, limit: 1000)
+            for policy in page {
+                let egress = SandboxEgress.of(policy)
+                all[policy.id] = egress
+                if let reason = egress.unenforceableReason {
+                    logger.warning("sandbox has no egress", metadata: ["sandbox": "\(policy.id)", "reason": "\(reason)"])
+                }
+            }
+            guard page.count == 1000, let last = page.last else { break }
+            after = last.id
+        }
+        let state = EgressState(all.values)
+        try session.run(EgressRuleset.replaceTable(configuration, state: state))
+        transactions += 1
+        sandboxes = all
+        applied = state
+        cursor = latest
+        needsRebuild = false
+        logConflicts(state)
+        logger.info("egress table rebuilt", metadata: ["sandboxes": "\(all.count)", "table": "inet \(configuration.tableName)"])
+    }
+
+    /// The egress currently applied for `id`, if the agent knows the sandbox.
+    public func egress(of id: String) -> SandboxEgress? {
+        sandboxes[id]
+    }
+
+    private func record(_ egress: SandboxEgress) {
+        if let reason = egress.unenforceableReason, sandboxes[egress.sandboxID] != egress {
+            logger.warning("sandbox has no egress", metadata: ["sandbox": "\(egress.sandboxID)", "reason": "\(reason)"])
+        }
+        sandboxes[egress.sandboxID] = egress
+    }
+
+    private func logConflicts(_ state: EgressState) {
+        for (source, ids) in state.conflicts where applied.conflicts[source] != ids {
+            logger.warning(
+                "several sandboxes claim one address: it gets no egress until only one does",
+                metadata: ["address": "\(source)", "sandboxes": "\(ids.joined(separator: ","))"]
+            )
+        }
+    }
+}

@@ -1,0 +1,192 @@
+import PortholeCore
+
+/// The nftables text of Porthole's egress table, and of the changes that keep it in step.
+///
+/// Per-sandbox state lives only in set and map elements, never in per-sandbox rules or chains: a
+/// change is a few element additions and deletions in one transaction, and a packet costs the same
+/// hash lookups with 10 sandboxes or 10,000.
+///
+/// A packet that enters on a sandbox interface:
+/// 1. a reply of a connection that came *in* (a preview) is accepted: `ct direction reply`;
+/// 2. IPv6 neighbour discovery with the sandbox's router (link-local, hop limit 255) is accepted;
+/// 3. a source that does not route back through the interface it came from is dropped (`fib`,
+///    strict reverse-path): a sandbox cannot borrow another sandbox's address, or invent one;
+/// 4. the source address picks the class chain (`vmap`); an unknown source is dropped: a sandbox
+///    that has no record yet, or changed its address, has no network (fail closed);
+/// 5. every class but block_all first drops the never-reachable set and the host's own addresses
+///    (`fib daddr type local`: Porthole's listeners, the metadata proxy, anything on the host).
+///
+/// The table is filtered at prerouting, so it sees traffic to the host and traffic routed through
+/// it alike, before any NAT.
+enum EgressRuleset {
+    /// Never reachable from any sandbox, whatever its policy or the operator's list.
+    static let neverIPv4 = ["0.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4"]
+    static let neverIPv6 = ["::/128", "fe80::/10", "ff00::/8", "fd00:ec2::254/128"]
+
+    /// One transaction that replaces the whole table (or creates it): the rules in force before
+    /// it stay in force until it commits, so a restart of the agent opens no window.
+    static func replaceTable(_ configuration: EgressConfiguration, state: EgressState) -> String {
+        let table = "inet \(configuration.tableName)"
+        var text = "table \(table) {}\ndelete table \(table)\n"
+        text += definition(configuration)
+        text += elements(of: state, table: table, verb: "add")
+        return text
+    }
+
+    /// The transaction that turns `old` into `new`, or `nil` when they are the same.
+    static func update(_ configuration: EgressConfiguration, from old: EgressState, to new: EgressState) -> String? {
+        let table = "inet \(configuration.tableName)"
+        var removed = EgressState.Builder()
+        var added = EgressState.Builder()
+        for (source, entry) in old.sortedEntries {
+            guard let replacement = new.entries[source] else {
+                removed.set(source, entry)
+                continue
+            }
+            if replacement.egressClass != entry.egressClass { removed.setClass(source, entry.egressClass) }
+            for network in entry.networks where !replacement.networks.contains(network) {
+                removed.addNetwork(source, network)
+            }
+        }
+        for (source, entry) in new.sortedEntries {
+            guard let previous = old.entries[source] else {
+                added.set(source, entry)
+                continue
+            }
+            if previous.egressClass != entry.egressClass { added.setClass(source, entry.egressClass) }
+            for network in entry.networks where !previous.networks.contains(network) {
+                added.addNetwork(source, network)
+            }
+        }
+        let text = removed.text(table: table, verb: "delete") + added.text(table: table, verb: "add")
+        return text.isEmpty ? nil : text
+    }
+
+    private static func elements(of state: EgressState, table: String, verb: String) -> String {
+        var builder = EgressState.Builder()
+        for (source, entry) in state.sortedEntries { builder.set(source, entry) }
+        return builder.text(table: table, verb: verb)
+    }
+
+    private static func definition(_ configuration: EgressConfiguration) -> String {
+        var neverV4 = neverIPv4
+        var neverV6 = neverIPv6
+        for network in configuration.deniedNetworks.networks {
+            switch network {
+            case .v4(let cidr): neverV4.append(cidr.description)
+            case .v6(let cidr): neverV6.append(cidr.description)
+            }
+        }
+        let interfaces = configuration.sandboxInterfaces
+            .map { "        iifname \"\($0)\" jump sandbox\n" }.joined()
+        return """
+            table inet \(configuration.tableName) {
+                comment "Porthole egress: managed by porthole egress, rebuilt at its start; do not edit"
+                map class_v4 { type ipv4_addr : verdict; }
+                map class_v6 { type ipv6_addr : verdict; }
+                set allow_cidr_v4 { type ipv4_addr . ipv4_addr; flags interval; }
+                set allow_cidr_v6 { type ipv6_addr . ipv6_addr; flags interval; }
+                set allow_dns_v4 { type ipv4_addr . ipv4_addr; flags timeout; }
+                set allow_dns_v6 { type ipv6_addr . ipv6_addr; flags timeout; }
+                set essential_v4 { type ipv4_addr; flags timeout; }
+                set essential_v6 { type ipv6_addr; flags timeout; }
+                set never_v4 { type ipv4_addr; flags interval; auto-merge; elements = { \(neverV4.joined(separator: ", ")) } }
+                set never_v6 { type ipv6_addr; flags interval; auto-merge; elements = { \(neverV6.joined(separator: ", ")) } }
+                counter unknown_source {}
+                counter blocked_all {}
+                counter never_reachable {}
+                counter not_allowed {}
+                chain filter_prerouting {
+                    type filter hook prerouting priority -150; policy accept;
+            \(interfaces)    }
+                chain sandbox {
+                    ct direction reply accept
+                    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit } ip6 hoplimit 255 accept
+                    fib saddr . iif oif missing counter name unknown_source drop
+                    meta nfproto ipv4 ip saddr vmap @class_v4
+                    meta nfproto ipv6 ip6 saddr vmap @class_v6
+                    counter name unknown_source drop
+                }
+                chain common {
+                    ip daddr @never_v4 counter name never_reachable drop
+                    ip6 daddr @never_v6 counter name never_reachable drop
+                    fib daddr type local counter name never_reachable drop
+                }
+                chain block_all {
+                    counter name blocked_all drop
+                }
+                chain open {
+                    jump common
+                    accept
+                }
+                chain allow_list {
+                    jump common
+                    ip saddr . ip daddr @allow_cidr_v4 accept
+                    ip6 saddr . ip6 daddr @allow_cidr_v6 accept
+                    ip saddr . ip daddr @allow_dns_v4 accept
+                    ip6 saddr . ip6 daddr @allow_dns_v6 accept
+                    ip daddr @essential_v4 accept
+                    ip6 daddr @essential_v6 accept
+                    counter name not_allowed reject with icmpx admin-prohibited
+                }
+                chain restricted {
+                    jump common
+                    ip daddr @essential_v4 accept
+                    ip6 daddr @essential_v6 accept
+                    counter name not_allowed reject with icmpx admin-prohibited
+                }
+            }
+
+            """
+    }
+}
+
+extension EgressState {
+    /// In address order, so the text of a change is the same every time (tests, logs).
+    var sortedEntries: [(key: SandboxEgress.Source, value: Entry)] {
+        entries.sorted { $0.key.description < $1.key.description }
+    }
+
+    /// Collects elements by set, so one `add element` (or `delete element`) command carries all of
+    /// a set's elements: for 10,000 sandboxes, a handful of commands instead of tens of thousands.
+    struct Builder {
+        private var classV4: [String] = []
+        private var classV6: [String] = []
+        private var keysV4: [String] = []
+        private var keysV6: [String] = []
+        private var networksV4: [String] = []
+
+        mutating func set(_ source: SandboxEgress.Source, _ entry: Entry) {
+            setClass(source, entry.egressClass)
+            for network in entry.networks { addNetwork(source, network) }
+        }
+
+        mutating func setClass(_ source: SandboxEgress.Source, _ egressClass: SandboxEgress.Class) {
+            switch source {
+            case .ipv4(let address):
+                classV4.append("\(address) : jump \(egressClass.rawValue)")
+                keysV4.append(address.description)
+            case .ipv6(let address):
+                classV6.append("\(address) : jump \(egressClass.rawValue)")
+                keysV6.append(address.description)
+            }
+        }
+
+        mutating func addNetwork(_ source: SandboxEgress.Source, _ network: IPv4CIDR) {
+            // The allow list holds IPv4 networks: they apply to IPv4 sources.
+            guard case .ipv4(let address) = source else { return }
+            networksV4.append("\(address) . \(network)")
+        }
+
+        /// `delete element` takes keys only; `add element` takes key : value for maps.
+        func text(table: String, verb: String) -> String {
+            var text = ""
+            let classesV4 = verb == "delete" ? keysV4 : classV4
+            let classesV6 = verb == "delete" ? keysV6 : classV6
+            if !classesV4.isEmpty { text += "\(verb) element \(table) class_v4 { \(classesV4.joined(separator: ", ")) }\n" }
+            if !classesV6.isEmpty { text += "\(verb) element \(table) class_v6 { \(classesV6.joined(separator: ", ")) }\n" }
+            if !networksV4.isEmpty { text += "\(verb) element \(table) allow_cidr_v4 { \(networksV4.joined(separator: ", ")) }\n" }
+            return text
+        }
+    }
+}

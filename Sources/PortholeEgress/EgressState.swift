@@ -1,0 +1,35 @@
+public import PortholeCore
+
+/// What the kernel must hold for the sandboxes: one entry per source address. Kept apart from the
+/// records because two records may claim one address (a reused IP, a stale record): such an
+/// address gets ``SandboxEgress/Class/blockAll`` until only one claims it (fail closed), since
+/// neither record's policy can be told to be the right one.
+public struct EgressState: Sendable, Hashable {
+    public struct Entry: Sendable, Hashable {
+        public var egressClass: SandboxEgress.Class
+        public var networks: [IPv4CIDR]
+    }
+
+    public private(set) var entries: [SandboxEgress.Source: Entry] = [:]
+    /// Addresses claimed by more than one sandbox, with their ids (sorted).
+    public private(set) var conflicts: [SandboxEgress.Source: [String]] = [:]
+
+    public init() {}
+
+    public init(_ sandboxes: some Sequence<SandboxEgress>) {
+        var claims: [SandboxEgress.Source: [SandboxEgress]] = [:]
+        for sandbox in sandboxes {
+            guard let source = sandbox.source else { continue }
+            claims[source, default: []].append(sandbox)
+        }
+        for (source, claimants) in claims {
+            if claimants.count == 1 {
+                let sandbox = claimants[0]
+                entries[source] = Entry(egressClass: sandbox.egressClass, networks: sandbox.allowedNetworks)
+            } else {
+                entries[source] = Entry(egressClass: .blockAll, networks: [])
+                conflicts[source] = claimants.map(\.sandboxID).sorted()
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import PortholeCore
+@testable import PortholeEgress
+import Testing
+
+@Suite("EgressRuleset")
+struct EgressRulesetTests {
+    static let configuration = try! EgressConfiguration(sandboxInterfaces: ["psb*", "tap0"])
+
+    static func sandbox(_ id: String, _ target: String, _ egressClass: SandboxEgress.Class, _ networks: [String] = []) -> SandboxEgress {
+        var policy = SandboxPolicy(id: id, target: target, previewToken: "t")
+        switch egressClass {
+        case .blockAll: policy.networkBlockAll = true
+        case .restricted: policy.tier = 1
+        case .allowList: policy.networkAllowList = networks.joined(separator: ",")
+        case .open: break
+        }
+        return SandboxEgress.of(policy)
+    }
+
+    @Test func theTableReplacesItselfInOneTransaction() {
+        let state = EgressState([
+            Self.sandbox("a", "10.0.0.2", .allowList, ["192.0.2.0/24", "198.51.100.7/32"]),
+            Self.sandbox("b", "10.0.0.3", .blockAll),
+            Self.sandbox("c", "fd00::3", .open),
+        ])
+        let text = EgressRuleset.replaceTable(Self.configuration, state: state)
+        #expect(text.hasPrefix("table inet porthole {}\ndelete table inet porthole\ntable inet porthole {"))
+        #expect(text.contains("        iifname \"psb*\" jump sandbox\n        iifname \"tap0\" jump sandbox\n"))
+        #expect(text.contains("add element inet porthole class_v4 { 10.0.0.2 : jump allow_list, 10.0.0.3 : jump block_all }\n"))
+        #expect(text.contains("add element inet porthole class_v6 { fd00::3 : jump open }\n"))
+        #expect(text.contains("add element inet porthole allow_cidr_v4 { 10.0.0.2 . 192.0.2.0/24, 10.0.0.2 . 198.51.100.7/32 }\n"))
+    }
+
+    @Test func oneChangedSandboxChangesOnlyItsElements() throws {
+        var sandboxes = (1...1000).map { Self.sandbox("s\($0)", "10.1.\($0 / 256).\($0 % 256)", .open) }
+        let before = EgressState(sandboxes)
+        sandboxes[41] = Self.sandbox("s42", "10.1.0.42", .allowList, ["192.0.2.0/24"])
+        let update = try #require(EgressRuleset.update(Self.configuration, from: before, to: EgressState(sandboxes)))
+        #expect(update == """
+            delete element inet porthole class_v4 { 10.1.0.42 }
+            add element inet porthole class_v4 { 10.1.0.42 : jump allow_list }
+            add element inet porthole allow_cidr_v4 { 10.1.0.42 . 192.0.2.0/24 }
+
+            """)
+        #expect(EgressRuleset.update(Self.configuration, from: before, to: before) == nil)
+    }
+
+    @Test func networksAreAddedAndRemovedOneByOne() throws {
+        let before = EgressState([Self.sandbox("a", "10.0.0.2", .allowList, ["192.0.2.0/24", "198.51.100.0/24"])])
+        let after = EgressState([Self.sandbox("a", "10.0.0.2", .allowList, ["198.51.100.0/24", "203.0.113.0/24"])])
+        #expect(EgressRuleset.update(Self.configuration, from: before, to: after) == """
+            delete element inet porthole allow_cidr_v4 { 10.0.0.2 . 192.0.2.0/24 }
+            add element inet porthole allow_cidr_v4 { 10.0.0.2 . 203.0.113.0/24 }
+
+            """)
+        // Deleted: every element of the sandbox goes.
+        #expect(EgressRuleset.update(Self.configuration, from: before, to: EgressState()) == """
+            delete element inet porthole class_v4 { 10.0.0.2 }
+            delete element inet porthole allow_cidr_v4 { 10.0.0.2 . 192.0.2.0/24, 10.0.0.2 . 198.51.100.0/24 }
+
+            """)
+    }
+
+    @Test func anAddressClaimedTwiceIsBlocked() {
+        let state = EgressState([Self.sandbox("a", "10.0.0.2", .open), Self.sandbox("b", "10.0.0.2", .open)])
+        #expect(state.entries[.ipv4(IPv4Address(10, 0, 0, 2))]?.egressClass == .blockAll)
+        #expect(state.conflicts[.ipv4(IPv4Address(10, 0, 0, 2))] == ["a", "b"])
+    }
+
+    @Test func operatorDeniedNetworksJoinTheNeverSet() throws {
+        let configuration = try EgressConfiguration(
+            sandboxInterfaces: ["psb*"], deniedNetworks: try AddressRanges.parse("10.99.0.0/16,fd99::/16")
+        )
+        let text = EgressRuleset.replaceTable(configuration, state: EgressState())
+        #expect(text.contains("169.254.0.0/16, 224.0.0.0/4, 240.0.0.0/4, 10.99.0.0/16 }"))
+        #expect(text.contains("fd00:ec2::254/128, fd99::/16 }"))
+    }
+
+    @Test(arguments: ["", "psb\"; flush ruleset", "a b", "averyveryverylongname*", "*"])
+    func interfacePatternsCannotBreakOut(_ pattern: String) {
+        #expect(throws: EgressConfigurationError.self) { try EgressConfiguration(sandboxInterfaces: [pattern]) }
+    }
+}
+
+@Suite("SandboxEgress")
+struct SandboxEgressTests {
+    @Test func theStricterSettingWins() {
+        var policy = SandboxPolicy(id: "a", target: "10.0.0.2", previewToken: "t")
+        #expect(SandboxEgress.of(policy).egressClass == .open)
+        policy.networkAllowList = "10.0.0.0/8"
+        #expect(SandboxEgress.of(policy).egressClass == .allowList)
+        #expect(SandboxEgress.of(policy).allowedNetworks.map(\.description) == ["10.0.0.0/8"])
+        policy.tier = 2
+        #expect(SandboxEgress.of(policy).egressClass == .restricted)
+        policy.networkBlockAll = true
+        #expect(SandboxEgress.of(policy).egressClass == .blockAll)
+        policy.networkBlockAll = false
+        policy.tier = 9  // not a tier: the most restricted
+        #expect(SandboxEgress.of(policy).egressClass == .restricted)
+    }
+
+    @Test(arguments: [
+        ("10.0.0.2", "10.0.0.2"), ("fd00::2", "fd00::2"), ("::ffff:10.0.0.2", "10.0.0.2"),
+    ])
+    func addressTargetsAreSources(_ target: String, _ source: String) {
+        let egress = SandboxEgress.of(SandboxPolicy(id: "a", target: target, previewToken: "t"))
+        #expect(egress.source?.description == source)
+        #expect(egress.unenforceableReason == nil)
+    }
+
+    @Test func aHostNameTargetHasNoEgress() {
+        let egress = SandboxEgress.of(SandboxPolicy(id: "a", target: "sandbox-a.internal", previewToken: "t"))
+        #expect(egress.source == nil)
+        #expect(egress.unenforceableReason != nil)
+        #expect(EgressState([egress]).entries.isEmpty)
+    }
+}
