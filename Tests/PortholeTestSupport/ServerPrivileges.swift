@@ -11,13 +11,15 @@ public enum ServerPrivileges: Sendable {
     /// Root with `CAP_NET_ADMIN` removed from its bounding set: what a container runtime gives a
     /// root process by default.
     case rootWithoutNetAdmin
+    /// `nobody` with `CAP_NET_ADMIN` alone (ambient): how deploy/ runs `porthole egress`.
+    case netAdminOnly
 
     /// The unprivileged identity the server runs as when the tests run as root.
     static let nobody: (uid: uid_t, gid: gid_t) = (65534, 65534)
 
     /// The executable and arguments that start `binary arguments` with these privileges, after
     /// handing `directory` (the server's data and certificates) to the user it will run as.
-    func command(binary: String, arguments: [String], directory: String) throws -> (String, [String]) {
+    public func command(binary: String, arguments: [String], directory: String) throws -> (String, [String]) {
         guard geteuid() == 0 else { return (binary, arguments) }
         let setpriv = TestPaths.which("setpriv")
         switch self {
@@ -27,6 +29,14 @@ public enum ServerPrivileges: Sendable {
             return (setpriv, [
                 "--reuid=\(Self.nobody.uid)", "--regid=\(Self.nobody.gid)", "--clear-groups",
                 "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--no-new-privs",
+                "--", binary,
+            ] + arguments)
+        case .netAdminOnly:
+            try Self.chownRecursively(directory, to: Self.nobody)
+            let binary = try TestPaths.worldExecutableCopy(of: binary)
+            return (setpriv, [
+                "--reuid=\(Self.nobody.uid)", "--regid=\(Self.nobody.gid)", "--clear-groups",
+                "--inh-caps=-all,+net_admin", "--ambient-caps=-all,+net_admin", "--bounding-set=-all,+net_admin",
                 "--", binary,
             ] + arguments)
         case .rootWithoutNetAdmin:

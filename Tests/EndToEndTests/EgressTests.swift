@@ -1,0 +1,168 @@
+import PortholeTestSupport
+import Foundation
+import Testing
+
+/// `porthole egress` against a real kernel: its table in a "host" network namespace that routes
+/// sandbox namespaces to an "internet" namespace, real TCP, UDP and ICMP from inside the sandboxes
+/// (NetworkLab). The agent runs as deploy/ runs it: `nobody` with CAP_NET_ADMIN only; the policies
+/// come from a real `porthole serve` through its admin API.
+@Suite("Egress", .serialized, .enabled(if: geteuid() == 0, "network namespaces need root"))
+struct EgressTests {
+    final class Environment {
+        let lab: NetworkLab
+        let porthole: PortholeProcess
+        var agent: ChildProcess
+
+        init(lab: NetworkLab, porthole: PortholeProcess, agent: ChildProcess) {
+            self.lab = lab
+            self.porthole = porthole
+            self.agent = agent
+        }
+
+        func probe(_ sandbox: Int, _ protocolName: String, _ address: String, source: String? = nil) async throws -> String {
+            try await lab.probe(from: sandbox, protocolName, address, source: source)
+        }
+    }
+
+    /// A sandbox record: the lab's sandbox `number`, by its IPv4 (or IPv6) address.
+    struct Record {
+        var id: String
+        var sandbox: Int
+        var flags: [String] = []
+        var ipv6 = false
+    }
+
+    static func startAgent(_ lab: NetworkLab, _ porthole: PortholeProcess) async throws -> ChildProcess {
+        let (executable, arguments) = try ServerPrivileges.netAdminOnly.command(
+            binary: TestPaths.portholeBinary,
+            arguments: ["egress", "--data-dir", porthole.dataDirectory, "--sandbox-interface", "psb*"],
+            directory: porthole.directory
+        )
+        let agent = try lab.start(lab.host, [executable] + arguments, name: "porthole egress")
+        try await agent.waitFor("the table") { _, stderr in stderr.contains("egress table rebuilt") }
+        return agent
+    }
+
+    func withEgress(sandboxes: Int, records: [Record], _ body: (Environment) async throws -> Void) async throws {
+        let lab = try await NetworkLab.build(sandboxes: sandboxes)
+        do {
+            let servers = try await lab.startServers()
+            defer { servers.stop() }
+            let porthole = try await PortholeProcess.start()
+            defer { porthole.stop() }
+            for record in records {
+                let target = record.ipv6 ? lab.sandboxIPv6(record.sandbox) : lab.sandboxIPv4(record.sandbox)
+                let created = try await porthole.cli(["create", "--id", record.id, "--target", target] + record.flags)
+                guard created.status == 0 else { throw TestFailure("create \(record.id): \(created.stderr)") }
+            }
+            let environment = Environment(lab: lab, porthole: porthole, agent: try await Self.startAgent(lab, porthole))
+            defer { environment.agent.stop() }
+            try await body(environment)
+        } catch {
+            await lab.tearDown()
+            throw error
+        }
+        await lab.tearDown()
+    }
+
+    @Test("each class: open reaches everything but the never set, block-all nothing, an allow list only its networks")
+    func classes() async throws {
+        try await withEgress(sandboxes: 4, records: [
+            Record(id: "open", sandbox: 1),
+            Record(id: "blocked", sandbox: 2, flags: ["--network-block-all"]),
+            Record(id: "listed", sandbox: 3, flags: ["--network-allow-list", "198.51.100.0/24"]),
+            Record(id: "tier1", sandbox: 4, flags: ["--tier", "1"]),
+        ]) { env async throws in
+            for protocolName in ["tcp", "udp", "icmp"] {
+                let got = try await env.probe(1, protocolName, "198.51.100.10")
+                #expect(got == "reached", "open \(protocolName): \(got)")
+                #expect(try await env.probe(1, protocolName, "203.0.113.10") == "reached", "open \(protocolName)")
+                #expect(try await env.probe(2, protocolName, "198.51.100.10") == "silent", "blocked \(protocolName)")
+                #expect(try await env.probe(3, protocolName, "198.51.100.10") == "reached", "listed \(protocolName)")
+                #expect(try await env.probe(3, protocolName, "203.0.113.10") == "rejected", "listed \(protocolName)")
+                #expect(try await env.probe(4, protocolName, "198.51.100.10") == "rejected", "tier 1 \(protocolName)")
+            }
+            // Never reachable, whatever the class: the metadata address, the host itself.
+            #expect(try await env.probe(1, "tcp", "169.254.169.254") == "silent")
+            #expect(try await env.probe(1, "icmp", "10.77.1.1") == "silent")
+            #expect(try await env.probe(1, "icmp", "192.0.2.1") == "silent")
+            // The records' own addresses only: the open sandbox's IPv6 address has no record.
+            #expect(try await env.probe(1, "tcp", "2001:db8:1::10") == "silent")
+        }
+    }
+
+    @Test("identity: a spoofed or unknown source address gets nothing; IPv6 follows the same rules")
+    func identityAndIPv6() async throws {
+        try await withEgress(sandboxes: 3, records: [
+            Record(id: "open", sandbox: 1),
+            Record(id: "neighbour", sandbox: 2),
+            Record(id: "six", sandbox: 3, ipv6: true),
+        ]) { env async throws in
+            // Sandbox 1 takes sandbox 2's address (also open): its packets do not route back
+            // through its own link, so they are dropped.
+            try await env.lab.exec(env.lab.sandbox(1), ["ip", "addr", "add", "10.77.2.2/32", "dev", "eth0"])
+            #expect(try await env.probe(1, "tcp", "198.51.100.10", source: "10.77.2.2") == "silent")
+            // An address on its own link that no record names.
+            try await env.lab.exec(env.lab.sandbox(1), ["ip", "addr", "add", "10.77.1.99/24", "dev", "eth0"])
+            #expect(try await env.probe(1, "tcp", "198.51.100.10", source: "10.77.1.99") == "silent")
+            #expect(try await env.probe(1, "tcp", "198.51.100.10") == "reached")
+            // IPv6 sandbox: open over IPv6, and its IPv4 address (no record) has no network.
+            #expect(try await env.probe(3, "tcp", "2001:db8:1::10") == "reached")
+            #expect(try await env.probe(3, "icmp", "2001:db8:1::10") == "reached")
+            #expect(try await env.probe(3, "tcp", "198.51.100.10") == "silent")
+            let blocked = try await env.porthole.cli(["network", "six", "--block-all", "true"])
+            #expect(blocked.status == 0, "\(blocked.stderr)")
+            #expect(try await Self.eventually { try await env.probe(3, "tcp", "2001:db8:1::10") == "silent" })
+        }
+    }
+
+    @Test("a change through the admin API is in the kernel within a second; a restart of the agent opens no window")
+    func changesAndRestart() async throws {
+        try await withEgress(sandboxes: 1, records: [Record(id: "sb", sandbox: 1)]) { env async throws in
+            #expect(try await env.probe(1, "tcp", "198.51.100.10") == "reached")
+            let start = ContinuousClock.now
+            let changed = try await env.porthole.cli(["network", "sb", "--block-all", "true"])
+            #expect(changed.status == 0, "\(changed.stderr)")
+            let answered = ContinuousClock.now
+            // Poll the kernel's table (not the network) for the moment the element changed.
+            var inKernel: Duration? = nil
+            while ContinuousClock.now - answered < .seconds(3) {
+                let map = try await env.lab.exec(env.lab.host, ["nft", "list", "map", "inet", "porthole", "class_v4"])
+                if map.stdout.contains("10.77.1.2 : jump block_all") {
+                    inKernel = ContinuousClock.now - answered
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let delay = try #require(inKernel, "the change never reached the kernel")
+            #expect(delay < .seconds(1), "from the API's answer to the kernel: \(delay) (API call took \(answered - start))")
+            #expect(try await env.probe(1, "tcp", "198.51.100.10") == "silent")
+
+            // The agent stops: the table stays in force. It starts again: still in force, rebuilt.
+            env.agent.stop()
+            #expect(try await env.probe(1, "tcp", "198.51.100.10") == "silent")
+            env.agent = try await Self.startAgent(env.lab, env.porthole)
+            #expect(try await env.probe(1, "tcp", "198.51.100.10") == "silent")
+            // Changes made while it was away are applied at its start.
+            env.agent.stop()
+            let reopened = try await env.porthole.cli(["network", "sb", "--block-all", "false"])
+            #expect(reopened.status == 0)
+            #expect(try await env.probe(1, "tcp", "198.51.100.10") == "silent")
+            env.agent = try await Self.startAgent(env.lab, env.porthole)
+            #expect(try await env.probe(1, "tcp", "198.51.100.10") == "reached")
+            // A deleted record takes the sandbox's network with it.
+            let deleted = try await env.porthole.cli(["delete", "sb"])
+            #expect(deleted.status == 0)
+            #expect(try await Self.eventually { try await env.probe(1, "tcp", "198.51.100.10") == "silent" })
+        }
+    }
+
+    static func eventually(timeout: Duration = .seconds(3), _ attempt: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await attempt() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+}
