@@ -82,6 +82,23 @@ def main() -> None:
     check("--config /etc/porthole/porthole.json" in directives.get("ExecStart", [""])[0],
           "porthole.service: ExecStart should read /etc/porthole/porthole.json")
 
+    # --- systemd: porthole egress -------------------------------------------------------------
+    egress_source = (ROOT / "Sources/porthole/EgressCommand.swift").read_text()
+    egress_names = re.search(r"static let settingNames\s*=\s*\[(.*?)\]", egress_source, re.S)
+    check(egress_names is not None, "cannot find EgressCommand.settingNames in Sources/porthole/EgressCommand.swift")
+    if egress_names:
+        egress_known = set(re.findall(r'"([a-z0-9-]+)"', egress_names.group(1)))
+        egress_settings = json.loads((DEPLOY / "systemd/egress.json").read_text())
+        unknown = sorted(set(egress_settings) - egress_known)
+        check(not unknown, f"systemd/egress.json: settings porthole egress does not know: {unknown}")
+        check(bool(egress_settings.get("sandbox-interface")), "systemd/egress.json: sandbox-interface is required")
+        egress_unit = (DEPLOY / "systemd/porthole-egress.service").read_text()
+        check("AmbientCapabilities=CAP_NET_ADMIN" in egress_unit and "CapabilityBoundingSet=CAP_NET_ADMIN" in egress_unit,
+              "porthole-egress.service: CAP_NET_ADMIN and nothing else")
+        check(f"ReadWritePaths={egress_settings.get('data-dir')}" in egress_unit,
+              "porthole-egress.service: ReadWritePaths= must hold the data-dir of egress.json")
+        check("AF_NETLINK" in egress_unit, "porthole-egress.service: nftables needs AF_NETLINK")
+
     # --- Dockerfile -------------------------------------------------------------------------
     dockerfile = (DEPLOY / "docker/Dockerfile").read_text()
     check(re.search(r"^FROM swift:\$\{SWIFT_VERSION\}-bookworm AS build", dockerfile, re.M) is not None
@@ -89,7 +106,7 @@ def main() -> None:
           "Dockerfile: build on swift:6.x-bookworm")
     check(re.search(r"^FROM debian:bookworm-slim$", dockerfile, re.M) is not None, "Dockerfile: run on debian:bookworm-slim")
     check("--static-swift-stdlib" in dockerfile and "-c release" in dockerfile, "Dockerfile: release build with --static-swift-stdlib")
-    for package in ("libssl-dev", "zlib1g-dev", "libssl3", "zlib1g", "ca-certificates"):
+    for package in ("libssl-dev", "zlib1g-dev", "libnftables-dev", "libssl3", "zlib1g", "libnftables1", "ca-certificates"):
         check(re.search(rf"\b{re.escape(package)}\b", dockerfile) is not None, f"Dockerfile: package {package} missing")
     user = re.findall(r"^USER (\S+)", dockerfile, re.M)
     check(bool(user) and not user[-1].startswith(("root", "0:", "0")), "Dockerfile: the run stage must end as a non-root USER")
