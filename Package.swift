@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "PortholeAdmin", targets: ["PortholeAdmin"]),
         .library(name: "PortholeClient", targets: ["PortholeClient"]),
         .library(name: "PortholeEgress", targets: ["PortholeEgress"]),
+        .library(name: "PortholeDNS", targets: ["PortholeDNS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -47,6 +48,11 @@ let package = Package(
         .target(
             name: "PortholeCore",
             dependencies: ["COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
+        // The DNS wire codec of the egress resolver: pure, no dependencies, so it is tested and fuzzed alone.
+        .target(
+            name: "PortholeDNS",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -150,6 +156,11 @@ let package = Package(
         .testTarget(
             name: "PortholeEgressTests",
             dependencies: ["PortholeEgress", "PortholeCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PortholeDNSTests",
+            dependencies: ["PortholeDNS"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
