@@ -113,7 +113,11 @@ let package = Package(
             dependencies: [
                 "CNftables",
                 "PortholeCore",
+                "PortholeDNS",
                 "PortholeStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

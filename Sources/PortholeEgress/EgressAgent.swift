@@ -25,6 +25,8 @@ public actor EgressAgent {
     private var needsRebuild = true
     /// Changes applied so far (rebuilds included), for tests and metrics.
     public private(set) var transactions = 0
+    /// What the resolver sees of the sandboxes: replaced whenever the kernel's state is.
+    public nonisolated let directory = ResolverDirectory()
 
     public init(
         store: any PolicyStore, configuration: EgressConfiguration, logger: Logger, pollInterval: Duration = .milliseconds(250)
@@ -82,6 +84,7 @@ public actor EgressAgent {
             logConflicts(state)
         }
         applied = state
+        directory.replace(with: state.resolverEntries)
         cursor = changes.latest
     }
 
@@ -108,10 +111,20 @@ public actor EgressAgent {
         transactions += 1
         sandboxes = all
         applied = state
+        directory.replace(with: state.resolverEntries)
         cursor = latest
         needsRebuild = false
         logConflicts(state)
         logger.info("egress table rebuilt", metadata: ["sandboxes": "\(all.count)", "table": "inet \(configuration.tableName)"])
+    }
+
+    /// Lets `source` reach what its resolver answered, before the answer is passed on: one
+    /// transaction. Refused for a source the kernel no longer knows (its record changed meanwhile).
+    public func allowResolved(_ source: SandboxEgress.Source, addresses: [(bytes: [UInt8], ttl: UInt32)], essential: Bool) throws {
+        guard applied.entries[source] != nil else { return }
+        let text = EgressRuleset.allowResolved(configuration, source: source, addresses: addresses, essential: essential)
+        guard !text.isEmpty else { return }
+        try session.run(text)
     }
 
     /// The egress currently applied for `id`, if the agent knows the sandbox.

@@ -10,8 +10,16 @@ public struct EgressConfiguration: Sendable, Hashable {
     public var deniedNetworks: AddressRanges
     /// The nftables table Porthole owns (family `inet`); every other table is left alone.
     public var tableName: String
+    /// Addresses of this host where Porthole's resolver listens (at most one IPv4 and one IPv6):
+    /// all sandbox DNS (UDP and TCP port 53) is redirected there. Empty: no resolver, and port 53
+    /// is treated like any other port (domain lists and essential services then reach nothing).
+    public var resolverIPv4: IPv4Address?
+    public var resolverIPv6: IPv6Address?
 
-    public init(sandboxInterfaces: [String], deniedNetworks: AddressRanges = .none, tableName: String = "porthole") throws(EgressConfigurationError) {
+    public init(
+        sandboxInterfaces: [String], deniedNetworks: AddressRanges = .none, resolverAddresses: [String] = [],
+        tableName: String = "porthole"
+    ) throws(EgressConfigurationError) {
         guard !sandboxInterfaces.isEmpty else { throw .noSandboxInterface }
         for pattern in sandboxInterfaces where !Self.isInterfacePattern(pattern) {
             throw .invalidInterfacePattern(pattern)
@@ -20,7 +28,25 @@ public struct EgressConfiguration: Sendable, Hashable {
         self.sandboxInterfaces = sandboxInterfaces
         self.deniedNetworks = deniedNetworks
         self.tableName = tableName
+        for address in resolverAddresses {
+            if let ipv4 = try? IPv4Address.parse(address), resolverIPv4 == nil {
+                resolverIPv4 = ipv4
+            } else if let ipv6 = try? IPv6Address.parse(address), ipv6.ipv4Mapped == nil, resolverIPv6 == nil {
+                resolverIPv6 = ipv6
+            } else {
+                throw .invalidResolverAddress(address)
+            }
+        }
     }
+
+    /// A resolved address stays in a sandbox's set for the record's TTL, at least this long (a TTL
+    /// of 0 would expire before the connection), plus `dnsGrace` (the client connects a moment
+    /// after the answer), at most a day.
+    public var dnsMinimumTTL: UInt32 = 30
+    public var dnsGrace: UInt32 = 10
+
+    /// Whether sandbox DNS goes to Porthole's resolver.
+    public var hasResolver: Bool { resolverIPv4 != nil || resolverIPv6 != nil }
 
     /// An interface name (1–15 bytes of letters, digits, `-`, `_`, `.`), optionally ending in
     /// `*` (nft's wildcard); nothing that could break out of the quoted string in a rule.
@@ -53,6 +79,12 @@ public struct EgressConfigurationError: Error, Sendable, Hashable, CustomStringC
     static func invalidInterfacePattern(_ pattern: String) -> EgressConfigurationError {
         EgressConfigurationError(
             description: "sandbox interface \"\(pattern)\" is not an interface name (1–15 letters, digits, '-', '_', '.') with an optional trailing *"
+        )
+    }
+
+    static func invalidResolverAddress(_ address: String) -> EgressConfigurationError {
+        EgressConfigurationError(
+            description: "resolver address \"\(address)\" must be an IPv4 or IPv6 address of this host, at most one of each"
         )
     }
 

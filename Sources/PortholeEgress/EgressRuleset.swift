@@ -18,7 +18,60 @@ import PortholeCore
 ///
 /// The table is filtered at prerouting, so it sees traffic to the host and traffic routed through
 /// it alike, before any NAT.
+///
+/// With a resolver configured, DNS (UDP and TCP port 53) from sandbox interfaces is DNAT'ed to it,
+/// and port 853 (DNS over TLS and QUIC) is dropped: names are resolved only where they are checked.
 enum EgressRuleset {
+    /// The most a resolved address stays in a set, whatever its TTL.
+    static let maximumTTL: UInt32 = 86_400
+
+    /// The lifetime of a resolved address in a set (see ``EgressConfiguration/dnsMinimumTTL``).
+    static func timeout(forTTL ttl: UInt32, _ configuration: EgressConfiguration) -> UInt32 {
+        min(max(ttl, configuration.dnsMinimumTTL), maximumTTL) + configuration.dnsGrace
+    }
+
+    /// The transaction that lets `source` reach resolved `addresses` (its own set, or the shared
+    /// essential set) for their TTL. Each element is added, deleted and added again: the first add
+    /// makes sure it exists, so the delete cannot fail, and the last add sets the new timeout
+    /// whether or not this kernel refreshes a timeout on a plain add.
+    static func allowResolved(
+        _ configuration: EgressConfiguration, source: SandboxEgress.Source, addresses: [(bytes: [UInt8], ttl: UInt32)], essential: Bool
+    ) -> String {
+        let table = "inet \(configuration.tableName)"
+        var text = ""
+        for (bytes, ttl) in addresses {
+            let timeout = "timeout \(timeout(forTTL: ttl, configuration))s"
+            let set: String
+            let key: String
+            switch (bytes.count, source) {
+            case (4, _):
+                let address = "\(bytes[0]).\(bytes[1]).\(bytes[2]).\(bytes[3])"
+                if essential {
+                    (set, key) = ("essential_v4", address)
+                } else if case .ipv4(let own) = source {
+                    (set, key) = ("allow_dns_v4", "\(own) . \(address)")
+                } else {
+                    continue  // an IPv4 answer for an IPv6-only sandbox: nothing it could use
+                }
+            case (16, _):
+                guard let parsed = IPv6Address(bytes: bytes) else { continue }
+                if essential {
+                    (set, key) = ("essential_v6", parsed.description)
+                } else if case .ipv6(let own) = source {
+                    (set, key) = ("allow_dns_v6", "\(own) . \(parsed)")
+                } else {
+                    continue
+                }
+            default:
+                continue
+            }
+            text += "add element \(table) \(set) { \(key) \(timeout) }\n"
+            text += "delete element \(table) \(set) { \(key) }\n"
+            text += "add element \(table) \(set) { \(key) \(timeout) }\n"
+        }
+        return text
+    }
+
     /// Never reachable from any sandbox, whatever its policy or the operator's list.
     static let neverIPv4 = ["0.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4"]
     static let neverIPv6 = ["::/128", "fe80::/10", "ff00::/8", "fd00:ec2::254/128"]
@@ -79,6 +132,33 @@ enum EgressRuleset {
         }
         let interfaces = configuration.sandboxInterfaces
             .map { "        iifname \"\($0)\" jump sandbox\n" }.joined()
+        // With a resolver: all DNS of the sandboxes goes to it (the filter runs before the DNAT,
+        // so it accepts port 53 to any address; the DNAT then pins it to the resolver), and DNS
+        // over TLS/QUIC (853) around it is dropped. Without one, port 53 is like any other.
+        var dnsRules = ""
+        var redirect = ""
+        if configuration.hasResolver {
+            dnsRules = """
+                        meta l4proto { tcp, udp } th dport 53 accept
+                        meta l4proto { tcp, udp } th dport 853 counter name never_reachable drop
+
+                """
+            var redirects = ""
+            for pattern in configuration.sandboxInterfaces {
+                if let ipv4 = configuration.resolverIPv4 {
+                    redirects += "        iifname \"\(pattern)\" meta nfproto ipv4 meta l4proto { tcp, udp } th dport 53 dnat ip to \(ipv4):53\n"
+                }
+                if let ipv6 = configuration.resolverIPv6 {
+                    redirects += "        iifname \"\(pattern)\" meta nfproto ipv6 meta l4proto { tcp, udp } th dport 53 dnat ip6 to [\(ipv6)]:53\n"
+                }
+            }
+            redirect = """
+                    chain dns_redirect {
+                        type nat hook prerouting priority dstnat; policy accept;
+                \(redirects)    }
+
+                """
+        }
         return """
             table inet \(configuration.tableName) {
                 comment "Porthole egress: managed by porthole egress, rebuilt at its start; do not edit"
@@ -108,7 +188,7 @@ enum EgressRuleset {
                     counter name unknown_source drop
                 }
                 chain common {
-                    ip daddr @never_v4 counter name never_reachable drop
+            \(dnsRules)        ip daddr @never_v4 counter name never_reachable drop
                     ip6 daddr @never_v6 counter name never_reachable drop
                     fib daddr type local counter name never_reachable drop
                 }
@@ -135,7 +215,7 @@ enum EgressRuleset {
                     ip6 daddr @essential_v6 accept
                     counter name not_allowed reject with icmpx admin-prohibited
                 }
-            }
+            \(redirect)}
 
             """
     }

@@ -8,6 +8,8 @@ public struct EgressState: Sendable, Hashable {
     public struct Entry: Sendable, Hashable {
         public var egressClass: SandboxEgress.Class
         public var networks: [IPv4CIDR]
+        /// The resolver's business, not the kernel's: names it resolves for this sandbox.
+        public var domains: DomainAllowList? = nil
     }
 
     public private(set) var entries: [SandboxEgress.Source: Entry] = [:]
@@ -15,6 +17,15 @@ public struct EgressState: Sendable, Hashable {
     public private(set) var conflicts: [SandboxEgress.Source: [String]] = [:]
 
     public init() {}
+
+    static func domains(of sandbox: SandboxEgress) -> DomainAllowList? {
+        nil
+    }
+
+    /// What the resolver looks up per query.
+    var resolverEntries: [SandboxEgress.Source: ResolverDirectory.Entry] {
+        entries.mapValues { ResolverDirectory.Entry(egressClass: $0.egressClass, domains: $0.domains) }
+    }
 
     public init(_ sandboxes: some Sequence<SandboxEgress>) {
         var claims: [SandboxEgress.Source: [SandboxEgress]] = [:]
@@ -25,7 +36,7 @@ public struct EgressState: Sendable, Hashable {
         for (source, claimants) in claims {
             if claimants.count == 1 {
                 let sandbox = claimants[0]
-                entries[source] = Entry(egressClass: sandbox.egressClass, networks: sandbox.allowedNetworks)
+                entries[source] = Entry(egressClass: sandbox.egressClass, networks: sandbox.allowedNetworks, domains: Self.domains(of: sandbox))
             } else {
                 entries[source] = Entry(egressClass: .blockAll, networks: [])
                 conflicts[source] = claimants.map(\.sandboxID).sorted()

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import PortholeCore
 import PortholeEgress
 import PortholeStore
@@ -26,10 +28,25 @@ struct EgressCommand: AsyncParsableCommand {
     var sandboxInterface: [String] = []
     @Option(help: "CIDR no sandbox may reach whatever its policy (besides link-local, multicast and the host's own addresses); repeat or comma-separate.")
     var egressDeny: [String] = []
+    @Option(help: "Address of this host where Porthole's resolver listens (UDP and TCP 53); all sandbox DNS is redirected to it. One IPv4 and/or one IPv6. Without it, sandboxes have no name-based access (domain lists, essential services).")
+    var resolverAddress: [String] = []
+    @Option(help: "Upstream DNS server ADDR or ADDR:PORT ([v6]:PORT) the resolver forwards allowed names to; repeat for several. (default: the nameservers of /etc/resolv.conf)")
+    var upstreamDns: [String] = []
+    @Option(help: "The essential services that restricted and allow-list sandboxes may reach by name: default (the built-in list), none, or a file of one name or *.name per line.")
+    var essentialServices: String?
+    @Option(help: "DNS queries per second one sandbox may make (twice that in a burst); more are REFUSED. (default: 100)")
+    var dnsRateLimit: Int?
+    @Option(help: "Seconds a resolved address stays reachable at least, whatever its TTL says. (default: 30)")
+    var dnsMinimumTtl: Int?
+    @Option(help: "Seconds added to every resolved address's TTL: the client connects a moment after the answer. (default: 10)")
+    var dnsGrace: Int?
     @Option(help: "trace, debug, info, notice, warning, error or critical. (default: info)")
     var logLevel: String?
 
-    static let settingNames = ["data-dir", "sandbox-interface", "egress-deny", "log-level"]
+    static let settingNames = [
+        "data-dir", "sandbox-interface", "egress-deny", "resolver-address", "upstream-dns", "essential-services",
+        "dns-rate-limit", "dns-minimum-ttl", "dns-grace", "log-level",
+    ]
 
     func run() async throws {
         let source = try SettingsSource(configPath: config, known: Self.settingNames)
@@ -52,15 +69,18 @@ struct EgressCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("egress-deny: \(error)")
         }
-        let configuration: EgressConfiguration
+        var configuration: EgressConfiguration
         do {
             configuration = try EgressConfiguration(
                 sandboxInterfaces: source.list("sandbox-interface", flags: sandboxInterface, default: []),
-                deniedNetworks: denied
+                deniedNetworks: denied,
+                resolverAddresses: source.list("resolver-address", flags: resolverAddress, default: [])
             )
         } catch {
             throw ValidationError("\(error)")
         }
+        configuration.dnsMinimumTTL = UInt32(try source.int("dns-minimum-ttl", flag: dnsMinimumTtl, default: 30, range: 1...86_400))
+        configuration.dnsGrace = UInt32(try source.int("dns-grace", flag: dnsGrace, default: 10, range: 0...3600))
         // Never a new, empty store: the agent follows the one porthole serve (or the CLI) writes.
         guard FileManager.default.fileExists(atPath: directory.databasePath) else {
             throw EgressCommandError(
@@ -75,9 +95,21 @@ struct EgressCommand: AsyncParsableCommand {
             try? await store.close()
             throw EgressCommandError("\(error)")
         }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: EgressService(agent: agent))]
+        if configuration.hasResolver {
+            let upstreams = try Self.upstreams(source.list("upstream-dns", flags: upstreamDns, default: []))
+            let essential = try Self.essentialServices(source.string("essential-services", flag: essentialServices, default: "default"))
+            let rate = try source.int("dns-rate-limit", flag: dnsRateLimit, default: 100, range: 1...1_000_000)
+            let listen = [configuration.resolverIPv4?.description, configuration.resolverIPv6?.description].compactMap { $0 }
+            services.append(.init(service: ResolverService(
+                agent: agent, listen: listen, upstreams: upstreams, essential: essential, rate: rate, logger: logger
+            )))
+        } else {
+            logger.warning("no --resolver-address: sandboxes have no name-based access (domain lists, essential services)")
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: EgressService(agent: agent))],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -91,6 +123,80 @@ struct EgressCommand: AsyncParsableCommand {
             throw error
         }
         try? await store.close()
+    }
+}
+
+extension EgressCommand {
+    /// `192.0.2.53`, `192.0.2.53:5353`, `2001:db8::53`, `[2001:db8::53]:5353`; none given: the
+    /// nameservers of /etc/resolv.conf.
+    static func upstreams(_ entries: [String]) throws -> [SocketAddress] {
+        var texts = entries
+        if texts.isEmpty {
+            let resolvConf = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+            texts = resolvConf.split(separator: "\n").compactMap { line in
+                let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                return words.count >= 2 && words[0] == "nameserver" ? String(words[1]) : nil
+            }
+        }
+        guard !texts.isEmpty else {
+            throw ValidationError("no --upstream-dns and no nameserver in /etc/resolv.conf: the resolver has nowhere to forward to")
+        }
+        return try texts.map { text in
+            var host = text
+            var port = 53
+            if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
+                host = String(text[text.index(after: text.startIndex)..<close])
+                let rest = text[text.index(after: close)...]
+                if rest.hasPrefix(":"), let parsed = Int(rest.dropFirst()) { port = parsed } else if !rest.isEmpty {
+                    throw ValidationError("upstream-dns \"\(text)\": expected [IPv6]:PORT")
+                }
+            } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
+                host = String(text[..<colon])
+                guard let parsed = Int(text[text.index(after: colon)...]) else {
+                    throw ValidationError("upstream-dns \"\(text)\": the port is not a number")
+                }
+                port = parsed
+            }
+            guard (1...65535).contains(port), let address = try? SocketAddress(ipAddress: host, port: port) else {
+                throw ValidationError("upstream-dns \"\(text)\" is not an IP address with an optional port (names cannot be resolved before the resolver exists)")
+            }
+            return address
+        }
+    }
+
+    static func essentialServices(_ setting: String) throws -> DomainAllowList {
+        switch setting {
+        case "default": return DomainAllowList.defaultEssentialServices
+        case "none": return DomainAllowList(entries: [])
+        default:
+            guard let text = try? String(contentsOfFile: setting, encoding: .utf8) else {
+                throw ValidationError("essential-services: cannot read \(setting) (or say default or none)")
+            }
+            do {
+                return try DomainAllowList.parseLines(text)
+            } catch {
+                throw ValidationError("essential-services \(setting): \(error)")
+            }
+        }
+    }
+}
+
+/// The resolver as a service: it answers until the graceful shutdown, then closes its sockets.
+private struct ResolverService: Service {
+    let agent: EgressAgent
+    let listen: [String]
+    let upstreams: [SocketAddress]
+    let essential: DomainAllowList
+    let rate: Int
+    let logger: Logger
+
+    func run() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let resolver = try await EgressResolverService.start(
+            agent: agent, listen: listen, upstreams: upstreams, essentialServices: essential, rateLimit: rate, group: group, logger: logger
+        )
+        try? await gracefulShutdown()
+        await resolver.close()
     }
 }
 

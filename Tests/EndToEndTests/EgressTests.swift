@@ -12,6 +12,8 @@ struct EgressTests {
         let lab: NetworkLab
         let porthole: PortholeProcess
         var agent: ChildProcess
+        /// dnsmasq's query log, when the test has a DNS server.
+        var dnsLog = ""
 
         init(lab: NetworkLab, porthole: PortholeProcess, agent: ChildProcess) {
             self.lab = lab
@@ -19,8 +21,8 @@ struct EgressTests {
             self.agent = agent
         }
 
-        func probe(_ sandbox: Int, _ protocolName: String, _ address: String, source: String? = nil) async throws -> String {
-            try await lab.probe(from: sandbox, protocolName, address, source: source)
+        func probe(_ sandbox: Int, _ protocolName: String, _ address: String, port: Int = NetworkLab.serverPort, source: String? = nil) async throws -> String {
+            try await lab.probe(from: sandbox, protocolName, address, port: port, source: source)
         }
     }
 
@@ -32,30 +34,50 @@ struct EgressTests {
         var ipv6 = false
     }
 
-    static func startAgent(_ lab: NetworkLab, _ porthole: PortholeProcess) async throws -> ChildProcess {
-        let (executable, arguments) = try ServerPrivileges.netAdminOnly.command(
-            binary: TestPaths.portholeBinary,
-            arguments: ["egress", "--data-dir", porthole.dataDirectory, "--sandbox-interface", "psb*"],
-            directory: porthole.directory
+    static func startAgent(_ lab: NetworkLab, _ porthole: PortholeProcess, resolver: Bool = false) async throws -> ChildProcess {
+        var egress = ["egress", "--data-dir", porthole.dataDirectory, "--sandbox-interface", "psb*"]
+        if resolver {
+            // A 1-second floor and grace, so the test sees a resolved address expire.
+            egress += [
+                "--resolver-address", NetworkLab.resolver, "--upstream-dns", NetworkLab.upstreamDNS,
+                "--dns-minimum-ttl", "1", "--dns-grace", "1",
+            ]
+        }
+        let (executable, arguments) = try ServerPrivileges.egressAgent.command(
+            binary: TestPaths.portholeBinary, arguments: egress, directory: porthole.directory
         )
         let agent = try lab.start(lab.host, [executable] + arguments, name: "porthole egress")
-        try await agent.waitFor("the table") { _, stderr in stderr.contains("egress table rebuilt") }
+        try await agent.waitFor("the table") { _, stderr in
+            stderr.contains("egress table rebuilt") && (!resolver || stderr.contains("resolver listening"))
+        }
         return agent
     }
 
-    func withEgress(sandboxes: Int, records: [Record], _ body: (Environment) async throws -> Void) async throws {
+    func withEgress(
+        sandboxes: Int, records: [Record], resolver: Bool = false, dns: [String: String] = [:],
+        _ body: (Environment) async throws -> Void
+    ) async throws {
         let lab = try await NetworkLab.build(sandboxes: sandboxes)
+        var environment_dnsLog = ""
         do {
             let servers = try await lab.startServers()
             defer { servers.stop() }
             let porthole = try await PortholeProcess.start()
             defer { porthole.stop() }
+            var dnsServer: NetworkLab.DNSServer? = nil
+            defer { dnsServer?.stop() }
+            if !dns.isEmpty {
+                let started = try await lab.startDNS(records: dns, ttl: 1, directory: porthole.directory)
+                dnsServer = started
+                environment_dnsLog = started.log
+            }
             for record in records {
                 let target = record.ipv6 ? lab.sandboxIPv6(record.sandbox) : lab.sandboxIPv4(record.sandbox)
                 let created = try await porthole.cli(["create", "--id", record.id, "--target", target] + record.flags)
                 guard created.status == 0 else { throw TestFailure("create \(record.id): \(created.stderr)") }
             }
-            let environment = Environment(lab: lab, porthole: porthole, agent: try await Self.startAgent(lab, porthole))
+            let environment = Environment(lab: lab, porthole: porthole, agent: try await Self.startAgent(lab, porthole, resolver: resolver))
+            environment.dnsLog = environment_dnsLog
             defer { environment.agent.stop() }
             try await body(environment)
         } catch {
@@ -154,6 +176,43 @@ struct EgressTests {
             let deleted = try await env.porthole.cli(["delete", "sb"])
             #expect(deleted.status == 0)
             #expect(try await Self.eventually { try await env.probe(1, "tcp", "198.51.100.10") == "silent" })
+        }
+    }
+
+    @Test("DNS goes to Porthole's resolver: names outside the lists are refused and never leave, answers open the way for their TTL")
+    func resolver() async throws {
+        let dns = ["pypi.org": "203.0.113.20", "blocked.example": "203.0.113.10", "open.example": "198.51.100.10"]
+        try await withEgress(sandboxes: 4, records: [
+            Record(id: "open", sandbox: 1),
+            Record(id: "listed", sandbox: 2, flags: ["--network-allow-list", "192.0.2.0/24"]),
+            Record(id: "tier1", sandbox: 3, flags: ["--tier", "1"]),
+            Record(id: "blocked", sandbox: 4, flags: ["--network-block-all"]),
+        ], resolver: true, dns: dns) { env async throws in
+            let lab = env.lab
+            // Restricted: nothing before a lookup; an essential name opens its address (over UDP
+            // to any server address: the table redirects it), for its TTL (1 s + 1 s grace here).
+            #expect(try await env.probe(3, "tcp", "203.0.113.20") == "rejected")
+            #expect(try await lab.resolve(from: 3, "pypi.org") == "NOERROR 203.0.113.20")
+            #expect(try await env.probe(3, "tcp", "203.0.113.20") == "reached")
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await env.probe(3, "tcp", "203.0.113.20") == "rejected", "the address expires with its TTL")
+            #expect(try await lab.resolve(from: 3, "pypi.org", tcp: true) == "NOERROR 203.0.113.20", "DNS over TCP")
+            // A name on no list: REFUSED, and the upstream server never hears of it.
+            #expect(try await lab.resolve(from: 3, "blocked.example") == "REFUSED")
+            #expect(try await lab.resolve(from: 2, "blocked.example") == "REFUSED")
+            #expect(try await lab.resolve(from: 3, "secret-data.attacker.example") == "REFUSED")
+            // Allow list: essential names too.
+            #expect(try await lab.resolve(from: 2, "pypi.org") == "NOERROR 203.0.113.20")
+            #expect(try await env.probe(2, "tcp", "203.0.113.20") == "reached")
+            // Open: any name; DNS over TLS around the resolver is dropped.
+            #expect(try await lab.resolve(from: 1, "blocked.example") == "NOERROR 203.0.113.10")
+            #expect(try await env.probe(1, "tcp", "198.51.100.10", port: 853) == "silent")
+            // Block-all: no DNS at all.
+            #expect(try await lab.resolve(from: 4, "pypi.org") == "silent")
+            // Only the open sandbox's lookup of blocked.example reached the upstream server.
+            let log = (try? String(contentsOfFile: env.dnsLog, encoding: .utf8)) ?? ""
+            #expect(log.components(separatedBy: "query[A] blocked.example").count - 1 == 1, "\(log)")
+            #expect(!log.contains("attacker.example"))
         }
     }
 

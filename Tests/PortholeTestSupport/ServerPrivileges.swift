@@ -11,8 +11,9 @@ public enum ServerPrivileges: Sendable {
     /// Root with `CAP_NET_ADMIN` removed from its bounding set: what a container runtime gives a
     /// root process by default.
     case rootWithoutNetAdmin
-    /// `nobody` with `CAP_NET_ADMIN` alone (ambient): how deploy/ runs `porthole egress`.
-    case netAdminOnly
+    /// `nobody` with `CAP_NET_ADMIN` and `CAP_NET_BIND_SERVICE` alone (ambient): how deploy/ runs
+    /// `porthole egress` (its table, and its resolver on port 53).
+    case egressAgent
 
     /// The unprivileged identity the server runs as when the tests run as root.
     static let nobody: (uid: uid_t, gid: gid_t) = (65534, 65534)
@@ -31,12 +32,13 @@ public enum ServerPrivileges: Sendable {
                 "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--no-new-privs",
                 "--", binary,
             ] + arguments)
-        case .netAdminOnly:
+        case .egressAgent:
             try Self.chownRecursively(directory, to: Self.nobody)
             let binary = try TestPaths.worldExecutableCopy(of: binary)
+            let caps = "-all,+net_admin,+net_bind_service"
             return (setpriv, [
                 "--reuid=\(Self.nobody.uid)", "--regid=\(Self.nobody.gid)", "--clear-groups",
-                "--inh-caps=-all,+net_admin", "--ambient-caps=-all,+net_admin", "--bounding-set=-all,+net_admin",
+                "--inh-caps=\(caps)", "--ambient-caps=\(caps)", "--bounding-set=\(caps)",
                 "--", binary,
             ] + arguments)
         case .rootWithoutNetAdmin:

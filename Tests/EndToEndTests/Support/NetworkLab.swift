@@ -23,7 +23,10 @@ final class NetworkLab: Sendable {
     func sandboxIPv4(_ number: Int) -> String { "10.77.\(number).2" }
     func sandboxIPv6(_ number: Int) -> String { "fd77:\(number)::2" }
 
-    static let servers = ["198.51.100.10", "203.0.113.10", "169.254.169.254", "2001:db8:1::10"]
+    static let servers = ["198.51.100.10", "203.0.113.10", "203.0.113.20", "169.254.169.254", "2001:db8:1::10"]
+    /// The internet's authoritative DNS server (dnsmasq), and the host's resolver address.
+    static let upstreamDNS = "192.0.2.53"
+    static let resolver = "10.77.255.53"
     static let serverPort = 7000
 
     private init(prefix: String, sandboxCount: Int) {
@@ -60,8 +63,13 @@ final class NetworkLab: Sendable {
         for server in Self.servers {
             let prefixLength = server.contains(":") ? "/128" : "/32"
             try await exec(internet, ["ip", "addr", "add", server + prefixLength, "dev", "lo"] + (server.contains(":") ? ["nodad"] : []))
-            try await exec(host, ["ip", "route", "add", server, "via", server.contains(":") ? "2001:db8:ffff::2" : "192.0.2.2"])
         }
+        for network in ["198.51.100.0/24", "203.0.113.0/24", "169.254.169.254/32"] {
+            try await exec(host, ["ip", "route", "add", network, "via", "192.0.2.2"])
+        }
+        try await exec(host, ["ip", "-6", "route", "add", "2001:db8:1::/64", "via", "2001:db8:ffff::2"])
+        try await exec(internet, ["ip", "addr", "add", Self.upstreamDNS + "/32", "dev", "eth0"])
+        try await exec(host, ["ip", "addr", "add", Self.resolver + "/32", "dev", "lo"])
         try await exec(internet, ["ip", "route", "add", "10.77.0.0/16", "via", "192.0.2.1"])
         try await exec(internet, ["ip", "-6", "route", "add", "fd77::/16", "via", "2001:db8:ffff::1"])
         // Host to each sandbox.
@@ -111,6 +119,61 @@ final class NetworkLab: Sendable {
         if let source { command += ["--source", source] }
         let result = try await CommandResult.run(TestPaths.which("ip"), ["netns", "exec", sandbox(number)] + command)
         guard result.status == 0 else { throw TestFailure("netprobe failed: \(result.stderr)") }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// dnsmasq in the internet namespace, the authoritative server of some names.
+    struct DNSServer: Sendable {
+        let pidFile: String
+        let log: String
+
+        /// dnsmasq runs as a daemon (it closes every descriptor it inherited, which Foundation's
+        /// Process takes for an exit and then waits on forever), so it is stopped by its pid file.
+        func stop() {
+            guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+                  let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            else {
+                FileHandle.standardError.write(Data("dnsmasq pid file \(pidFile) unreadable: it may still run\n".utf8))
+                return
+            }
+            // SIGKILL: it inherits the test runner's blocked SIGTERM and would not stop otherwise.
+            kill(pid, SIGKILL)
+        }
+    }
+
+    /// Starts dnsmasq in the internet namespace as the authoritative server of `records` (name →
+    /// IPv4 address, TTL `ttl`), logging every query it receives.
+    func startDNS(records: [String: String], ttl: Int = 60, directory: String) async throws -> DNSServer {
+        let server = DNSServer(pidFile: directory + "/dnsmasq.pid", log: directory + "/dnsmasq.log")
+        var command = [
+            "dnsmasq", "--no-resolv", "--no-hosts", "--bind-interfaces",
+            "--listen-address=\(Self.upstreamDNS)", "--port=53", "--local-ttl=\(ttl)", "--log-queries", "--log-facility=\(server.log)",
+            "--user=root", "--pid-file=\(server.pidFile)",
+        ]
+        // ready.test: the readiness check's own name, so tests can count queries for theirs.
+        for (name, address) in records.sorted(by: { $0.key < $1.key }) + [("ready.test", "192.0.2.53")] {
+            command.append("--host-record=\(name),\(address)")
+        }
+        try await exec(internet, command)
+        // Ready when it answers.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let result = try await CommandResult.run(
+                TestPaths.which("ip"),
+                ["netns", "exec", host, "python3", TestPaths.peers + "/dnsprobe.py", "ready.test", Self.upstreamDNS, "--timeout", "0.5"]
+            )
+            if result.stdout.hasPrefix("NOERROR") { return server }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        server.stop()
+        throw TestFailure("dnsmasq did not answer: \((try? String(contentsOfFile: server.log, encoding: .utf8)) ?? "")")
+    }
+
+    /// What a sandbox's resolver says for `name` (any DNS server address: the table redirects it).
+    func resolve(from number: Int, _ name: String, server: String = "198.51.100.53", tcp: Bool = false) async throws -> String {
+        let command = ["python3", TestPaths.peers + "/dnsprobe.py", name, server, "--timeout", "1.5"] + (tcp ? ["--tcp"] : [])
+        let result = try await CommandResult.run(TestPaths.which("ip"), ["netns", "exec", sandbox(number)] + command)
+        guard result.status == 0 else { throw TestFailure("dnsprobe failed: \(result.stderr)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

@@ -1,0 +1,128 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// Sends queries to the upstream resolvers over one UDP socket and matches the answers by ID and
+/// by the server they must come from (RFC 5452: an answer from anywhere else is ignored, and the
+/// ID is random per query so it cannot be guessed).
+final class DNSUpstreamClient: Sendable {
+    private struct Pending {
+        let server: SocketAddress
+        let continuation: CheckedContinuation<[UInt8], any Error>
+    }
+
+    private let channel: any Channel
+    private let pending: NIOLockedValueBox<[UInt16: Pending]>
+    let servers: [SocketAddress]
+
+    private init(channel: any Channel, pending: NIOLockedValueBox<[UInt16: Pending]>, servers: [SocketAddress]) {
+        self.channel = channel
+        self.pending = pending
+        self.servers = servers
+    }
+
+    static func start(group: any EventLoopGroup, servers: [SocketAddress]) async throws -> DNSUpstreamClient {
+        let pending = NIOLockedValueBox<[UInt16: Pending]>([:])
+        // One socket per address family in use; IPv4 servers are the common case.
+        let family = servers.first?.protocol ?? .inet
+        let channel = try await DatagramBootstrap(group: group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AnswerHandler(pending: pending))
+                }
+            }
+            .bind(host: family == .inet6 ? "::" : "0.0.0.0", port: 0)
+            .get()
+        return DNSUpstreamClient(channel: channel, pending: pending, servers: servers)
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+
+    /// Sends `query` (built by `make(id)`, with the random ID it is given) to each server in turn
+    /// until one answers within `timeout`; the answer's bytes and the ID used.
+    func exchange(timeout: Duration, _ make: (UInt16) -> [UInt8]) async throws -> (answer: [UInt8], id: UInt16) {
+        var lastError: any Error = DNSUpstreamError.noServer
+        for server in servers {
+            let id = reserveID()
+            do {
+                let answer = try await send(make(id), id: id, to: server, timeout: timeout)
+                return (answer, id)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
+    private func reserveID() -> UInt16 {
+        pending.withLockedValue { table in
+            var id = UInt16.random(in: .min ... .max)
+            while table[id] != nil { id = UInt16.random(in: .min ... .max) }
+            return id
+        }
+    }
+
+    private func send(_ bytes: [UInt8], id: UInt16, to server: SocketAddress, timeout: Duration) async throws -> [UInt8] {
+        let pending = self.pending
+        let channel = self.channel
+        return try await withCheckedThrowingContinuation { continuation in
+            let registered = pending.withLockedValue { table -> Bool in
+                guard table[id] == nil else { return false }
+                table[id] = Pending(server: server, continuation: continuation)
+                return true
+            }
+            guard registered else {
+                continuation.resume(throwing: DNSUpstreamError.idInUse)
+                return
+            }
+            channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)) {
+                pending.withLockedValue { $0.removeValue(forKey: id) }?.continuation.resume(throwing: DNSUpstreamError.timeout(server))
+            }
+            let envelope = AddressedEnvelope(remoteAddress: server, data: channel.allocator.buffer(bytes: bytes))
+            channel.writeAndFlush(envelope).whenFailure { error in
+                pending.withLockedValue { $0.removeValue(forKey: id) }?.continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    private final class AnswerHandler: ChannelInboundHandler {
+        typealias InboundIn = AddressedEnvelope<ByteBuffer>
+
+        private let pending: NIOLockedValueBox<[UInt16: Pending]>
+
+        init(pending: NIOLockedValueBox<[UInt16: Pending]>) {
+            self.pending = pending
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let envelope = unwrapInboundIn(data)
+            guard let id = envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt16.self) else { return }
+            let waiting = pending.withLockedValue { table -> Pending? in
+                // Only the server the query went to may answer it.
+                guard let entry = table[id], entry.server == envelope.remoteAddress else { return nil }
+                return table.removeValue(forKey: id)
+            }
+            waiting?.continuation.resume(returning: Array(envelope.data.readableBytesView))
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            // ICMP port unreachable and the like: the pending query times out and the next server is tried.
+        }
+    }
+}
+
+enum DNSUpstreamError: Error, CustomStringConvertible {
+    case noServer
+    case idInUse
+    case timeout(SocketAddress)
+
+    var description: String {
+        switch self {
+        case .noServer: "no upstream DNS server is configured"
+        case .idInUse: "no free query ID"
+        case .timeout(let server): "the upstream DNS server \(server) did not answer in time"
+        }
+    }
+}

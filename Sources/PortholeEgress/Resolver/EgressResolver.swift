@@ -1,0 +1,142 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import PortholeCore
+import PortholeDNS
+
+/// Porthole's own resolver, which every DNS packet from a sandbox is redirected to (the egress
+/// table DNATs UDP and TCP port 53 from sandbox interfaces to it, whatever the sandbox's
+/// resolv.conf says).
+///
+/// For each query, from its source address:
+/// - an unknown source, a block-all sandbox, or one over its query rate: REFUSED;
+/// - an open sandbox: forwarded, answered as the upstream answered;
+/// - an allow-list or restricted sandbox: the name (and every name of the CNAME chain the answer
+///   follows) must be on the sandbox's domain allow list or the essential services (allow list),
+///   or on the essential services (restricted). Otherwise REFUSED, and the name is **never sent
+///   upstream**: a lookup of `<secret>.attacker.example` leaks nothing. When allowed, the answered
+///   A/AAAA addresses go into the sandbox's set (or the shared essential set) with the record's
+///   TTL (at least `minimumTTL`, plus `grace`) **before** the answer is passed on, so the first
+///   connection never races its rule.
+final class EgressResolver: Sendable {
+    /// Inserts addresses for a sandbox: into its own set, or the shared essential set.
+    typealias Allow = @Sendable (_ source: SandboxEgress.Source, _ addresses: [(bytes: [UInt8], ttl: UInt32)], _ essential: Bool) async throws -> Void
+
+    let directory: ResolverDirectory
+    private let essentialServices: DomainAllowList
+    private let upstream: DNSUpstreamClient
+    private let allow: Allow
+    private let limiter: QueryRateLimiter
+    private let logger: Logger
+    let counters = ResolverCounters()
+
+    init(
+        directory: ResolverDirectory, essentialServices: DomainAllowList, upstream: DNSUpstreamClient,
+        rateLimit: Int, allow: @escaping Allow, logger: Logger
+    ) {
+        self.directory = directory
+        self.essentialServices = essentialServices
+        self.upstream = upstream
+        self.allow = allow
+        self.limiter = QueryRateLimiter(rate: rateLimit, burst: rateLimit * 2)
+        self.logger = logger
+    }
+
+    /// The answer to `bytes` from `client`, or `nil` to say nothing (not a query at all).
+    func answer(_ bytes: [UInt8], from client: SocketAddress, overTCP: Bool) async -> [UInt8]? {
+        let query: DNSQuery
+        do {
+            query = try DNSQuery.parse(bytes)
+        } catch {
+            counters.count(.malformed)
+            return DNSResponse.reply(toMalformedQuery: bytes, error: error)
+        }
+        guard let address = client.ipAddress, let source = SandboxEgress.source(ofAddress: address),
+              let entry = directory.entry(for: source)
+        else {
+            return refuse(query, .unknownSource, client: client)
+        }
+        guard entry.egressClass != .blockAll else { return refuse(query, .blocked, client: client) }
+        guard limiter.admit(source) else { return refuse(query, .rateLimited, client: client) }
+
+        let rule = NameRule(egressClass: entry.egressClass, domains: entry.domains, essential: essentialServices)
+        guard rule.allows(query.name) != nil else { return refuse(query, .nameNotAllowed, client: client) }
+
+        let exchanged: (answer: [UInt8], id: UInt16)
+        let response: DNSResponse
+        do {
+            exchanged = try await upstream.exchange(timeout: .seconds(2)) { id in query.encodedForUpstream(id: id) }
+            response = try DNSResponse.parse(exchanged.answer, answering: query, upstreamID: exchanged.id)
+        } catch {
+            counters.count(.upstreamFailed)
+            logger.debug("upstream DNS failed", metadata: ["name": "\(query.name)", "error": "\(error)"])
+            return DNSResponse.serverFailure(for: query)
+        }
+        if entry.egressClass != .open {
+            // Every name of the chain decided where the addresses point: each must be allowed.
+            var essential = true
+            for name in response.chain {
+                guard let kind = rule.allows(name) else { return refuse(query, .nameNotAllowed, client: client) }
+                if kind == .own { essential = false }
+            }
+            if !response.addresses.isEmpty {
+                do {
+                    try await allow(source, response.addresses.map { ($0.address, $0.ttl) }, essential)
+                } catch {
+                    // Not in the kernel: answering would leave the sandbox with an address it cannot reach.
+                    counters.count(.upstreamFailed)
+                    logger.error("could not allow resolved addresses", metadata: ["name": "\(query.name)", "error": "\(error)"])
+                    return DNSResponse.serverFailure(for: query)
+                }
+            }
+        }
+        counters.count(.answered)
+        let reply = DNSResponse.forwarded(exchanged.answer, to: query)
+        if !overTCP && reply.count > query.maximumUDPResponseSize { return DNSResponse.truncated(for: query) }
+        return reply
+    }
+
+    private func refuse(_ query: DNSQuery, _ reason: ResolverCounters.Outcome, client: SocketAddress) -> [UInt8] {
+        counters.count(reason)
+        logger.debug("DNS query refused", metadata: ["client": "\(client)", "name": "\(query.name)", "reason": "\(reason.rawValue)"])
+        return DNSResponse.refused(for: query)
+    }
+
+    /// Which list lets a sandbox resolve a name.
+    struct NameRule {
+        enum Kind { case own, essential }
+
+        let egressClass: SandboxEgress.Class
+        let domains: DomainAllowList?
+        let essential: DomainAllowList
+
+        func allows(_ name: DNSName) -> Kind? {
+            let text = name.description
+            switch egressClass {
+            case .open: return .own
+            case .blockAll: return nil
+            case .allowList:
+                if domains?.allows(text) == true { return .own }
+                return essential.allows(text) ? .essential : nil
+            case .restricted:
+                return essential.allows(text) ? .essential : nil
+            }
+        }
+    }
+}
+
+/// What the resolver did with queries, for `/metrics` and tests.
+public final class ResolverCounters: Sendable {
+    public enum Outcome: String, Sendable, CaseIterable {
+        case answered, unknownSource = "unknown_source", blocked, rateLimited = "rate_limited"
+        case nameNotAllowed = "name_not_allowed", malformed, upstreamFailed = "upstream_failed"
+    }
+
+    private let counts = NIOLockedValueBox<[Outcome: Int]>([:])
+
+    func count(_ outcome: Outcome) {
+        counts.withLockedValue { $0[outcome, default: 0] += 1 }
+    }
+
+    public var snapshot: [Outcome: Int] { counts.withLockedValue { $0 } }
+}

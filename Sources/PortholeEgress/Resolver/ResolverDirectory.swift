@@ -1,0 +1,24 @@
+import NIOConcurrencyHelpers
+public import PortholeCore
+
+/// What the resolver needs to know of each sandbox, by source address, as the agent last applied
+/// it to the kernel: shared between the agent (writer) and the resolver's event loops (readers).
+public final class ResolverDirectory: Sendable {
+    public struct Entry: Sendable, Hashable {
+        public var egressClass: SandboxEgress.Class
+        /// The sandbox's own domain allow list, if it has one.
+        public var domains: DomainAllowList?
+    }
+
+    private let entries = NIOLockedValueBox<[SandboxEgress.Source: Entry]>([:])
+
+    public init() {}
+
+    func replace(with state: [SandboxEgress.Source: Entry]) {
+        entries.withLockedValue { $0 = state }
+    }
+
+    func entry(for source: SandboxEgress.Source) -> Entry? {
+        entries.withLockedValue { $0[source] }
+    }
+}
