@@ -8,18 +8,39 @@
 /// `*.github.com` matches names *below* `github.com` (`api.github.com`, `a.b.github.com`) but not
 /// `github.com` itself: list both, `github.com, *.github.com`, to reach both.
 public struct DomainAllowList: Sendable, Hashable, CustomStringConvertible {
+    /// An entry the parser accepted in another spelling than it stores (`PyPI.org.` as `pypi.org`),
+    /// so the API can tell the caller instead of silently changing it.
+    public struct Normalisation: Sendable, Hashable, CustomStringConvertible {
+        public let original: String
+        public let normalised: String
+
+        public init(original: String, normalised: String) {
+            self.original = original
+            self.normalised = normalised
+        }
+
+        public var description: String { "\(original) → \(normalised)" }
+    }
+
     /// The firewall holds one address set per allowed name pattern; the limit keeps a sandbox's share small.
     public static let defaultMaxEntries = 10
 
     /// Duplicates removed, in the order first given.
     public let entries: [DomainPattern]
+    /// Entries given in upper case or with the trailing dot, as ``parse(_:maxEntries:)`` found them.
+    public let normalisations: [Normalisation]
     /// For ``allows(_:)``: one lookup per label of the asked name instead of a scan of every entry.
     private let exactNames: Set<String>
     private let wildcardBases: Set<String>
 
     public init(entries: [DomainPattern]) {
+        self.init(entries: entries, normalisations: [])
+    }
+
+    private init(entries: [DomainPattern], normalisations: [Normalisation]) {
         var seen = Set<DomainPattern>()
         self.entries = entries.filter { seen.insert($0).inserted }
+        self.normalisations = normalisations
         self.exactNames = Set(self.entries.filter { !$0.isWildcard }.map(\.name))
         self.wildcardBases = Set(self.entries.filter(\.isWildcard).map(\.name))
     }
@@ -30,15 +51,22 @@ public struct DomainAllowList: Sendable, Hashable, CustomStringConvertible {
         guard !CommaSeparatedList.trimmed(text[...]).isEmpty else { throw .empty }
 
         var patterns: [DomainPattern] = []
+        var normalisations: [Normalisation] = []
         for (offset, entry) in CommaSeparatedList.entries(text).enumerated() {
             guard !entry.isEmpty else { throw .emptyEntry(position: offset + 1) }
+            let pattern: DomainPattern
             do {
-                patterns.append(try DomainPattern.parse(entry))
+                pattern = try DomainPattern.parse(entry)
             } catch {
                 throw .invalidEntry(String(entry), error)
             }
+            if pattern.description != entry {
+                let note = Normalisation(original: String(entry), normalised: pattern.description)
+                if !normalisations.contains(note) { normalisations.append(note) }
+            }
+            patterns.append(pattern)
         }
-        let list = DomainAllowList(entries: patterns)
+        let list = DomainAllowList(entries: patterns, normalisations: normalisations)
         // Counted after collapsing duplicates: repeating an entry costs the firewall nothing.
         guard list.entries.count <= maxEntries else {
             throw .tooManyEntries(maximum: maxEntries, got: list.entries.count)

@@ -20,11 +20,15 @@ public enum OrganizationTier: Int, Sendable, Hashable, CaseIterable, Comparable,
     }
 
     /// Refuses sandbox-level network settings on a locked tier. Settings equal to the defaults
-    /// (`networkBlockAll == false`, no allow list) are always accepted, so a client that echoes back the
-    /// defaults does not fail. The allow-list syntax itself is checked by ``NetworkAllowList/parse(_:maxEntries:)``.
-    public func validate(networkBlockAll: Bool, networkAllowList: String?) throws(OrganizationTierError) {
+    /// (`networkBlockAll == false`, no allow lists) are always accepted, so a client that echoes back the
+    /// defaults does not fail. The allow-list syntax itself is checked by ``NetworkAllowList/parse(_:maxEntries:)``
+    /// and ``DomainAllowList/parse(_:maxEntries:)``.
+    ///
+    /// A domain allow list is refused like a network allow list: on a locked tier the operator's
+    /// restricted set is the whole network, and a sandbox's names would widen it.
+    public func validate(networkBlockAll: Bool, networkAllowList: String?, domainAllowList: String? = nil) throws(OrganizationTierError) {
         guard networkPolicyIsLocked else { return }
-        if networkBlockAll || networkAllowList != nil {
+        if networkBlockAll || networkAllowList != nil || domainAllowList != nil {
             throw .networkPolicyLocked(self)
         }
     }

@@ -18,6 +18,7 @@ public struct SandboxPolicy: Sendable, Hashable, Codable {
         var tokenGeneration: UInt32
         var networkBlockAll: Bool
         var networkAllowList: String?
+        var domainAllowList: String?
         var tier: Int
         var labels: [String: String]
         var hostRewrite: Bool
@@ -69,6 +70,12 @@ public struct SandboxPolicy: Sendable, Hashable, Codable {
     public var networkAllowList: String? {
         get { storage.fields.networkAllowList }
         set { update { $0.networkAllowList = newValue } }
+    }
+    /// Normalised comma-separated DNS names and wildcards (`pypi.org,*.github.com`, see ``DomainAllowList``):
+    /// the names the sandbox may resolve, and so reach, besides the essential services; `nil` means none.
+    public var domainAllowList: String? {
+        get { storage.fields.domainAllowList }
+        set { update { $0.domainAllowList = newValue } }
     }
     /// Organisation tier 1…4; tiers 1 and 2 have restricted network access that a sandbox cannot override.
     public var tier: Int {
@@ -123,6 +130,7 @@ public struct SandboxPolicy: Sendable, Hashable, Codable {
         tokenGeneration: UInt32 = 1,
         networkBlockAll: Bool = false,
         networkAllowList: String? = nil,
+        domainAllowList: String? = nil,
         tier: Int = 3,
         labels: [String: String] = [:],
         hostRewrite: Bool = false,
@@ -139,6 +147,7 @@ public struct SandboxPolicy: Sendable, Hashable, Codable {
             tokenGeneration: tokenGeneration,
             networkBlockAll: networkBlockAll,
             networkAllowList: networkAllowList,
+            domainAllowList: domainAllowList,
             tier: tier,
             labels: labels,
             hostRewrite: hostRewrite,
@@ -172,7 +181,7 @@ extension SandboxPolicy {
 
 extension SandboxPolicy {
     private enum CodingKeys: String, CodingKey {
-        case id, target, isPublic, previewToken, tokenGeneration, networkBlockAll, networkAllowList, tier, labels
+        case id, target, isPublic, previewToken, tokenGeneration, networkBlockAll, networkAllowList, domainAllowList, tier, labels
         case hostRewrite, state, createdAt, updatedAt, revokedGrants
     }
 
@@ -187,6 +196,7 @@ extension SandboxPolicy {
             tokenGeneration: try container.decode(UInt32.self, forKey: .tokenGeneration),
             networkBlockAll: try container.decode(Bool.self, forKey: .networkBlockAll),
             networkAllowList: try container.decodeIfPresent(String.self, forKey: .networkAllowList),
+            domainAllowList: try container.decodeIfPresent(String.self, forKey: .domainAllowList),
             tier: try container.decode(Int.self, forKey: .tier),
             labels: try container.decode([String: String].self, forKey: .labels),
             hostRewrite: try container.decode(Bool.self, forKey: .hostRewrite),
@@ -206,6 +216,7 @@ extension SandboxPolicy {
         try container.encode(tokenGeneration, forKey: .tokenGeneration)
         try container.encode(networkBlockAll, forKey: .networkBlockAll)
         try container.encodeIfPresent(networkAllowList, forKey: .networkAllowList)
+        try container.encodeIfPresent(domainAllowList, forKey: .domainAllowList)
         try container.encode(tier, forKey: .tier)
         try container.encode(labels, forKey: .labels)
         try container.encode(hostRewrite, forKey: .hostRewrite)

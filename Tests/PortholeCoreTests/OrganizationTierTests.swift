@@ -35,9 +35,20 @@ struct OrganizationTierTests {
         }
     }
 
+    /// A domain allow list would widen the operator's restricted set as much as a network one.
+    @Test(arguments: [OrganizationTier.tier1, .tier2])
+    func lockedTiersRefuseADomainAllowList(_ tier: OrganizationTier) {
+        for (allowList, domains) in [(nil, "pypi.org"), ("10.0.0.0/8", "pypi.org"), (nil, "")] as [(String?, String)] {
+            #expect(throws: OrganizationTierError.self, "\(domains)") {
+                try tier.validate(networkBlockAll: false, networkAllowList: allowList, domainAllowList: domains)
+            }
+        }
+    }
+
     @Test(arguments: OrganizationTier.allCases)
     func defaultsAreAlwaysAccepted(_ tier: OrganizationTier) throws {
         try tier.validate(networkBlockAll: false, networkAllowList: nil)
+        try tier.validate(networkBlockAll: false, networkAllowList: nil, domainAllowList: nil)
     }
 
     @Test(arguments: [OrganizationTier.tier3, .tier4])
@@ -45,6 +56,8 @@ struct OrganizationTierTests {
         try tier.validate(networkBlockAll: true, networkAllowList: nil)
         try tier.validate(networkBlockAll: false, networkAllowList: "10.0.0.0/8")
         try tier.validate(networkBlockAll: true, networkAllowList: "10.0.0.0/8")
+        try tier.validate(networkBlockAll: false, networkAllowList: nil, domainAllowList: "pypi.org")
+        try tier.validate(networkBlockAll: false, networkAllowList: "10.0.0.0/8", domainAllowList: "pypi.org,*.github.com")
     }
 
     @Test func orderingAndPolicyAccessor() throws {
