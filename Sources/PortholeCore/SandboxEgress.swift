@@ -5,7 +5,7 @@
 /// |---|---|
 /// | `networkBlockAll` (whatever the tier: the stricter setting wins) | ``Class/blockAll`` |
 /// | tier 1 or 2 (or a stored tier outside 1…4) | ``Class/restricted``: the essential services only |
-/// | `networkAllowList` | ``Class/allowList``: those networks plus the essential services |
+/// | `networkAllowList` or `domainAllowList` (or both) | ``Class/allowList``: those networks, the addresses resolved for those names, and the essential services |
 /// | nothing set, tier 3 or 4 | ``Class/open``: everything but the never-reachable set |
 ///
 /// The sandbox is recognised by its `target`, which must be an address literal: a host name
@@ -38,16 +38,31 @@ public struct SandboxEgress: Sendable, Hashable {
     public let egressClass: Class
     /// For ``Class/allowList``: the networks it may reach (besides the essential services).
     public let allowedNetworks: [IPv4CIDR]
+    /// For ``Class/allowList`` with a `domainAllowList`: the names it may resolve, and so reach (besides
+    /// the essential services). The filtering resolver answers these; the firewall then lets through
+    /// the addresses it answered with. `nil` when the record has no domain allow list.
+    public let allowedDomains: DomainAllowList?
 
-    public init(sandboxID: String, source: Source?, egressClass: Class, allowedNetworks: [IPv4CIDR] = []) {
+    public init(
+        sandboxID: String, source: Source?, egressClass: Class, allowedNetworks: [IPv4CIDR] = [], allowedDomains: DomainAllowList? = nil
+    ) {
         self.sandboxID = sandboxID
         self.source = source
         self.egressClass = egressClass
         self.allowedNetworks = egressClass == .allowList ? allowedNetworks : []
+        self.allowedDomains = egressClass == .allowList ? allowedDomains : nil
+    }
+
+    /// Whether the essential-services list (``DomainAllowList/defaultEssentialServices``) applies: a
+    /// restricted or allow-list sandbox may always reach its package and source registries; a blocked
+    /// one reaches nothing, an open one everything anyway.
+    public var allowsEssentialServices: Bool {
+        egressClass == .restricted || egressClass == .allowList
     }
 
     /// The egress of `policy`. A stored allow list that no longer parses (written by an older
-    /// version, or by hand) allows nothing rather than everything.
+    /// version, or by hand) allows nothing rather than everything. With both lists set, the sandbox
+    /// may reach the union: the networks, and the addresses of the names.
     public static func of(_ policy: SandboxPolicy) -> SandboxEgress {
         let source = Self.source(of: policy.target)
         if policy.networkBlockAll {
@@ -57,9 +72,14 @@ public struct SandboxEgress: Sendable, Hashable {
         if policy.organizationTier?.networkPolicyIsLocked ?? true {
             return SandboxEgress(sandboxID: policy.id, source: source, egressClass: .restricted)
         }
-        if let list = policy.networkAllowList {
-            let networks = (try? NetworkAllowList.parse(list, maxEntries: Int.max).entries) ?? []
-            return SandboxEgress(sandboxID: policy.id, source: source, egressClass: .allowList, allowedNetworks: networks)
+        if policy.networkAllowList != nil || policy.domainAllowList != nil {
+            let networks = policy.networkAllowList.map { (try? NetworkAllowList.parse($0, maxEntries: Int.max).entries) ?? [] } ?? []
+            let domains = policy.domainAllowList.map {
+                (try? DomainAllowList.parse($0, maxEntries: Int.max)) ?? DomainAllowList(entries: [])
+            }
+            return SandboxEgress(
+                sandboxID: policy.id, source: source, egressClass: .allowList, allowedNetworks: networks, allowedDomains: domains
+            )
         }
         return SandboxEgress(sandboxID: policy.id, source: source, egressClass: .open)
     }

@@ -99,6 +99,61 @@ struct SandboxEgressTests {
         #expect(SandboxEgress.of(policy).egressClass == .restricted)
     }
 
+    @Test func aDomainAllowListMakesAnAllowListSandbox() throws {
+        var policy = SandboxPolicy(id: "a", target: "10.0.0.2", previewToken: "t", domainAllowList: "pypi.org,*.github.com")
+        let names = SandboxEgress.of(policy)
+        #expect(names.egressClass == .allowList)
+        #expect(names.allowedNetworks.isEmpty)
+        #expect(names.allowedDomains?.description == "pypi.org,*.github.com")
+        #expect(names.allowedDomains?.allows("API.github.com.") == true)
+        #expect(names.allowedDomains?.allows("github.com") == false)
+        #expect(names.allowsEssentialServices)
+
+        // Both lists: the union.
+        policy.networkAllowList = "192.0.2.0/24"
+        let both = SandboxEgress.of(policy)
+        #expect(both.egressClass == .allowList)
+        #expect(both.allowedNetworks.map(\.description) == ["192.0.2.0/24"])
+        #expect(both.allowedDomains?.description == "pypi.org,*.github.com")
+
+        // Networks only: no domain list at all, not an empty one.
+        policy.domainAllowList = nil
+        #expect(SandboxEgress.of(policy).allowedDomains == nil)
+        #expect(SandboxEgress.of(policy).allowedNetworks.count == 1)
+    }
+
+    @Test func theStricterSettingWinsOverADomainAllowList() {
+        var policy = SandboxPolicy(id: "a", target: "10.0.0.2", previewToken: "t", domainAllowList: "pypi.org")
+        policy.tier = 2
+        #expect(SandboxEgress.of(policy).egressClass == .restricted)
+        #expect(SandboxEgress.of(policy).allowedDomains == nil)
+        policy.tier = 4
+        policy.networkBlockAll = true
+        #expect(SandboxEgress.of(policy).egressClass == .blockAll)
+        #expect(SandboxEgress.of(policy).allowedDomains == nil)
+        #expect(!SandboxEgress.of(policy).allowsEssentialServices)
+        policy.networkBlockAll = false
+        policy.domainAllowList = nil
+        #expect(SandboxEgress.of(policy).egressClass == .open)
+        #expect(!SandboxEgress.of(policy).allowsEssentialServices)
+    }
+
+    /// A stored list that no longer parses (an older version's, or edited by hand) allows no name
+    /// rather than every name; the sandbox stays in the allow-list class.
+    @Test func anUnparsableStoredDomainListAllowsNothing() throws {
+        let policy = SandboxPolicy(id: "a", target: "10.0.0.2", previewToken: "t", domainAllowList: "*.com,pypi.org")
+        let egress = SandboxEgress.of(policy)
+        #expect(egress.egressClass == .allowList)
+        let domains = try #require(egress.allowedDomains)
+        #expect(domains.entries.isEmpty && !domains.allows("pypi.org"))
+    }
+
+    @Test func aStoredDomainListIsNotCutToTheAPILimit() {
+        let eleven = (1...11).map { "n\($0).example" }.joined(separator: ",")
+        let policy = SandboxPolicy(id: "a", target: "10.0.0.2", previewToken: "t", domainAllowList: eleven)
+        #expect(SandboxEgress.of(policy).allowedDomains?.entries.count == 11)
+    }
+
     @Test(arguments: [
         ("10.0.0.2", "10.0.0.2"), ("fd00::2", "fd00::2"), ("::ffff:10.0.0.2", "10.0.0.2"),
     ])
