@@ -49,7 +49,7 @@ public final class SQLitePolicyStore: PolicyStore {
     public static let changeFeedRetention: Int64 = 10_000
 
     /// The schema version this build writes (`PRAGMA user_version`).
-    static let schemaVersion = 2
+    static let schemaVersion = 3
 
     /// Where the database lives.
     public let path: String
@@ -160,7 +160,7 @@ public final class SQLitePolicyStore: PolicyStore {
         let rows = try await self.query(
             """
             INSERT INTO sandboxes (\(Self.columnList))
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
             ON CONFLICT (id) DO NOTHING
             RETURNING id
             """,
@@ -178,7 +178,8 @@ public final class SQLitePolicyStore: PolicyStore {
             UPDATE sandboxes SET
                 target = ?2, is_public = ?3, preview_token = ?4, token_generation = ?5,
                 network_block_all = ?6, network_allow_list = ?7, tier = ?8, labels = ?9,
-                host_rewrite = ?10, state = ?11, created_at = ?12, updated_at = ?13, revoked_grants = ?14
+                host_rewrite = ?10, state = ?11, created_at = ?12, updated_at = ?13, revoked_grants = ?14,
+                domain_allow_list = ?15
             WHERE id = ?1
             RETURNING id
             """,
@@ -406,7 +407,7 @@ extension SQLitePolicyStore {
             let current = try await self.userVersion()
             if current < Self.schemaVersion {
                 // Each version's statements run once, in order, inside this one transaction.
-                let migrations = [Self.schemaV1, Self.schemaV2]
+                let migrations = [Self.schemaV1, Self.schemaV2, Self.schemaV3]
                 for statements in migrations[current...] {
                     for statement in statements {
                         _ = try await self.query(statement)
@@ -479,15 +480,21 @@ extension SQLitePolicyStore {
     private static let schemaV2: [String] = [
         "ALTER TABLE sandboxes ADD COLUMN revoked_grants TEXT NOT NULL DEFAULT '{}'"
     ]
+
+    /// Version 3: the domain allow list (`SandboxPolicy.domainAllowList`), normalised comma-separated
+    /// names as the network allow list is kept; `NULL` (every existing row) means none.
+    private static let schemaV3: [String] = [
+        "ALTER TABLE sandboxes ADD COLUMN domain_allow_list TEXT"
+    ]
 }
 
 // MARK: - Rows
 
 extension SQLitePolicyStore {
     private static let columnList =
-        "id, target, is_public, preview_token, token_generation, network_block_all, network_allow_list, tier, labels, host_rewrite, state, created_at, updated_at, revoked_grants"
+        "id, target, is_public, preview_token, token_generation, network_block_all, network_allow_list, tier, labels, host_rewrite, state, created_at, updated_at, revoked_grants, domain_allow_list"
 
-    /// Binds in `columnList` order (`?1` … `?14`).
+    /// Binds in `columnList` order (`?1` … `?15`).
     private static func encode(_ policy: SandboxPolicy) throws -> [SQLiteData] {
         let labels: String
         let revokedGrants: String
@@ -514,6 +521,7 @@ extension SQLitePolicyStore {
             .integer(Int(policy.createdAt)),
             .integer(Int(policy.updatedAt)),
             .text(revokedGrants),
+            policy.domainAllowList.map { .text($0) } ?? .null,
         ]
     }
 
@@ -563,12 +571,15 @@ extension SQLitePolicyStore {
         default:
             throw PolicyStoreError.corrupt("sandbox '\(id)' has a malformed 'revoked_grants' column")
         }
-        let allowList: String?
-        switch row.column("network_allow_list") {
-        case .text(let value): allowList = value
-        case .null, nil: allowList = nil
-        default: throw PolicyStoreError.corrupt("sandbox '\(id)' has a malformed 'network_allow_list' column")
+        func optionalText(_ name: String) throws -> String? {
+            switch row.column(name) {
+            case .text(let value): value
+            case .null, nil: nil
+            default: throw PolicyStoreError.corrupt("sandbox '\(id)' has a malformed '\(name)' column")
+            }
         }
+        let allowList = try optionalText("network_allow_list")
+        let domainAllowList = try optionalText("domain_allow_list")
 
         return SandboxPolicy(
             id: try field("id", text),
@@ -578,6 +589,7 @@ extension SQLitePolicyStore {
             tokenGeneration: tokenGeneration,
             networkBlockAll: try field("network_block_all", bool),
             networkAllowList: allowList,
+            domainAllowList: domainAllowList,
             tier: try field("tier", integer),
             labels: labels,
             hostRewrite: try field("host_rewrite", bool),

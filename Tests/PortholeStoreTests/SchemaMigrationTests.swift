@@ -3,15 +3,17 @@ import PortholeCore
 @testable import PortholeStore
 import Testing
 
-/// Schema version 2 (revoked signed preview URLs in the record) and the migration from version 1.
+/// Schema version 2 (revoked signed preview URLs in the record), version 3 (the domain allow list),
+/// and the migrations from versions 1 and 2.
 @Suite("SQLitePolicyStore schema migration")
 struct SchemaMigrationTests {
     @Test func aVersion1DatabaseIsMigratedInPlace() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let path = "\(directory.path)/p.sqlite"
-        // Make a version 1 database: today's schema without the version 2 column.
+        // Make a version 1 database: today's schema without the columns of versions 2 and 3.
         let old = try await SQLitePolicyStore.open(path: path, logger: testLogger)
+        _ = try await old.query("ALTER TABLE sandboxes DROP COLUMN domain_allow_list")
         _ = try await old.query("ALTER TABLE sandboxes DROP COLUMN revoked_grants")
         _ = try await old.query("PRAGMA user_version = 1")
         _ = try await old.query(
@@ -22,14 +24,79 @@ struct SchemaMigrationTests {
         try await old.close()
 
         let store = try await SQLitePolicyStore.open(path: path, logger: testLogger)
-        #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 2)
+        #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 3)
         let migrated = try #require(try await store.policy(id: "v1"))
         #expect(migrated == SandboxPolicy(
             id: "v1", target: "10.0.0.1", isPublic: true, previewToken: "tok", tokenGeneration: 3, networkAllowList: "10.0.0.0/8",
             labels: ["a": "b"], createdAt: 10, updatedAt: 20
         ))
         #expect(migrated.revokedGrants.isEmpty)
+        #expect(migrated.domainAllowList == nil)
         try await store.close()
+    }
+
+    @Test func aVersion2DatabaseIsMigratedInPlace() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let path = "\(directory.path)/p.sqlite"
+        // Make a version 2 database: today's schema without the version 3 column, holding a record
+        // with every field of version 2 set and a change feed entry.
+        let old = try await SQLitePolicyStore.open(path: path, logger: testLogger)
+        _ = try await old.query("ALTER TABLE sandboxes DROP COLUMN domain_allow_list")
+        _ = try await old.query("PRAGMA user_version = 2")
+        _ = try await old.query(
+            """
+            INSERT INTO sandboxes VALUES ('v2', 'fd00::2', 0, 'tok', 7, 1, '10.0.0.0/8', 4, '{}', 1, 'stopped', 10, 20,
+                                          '{"AAAAAAAAAAAAAAAA":1800000000}')
+            """
+        )
+        let feed = try await old.changes(after: 0).latest
+        try await old.close()
+
+        let store = try await SQLitePolicyStore.open(path: path, logger: testLogger)
+        #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 3)
+        let migrated = try #require(try await store.policy(id: "v2"))
+        #expect(migrated == SandboxPolicy(
+            id: "v2", target: "fd00::2", previewToken: "tok", tokenGeneration: 7, networkBlockAll: true, networkAllowList: "10.0.0.0/8",
+            tier: 4, hostRewrite: true, state: .stopped, createdAt: 10, updatedAt: 20, revokedGrants: ["AAAAAAAAAAAAAAAA": 1_800_000_000]
+        ))
+        #expect(migrated.domainAllowList == nil)
+        // The migration is not a change of any sandbox, and the feed's cursor stays valid.
+        #expect(try await store.changes(after: feed) == PolicyChanges(latest: feed, ids: [], isComplete: true))
+        // The upgraded file takes the new field like a new one.
+        var changed = migrated
+        changed.domainAllowList = "pypi.org,*.github.com"
+        try await store.update(changed)
+        #expect(try await store.policy(id: "v2")?.domainAllowList == "pypi.org,*.github.com")
+        #expect(try await store.changes(after: feed).ids == ["v2"])
+        try await store.close()
+    }
+
+    @Test func domainAllowListsRoundTripAndClear() async throws {
+        try await withSQLiteStore { store, _ in
+            var policy = samplePolicy("d")
+            policy.domainAllowList = "pypi.org,*.github.com"
+            try await store.create(policy)
+            #expect(try await store.policy(id: "d") == policy)
+            #expect(try await store.list(label: nil, after: nil, limit: 10).first?.domainAllowList == "pypi.org,*.github.com")
+            policy.domainAllowList = nil
+            try await store.update(policy)
+            #expect(try await store.policy(id: "d")?.domainAllowList == nil)
+            // NULL in the column, not an empty string: "no list" and "an empty list" must not blur.
+            let raw = try await store.query("SELECT domain_allow_list FROM sandboxes WHERE id = 'd'").first?.column("domain_allow_list")
+            #expect(raw == .null)
+        }
+    }
+
+    @Test func aMalformedDomainAllowListColumnIsReportedAsCorrupt() async throws {
+        try await withSQLiteStore { store, _ in
+            try await store.create(samplePolicy("bad"))
+            // A blob: TEXT affinity would turn a number into text.
+            _ = try await store.query("UPDATE sandboxes SET domain_allow_list = x'2a' WHERE id = 'bad'")
+            let error = await #expect(throws: PolicyStoreError.self) { try await store.policy(id: "bad") }
+            #expect(error?.code == .corrupt)
+            #expect(error.map { "\($0)" }?.contains("domain_allow_list") == true)
+        }
     }
 
     @Test func revokedGrantsRoundTripAndReachTheChangeFeed() async throws {
