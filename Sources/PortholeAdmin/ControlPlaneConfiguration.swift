@@ -18,6 +18,8 @@ public struct ControlPlaneConfiguration: Sendable {
     public var signingSecret: [UInt8]
     /// Most entries a network allow list may have.
     public var maximumAllowListEntries: Int
+    /// Most entries a domain allow list may have.
+    public var maximumDomainAllowListEntries: Int
     /// Tier of a sandbox created without one.
     public var defaultTier: Int
     /// Most signed preview URLs one sandbox may have revoked and not yet expired; past it, rotating
@@ -31,6 +33,7 @@ public struct ControlPlaneConfiguration: Sendable {
         previewPort: Int = 443,
         signingSecret: [UInt8],
         maximumAllowListEntries: Int = NetworkAllowList.defaultMaxEntries,
+        maximumDomainAllowListEntries: Int = DomainAllowList.defaultMaxEntries,
         defaultTier: Int = 3,
         maximumRevokedGrants: Int = 1_000,
         now: @escaping @Sendable () -> Int64 = ControlPlaneConfiguration.systemClock
@@ -39,6 +42,7 @@ public struct ControlPlaneConfiguration: Sendable {
         self.previewPort = previewPort
         self.signingSecret = signingSecret
         self.maximumAllowListEntries = maximumAllowListEntries
+        self.maximumDomainAllowListEntries = maximumDomainAllowListEntries
         self.defaultTier = defaultTier
         self.maximumRevokedGrants = maximumRevokedGrants
         self.now = now

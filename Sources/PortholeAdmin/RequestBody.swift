@@ -105,7 +105,9 @@ struct RequestBody {
 // MARK: - The API's request bodies
 
 extension SandboxCreateRequest {
-    static let fieldNames: Set<String> = ["id", "target", "public", "networkBlockAll", "networkAllowList", "labels", "tier", "hostRewrite"]
+    static let fieldNames: Set<String> = [
+        "id", "target", "public", "networkBlockAll", "networkAllowList", "domainAllowList", "labels", "tier", "hostRewrite",
+    ]
 
     /// Reads a create body; values are checked by ``SandboxControlPlane`` (shared with the direct-store CLI).
     init(body bytes: [UInt8]) throws(AdminAPIError) {
@@ -114,17 +116,19 @@ extension SandboxCreateRequest {
             throw .invalid("target", "target is required: the address (IP or host name) of the sandbox", code: "missing_field")
         }
         // On create, `null` is the default (no list): accepted for clients that echo defaults.
-        let allowList: String?
-        switch try body.nullableString("networkAllowList") {
-        case .set(let list)?: allowList = list
-        case .clear?, nil: allowList = nil
+        func list(_ name: String) throws(AdminAPIError) -> String? {
+            switch try body.nullableString(name) {
+            case .set(let list)?: list
+            case .clear?, nil: nil
+            }
         }
         self.init(
             id: try body.string("id"),
             target: target,
             isPublic: try body.bool("public"),
             networkBlockAll: try body.bool("networkBlockAll"),
-            networkAllowList: allowList,
+            networkAllowList: try list("networkAllowList"),
+            domainAllowList: try list("domainAllowList"),
             labels: try body.stringMap("labels"),
             tier: try body.integer("tier"),
             hostRewrite: try body.bool("hostRewrite")
@@ -133,7 +137,9 @@ extension SandboxCreateRequest {
 }
 
 extension SandboxUpdateRequest {
-    static let fieldNames: Set<String> = ["target", "public", "networkBlockAll", "networkAllowList", "labels", "tier", "hostRewrite", "state"]
+    static let fieldNames: Set<String> = [
+        "target", "public", "networkBlockAll", "networkAllowList", "domainAllowList", "labels", "tier", "hostRewrite", "state",
+    ]
 
     init(body bytes: [UInt8]) throws(AdminAPIError) {
         let body = try RequestBody(json: bytes, allowed: Self.fieldNames)
@@ -149,6 +155,7 @@ extension SandboxUpdateRequest {
             isPublic: try body.bool("public"),
             networkBlockAll: try body.bool("networkBlockAll"),
             networkAllowList: try body.nullableString("networkAllowList"),
+            domainAllowList: try body.nullableString("domainAllowList"),
             labels: try body.stringMap("labels"),
             tier: try body.integer("tier"),
             hostRewrite: try body.bool("hostRewrite"),
@@ -158,10 +165,14 @@ extension SandboxUpdateRequest {
 }
 
 extension NetworkSettingsRequest {
-    static let fieldNames: Set<String> = ["networkBlockAll", "networkAllowList"]
+    static let fieldNames: Set<String> = ["networkBlockAll", "networkAllowList", "domainAllowList"]
 
     init(body bytes: [UInt8]) throws(AdminAPIError) {
         let body = try RequestBody(json: bytes, allowed: Self.fieldNames)
-        self.init(networkBlockAll: try body.bool("networkBlockAll"), networkAllowList: try body.nullableString("networkAllowList"))
+        self.init(
+            networkBlockAll: try body.bool("networkBlockAll"),
+            networkAllowList: try body.nullableString("networkAllowList"),
+            domainAllowList: try body.nullableString("domainAllowList")
+        )
     }
 }

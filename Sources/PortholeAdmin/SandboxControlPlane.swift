@@ -33,7 +33,10 @@ public final class SandboxControlPlane: Sendable {
         let tier = try Self.checkTier(request.tier ?? configuration.defaultTier)
         let blockAll = request.networkBlockAll ?? false
         let allowList = try request.networkAllowList.map { try parseAllowList($0) }
-        try Self.checkTierLock(tier, networkBlockAll: blockAll, networkAllowList: allowList?.description)
+        let domainAllowList = try request.domainAllowList.map { try parseDomainAllowList($0) }
+        try Self.checkTierLock(
+            tier, networkBlockAll: blockAll, networkAllowList: allowList?.description, domainAllowList: domainAllowList?.description
+        )
 
         let now = configuration.now()
         var policy = SandboxPolicy(
@@ -43,6 +46,7 @@ public final class SandboxControlPlane: Sendable {
             previewToken: PreviewToken.generate(),
             networkBlockAll: blockAll,
             networkAllowList: allowList?.description,
+            domainAllowList: domainAllowList?.description,
             tier: tier.rawValue,
             labels: labels,
             hostRewrite: request.hostRewrite ?? false,
@@ -64,7 +68,7 @@ public final class SandboxControlPlane: Sendable {
         }
         // A negative entry for this id ("no such sandbox") may be cached from before.
         cache?.invalidate(policy.id)
-        return SandboxRecord(policy, normalisations: allowList?.normalisations ?? [])
+        return SandboxRecord(policy, reporting: Self.normalisations(allowList, domainAllowList))
     }
 
     public func sandbox(id: String) async throws -> SandboxRecord {
@@ -102,12 +106,9 @@ public final class SandboxControlPlane: Sendable {
         if let target = request.target { try Self.checkTarget(target) }
         if let labels = request.labels { try Self.checkLabels(labels) }
         let tier = try request.tier.map { try Self.checkTier($0) }
-        let allowList = try request.networkAllowList.map { update -> FieldUpdate<NetworkAllowList> in
-            switch update {
-            case .set(let text): .set(try parseAllowList(text))
-            case .clear: .clear
-            }
-        }
+        let network = try parseNetwork(
+            blockAll: request.networkBlockAll, allowList: request.networkAllowList, domainAllowList: request.domainAllowList
+        )
         return try await modify(id) { policy in
             if let target = request.target { policy.target = target }
             if let isPublic = request.isPublic { policy.isPublic = isPublic }
@@ -115,7 +116,7 @@ public final class SandboxControlPlane: Sendable {
             if let hostRewrite = request.hostRewrite { policy.hostRewrite = hostRewrite }
             if let state = request.state { policy.state = state }
             if let tier { policy.tier = tier.rawValue }
-            return try Self.applyNetwork(&policy, blockAll: request.networkBlockAll, allowList: allowList, tierChanged: tier != nil)
+            return try Self.applyNetwork(&policy, network, tierChanged: tier != nil)
         }
     }
 
@@ -136,14 +137,11 @@ public final class SandboxControlPlane: Sendable {
 
     public func setNetworkSettings(id: String, _ request: NetworkSettingsRequest) async throws -> SandboxRecord {
         try Self.checkID(id, field: "id")
-        let allowList = try request.networkAllowList.map { update -> FieldUpdate<NetworkAllowList> in
-            switch update {
-            case .set(let text): .set(try parseAllowList(text))
-            case .clear: .clear
-            }
-        }
+        let network = try parseNetwork(
+            blockAll: request.networkBlockAll, allowList: request.networkAllowList, domainAllowList: request.domainAllowList
+        )
         return try await modify(id) { policy in
-            try Self.applyNetwork(&policy, blockAll: request.networkBlockAll, allowList: allowList, tierChanged: false)
+            try Self.applyNetwork(&policy, network, tierChanged: false)
         }
     }
 
@@ -247,7 +245,7 @@ public final class SandboxControlPlane: Sendable {
     private func modify(
         _ id: String,
         skipWriteIf: @escaping @Sendable (SandboxPolicy) -> Bool = { _ in false },
-        _ change: @escaping @Sendable (inout SandboxPolicy) throws -> [NetworkAllowList.Normalisation]
+        _ change: @escaping @Sendable (inout SandboxPolicy) throws -> [AllowListNormalisation]
     ) async throws -> SandboxRecord {
         let now = configuration.now()
         let record = try await locks.withLock(id) { () async throws -> SandboxRecord in
@@ -262,7 +260,7 @@ public final class SandboxControlPlane: Sendable {
                 // Deleted by another process between the read and the write.
                 throw AdminAPIError.sandboxNotFound(id)
             }
-            return SandboxRecord(policy, normalisations: normalisations)
+            return SandboxRecord(policy, reporting: normalisations)
         }
         cache?.invalidate(id)
         return record
@@ -276,37 +274,91 @@ public final class SandboxControlPlane: Sendable {
         }
     }
 
+    private func parseDomainAllowList(_ text: String) throws -> DomainAllowList {
+        do {
+            return try DomainAllowList.parse(text, maxEntries: configuration.maximumDomainAllowListEntries)
+        } catch {
+            throw AdminAPIError.invalid("domainAllowList", "domainAllowList: \(error.message)", code: "invalid_domain_allow_list")
+        }
+    }
+
+    /// The network fields of a write, parsed (and so checked) before the record is read.
+    private struct NetworkUpdate: Sendable {
+        var blockAll: Bool?
+        var allowList: FieldUpdate<NetworkAllowList>?
+        var domainAllowList: FieldUpdate<DomainAllowList>?
+
+        var touchesNetwork: Bool { blockAll != nil || allowList != nil || domainAllowList != nil }
+    }
+
+    private func parseNetwork(
+        blockAll: Bool?, allowList: FieldUpdate<String>?, domainAllowList: FieldUpdate<String>?
+    ) throws -> NetworkUpdate {
+        NetworkUpdate(
+            blockAll: blockAll,
+            allowList: try allowList.map { update in
+                switch update {
+                case .set(let text): .set(try parseAllowList(text))
+                case .clear: .clear
+                }
+            },
+            domainAllowList: try domainAllowList.map { update in
+                switch update {
+                case .set(let text): .set(try parseDomainAllowList(text))
+                case .clear: .clear
+                }
+            }
+        )
+    }
+
     /// Applies network fields and enforces the tier lock on the result, when the request touched the
     /// network settings or the tier.
-    private static func applyNetwork(
-        _ policy: inout SandboxPolicy,
-        blockAll: Bool?,
-        allowList: FieldUpdate<NetworkAllowList>?,
-        tierChanged: Bool
-    ) throws -> [NetworkAllowList.Normalisation] {
-        var normalisations: [NetworkAllowList.Normalisation] = []
-        if let blockAll { policy.networkBlockAll = blockAll }
-        switch allowList {
+    private static func applyNetwork(_ policy: inout SandboxPolicy, _ update: NetworkUpdate, tierChanged: Bool) throws -> [AllowListNormalisation] {
+        var networkList: NetworkAllowList? = nil
+        var domainList: DomainAllowList? = nil
+        if let blockAll = update.blockAll { policy.networkBlockAll = blockAll }
+        switch update.allowList {
         case .set(let parsed)?:
             policy.networkAllowList = parsed.description
-            normalisations = parsed.normalisations
+            networkList = parsed
         case .clear?:
             policy.networkAllowList = nil
         case nil:
             break
         }
-        if blockAll != nil || allowList != nil || tierChanged {
-            let tier = try checkTier(policy.tier)
-            try checkTierLock(tier, networkBlockAll: policy.networkBlockAll, networkAllowList: policy.networkAllowList)
+        switch update.domainAllowList {
+        case .set(let parsed)?:
+            policy.domainAllowList = parsed.description
+            domainList = parsed
+        case .clear?:
+            policy.domainAllowList = nil
+        case nil:
+            break
         }
-        return normalisations
+        if update.touchesNetwork || tierChanged {
+            let tier = try checkTier(policy.tier)
+            try checkTierLock(
+                tier, networkBlockAll: policy.networkBlockAll, networkAllowList: policy.networkAllowList,
+                domainAllowList: policy.domainAllowList
+            )
+        }
+        return normalisations(networkList, domainList)
     }
 
-    private static func checkTierLock(_ tier: OrganizationTier, networkBlockAll: Bool, networkAllowList: String?) throws {
+    /// What the answer to a write reports: network entries first, then names, each in the order given.
+    private static func normalisations(_ networks: NetworkAllowList?, _ domains: DomainAllowList?) -> [AllowListNormalisation] {
+        (networks?.normalisations ?? []).map(AllowListNormalisation.init) + (domains?.normalisations ?? []).map(AllowListNormalisation.init)
+    }
+
+    /// The 403 names the first custom setting a locked tier refuses, in the order the record lists them.
+    private static func checkTierLock(
+        _ tier: OrganizationTier, networkBlockAll: Bool, networkAllowList: String?, domainAllowList: String?
+    ) throws {
         do {
-            try tier.validate(networkBlockAll: networkBlockAll, networkAllowList: networkAllowList)
+            try tier.validate(networkBlockAll: networkBlockAll, networkAllowList: networkAllowList, domainAllowList: domainAllowList)
         } catch {
-            throw AdminAPIError.networkPolicyLocked(error.message, field: networkBlockAll ? "networkBlockAll" : "networkAllowList")
+            let field = networkBlockAll ? "networkBlockAll" : networkAllowList != nil ? "networkAllowList" : "domainAllowList"
+            throw AdminAPIError.networkPolicyLocked(error.message, field: field)
         }
     }
 

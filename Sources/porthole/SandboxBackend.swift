@@ -62,11 +62,13 @@ struct DirectStoreBackend: SandboxBackend {
         } ?? "preview.localhost"
         let previewPort = (environment["PORTHOLE_PREVIEW_PORT"] ?? environment["PORTHOLE_HTTPS_PORT"]).flatMap { Int($0) } ?? 8443
         let maximumEntries = environment["PORTHOLE_MAX_ALLOW_LIST_ENTRIES"].flatMap { Int($0) } ?? NetworkAllowList.defaultMaxEntries
+        let maximumDomainEntries = environment["PORTHOLE_MAX_DOMAIN_ALLOW_LIST_ENTRIES"].flatMap { Int($0) } ?? DomainAllowList.defaultMaxEntries
         let controlPlane = SandboxControlPlane(
             store: store,
             cache: nil,
             configuration: ControlPlaneConfiguration(
-                baseDomain: baseDomain, previewPort: previewPort, signingSecret: secret, maximumAllowListEntries: maximumEntries
+                baseDomain: baseDomain, previewPort: previewPort, signingSecret: secret, maximumAllowListEntries: maximumEntries,
+                maximumDomainAllowListEntries: maximumDomainEntries
             )
         )
         return DirectStoreBackend(store: store, controlPlane: controlPlane)

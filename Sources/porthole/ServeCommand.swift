@@ -42,6 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
         var previewPort: Int?
         @Option(help: "Most entries of a sandbox's network allow list. (default: 5)")
         var maxAllowListEntries: Int?
+        @Option(help: "Most entries of a sandbox's domain allow list. (default: 10)")
+        var maxDomainAllowListEntries: Int?
         @Option(help: "Base domain of preview hosts <port>-<sandboxId>.<base domain>; repeat for several. (default: preview.localhost)")
         var baseDomain: [String] = []
         @Option(help: "Directory for the database and generated secrets. (default: .porthole)")
@@ -157,7 +159,8 @@ struct ServeCommand: AsyncParsableCommand {
                     baseDomain: settings.baseDomains[0],
                     previewPort: settings.previewPort ?? httpsPort,
                     signingSecret: cookieSecret,
-                    maximumAllowListEntries: settings.maxAllowListEntries
+                    maximumAllowListEntries: settings.maxAllowListEntries,
+                    maximumDomainAllowListEntries: settings.maxDomainAllowListEntries
                 )
             )
             return AdminServer(

@@ -11,7 +11,7 @@ struct ServeSettings {
         "cert-dir", "threads", "reserved-port", "log-level", "keep-alive-timeout", "header-timeout",
         "request-body-timeout", "request-body-min-rate",
         "upstream-connect-timeout", "upstream-response-timeout", "cookie-secret",
-        "admin-address", "admin-token", "preview-port", "max-allow-list-entries",
+        "admin-address", "admin-token", "preview-port", "max-allow-list-entries", "max-domain-allow-list-entries",
         "access-log", "drain-delay", "drain-timeout", "tunnel-grace", "max-connections", "max-connections-per-sandbox",
         "proxy-protocol", "trusted-proxies", "allow-target", "create-store",
     ]
@@ -55,6 +55,7 @@ struct ServeSettings {
     /// Port shown in preview links; `nil`: the HTTPS listener's.
     var previewPort: Int?
     var maxAllowListEntries: Int
+    var maxDomainAllowListEntries: Int
     var accessLog: Bool
     /// Seconds between readiness turning to draining and the listeners closing (balancers notice).
     var drainDelay: Int
@@ -112,6 +113,9 @@ struct ServeSettings {
         previewPort = source.optionalString("preview-port", flag: options.previewPort.map(String.init)) == nil
             ? nil : try source.int("preview-port", flag: options.previewPort, default: 443, range: 1...65535)
         maxAllowListEntries = try source.int("max-allow-list-entries", flag: options.maxAllowListEntries, default: 5, range: 1...64)
+        maxDomainAllowListEntries = try source.int(
+            "max-domain-allow-list-entries", flag: options.maxDomainAllowListEntries, default: DomainAllowList.defaultMaxEntries, range: 1...64
+        )
         let accessLogText = source.string("access-log", flag: options.accessLog, default: "on")
         guard accessLogText == "on" || accessLogText == "off" else {
             throw ValidationError("access-log must be on or off, got \"\(accessLogText)\"")

@@ -196,7 +196,9 @@ struct AdminAPITests {
                 SandboxCreateRequest(id: "norm", target: "127.0.0.1", networkAllowList: " 192.168.1.0/16 ,\t10.0.0.0/24 ")
             )
             #expect(normalised.networkAllowList == "192.168.0.0/16,10.0.0.0/24")
-            #expect(normalised.normalisations == [AllowListNormalisation(original: "192.168.1.0/16", normalised: "192.168.0.0/16")])
+            #expect(normalised.normalisations == [
+                AllowListNormalisation(original: "192.168.1.0/16", normalised: "192.168.0.0/16", field: "networkAllowList"),
+            ])
             // Through network-settings as well.
             let viaSettings = try await client.setNetworkSettings(id: "norm", NetworkSettingsRequest(networkAllowList: .set("172.16.5.4/12")))
             #expect(viaSettings.networkAllowList == "172.16.0.0/12")
@@ -208,13 +210,95 @@ struct AdminAPITests {
         }
     }
 
-    @Test("a configured allow-list limit")
+    @Test("domain allow lists: set on create, PATCH and network-settings, null clears, 400 names the entry, normalisation reported")
+    func domainAllowLists() async throws {
+        try await withServer { server, _ in
+            let client = try server.client()
+            let created = try await client.createSandbox(
+                SandboxCreateRequest(id: "names", target: "10.20.0.7", domainAllowList: " PyPI.org. , *.github.com ")
+            )
+            #expect(created.domainAllowList == "pypi.org,*.github.com")
+            #expect(created.networkAllowList == nil && !created.networkBlockAll)
+            #expect(created.normalisations == [AllowListNormalisation(original: "PyPI.org.", normalised: "pypi.org", field: "domainAllowList")])
+            #expect(try await client.sandbox(id: "names") == SandboxRecord(from: created))
+            let plain = try await client.createSandbox(SandboxCreateRequest(id: "plain", target: "10.20.0.8"))
+            #expect(plain.domainAllowList == nil)
+
+            // PATCH sets it beside the network list (both reported), leaves it alone when absent, and null clears it.
+            let patched = try await client.updateSandbox(
+                id: "names", SandboxUpdateRequest(networkAllowList: .set("192.168.1.0/16"), domainAllowList: .set("GitHub.com, *.github.com"))
+            )
+            #expect(patched.networkAllowList == "192.168.0.0/16" && patched.domainAllowList == "github.com,*.github.com")
+            #expect(patched.normalisations == [
+                AllowListNormalisation(original: "192.168.1.0/16", normalised: "192.168.0.0/16", field: "networkAllowList"),
+                AllowListNormalisation(original: "GitHub.com", normalised: "github.com", field: "domainAllowList"),
+            ])
+            #expect(try await client.updateSandbox(id: "names", SandboxUpdateRequest(isPublic: true)).domainAllowList == "github.com,*.github.com")
+            let cleared = try await client.updateSandbox(id: "names", SandboxUpdateRequest(domainAllowList: .clear))
+            #expect(cleared.domainAllowList == nil && cleared.networkAllowList == "192.168.0.0/16")
+            #expect(try await client.sandbox(id: "names").domainAllowList == nil)
+
+            // network-settings likewise.
+            let viaSettings = try await client.setNetworkSettings(id: "names", NetworkSettingsRequest(domainAllowList: .set("registry.npmjs.org")))
+            #expect(viaSettings.domainAllowList == "registry.npmjs.org" && viaSettings.networkAllowList == "192.168.0.0/16")
+            #expect(viaSettings.normalisations == nil)
+            #expect(try await client.setNetworkSettings(id: "names", NetworkSettingsRequest(domainAllowList: .clear)).domainAllowList == nil)
+
+            // 400 with the parser's message, naming the field, from every write; nothing is written.
+            let writes: [(String, @Sendable (String) async throws -> SandboxRecord)] = [
+                ("create", { try await client.createSandbox(SandboxCreateRequest(target: "127.0.0.1", domainAllowList: $0)) }),
+                ("PATCH", { try await client.updateSandbox(id: "plain", SandboxUpdateRequest(domainAllowList: .set($0))) }),
+                ("network-settings", { try await client.setNetworkSettings(id: "plain", NetworkSettingsRequest(domainAllowList: .set($0))) }),
+            ]
+            let bad: [(String, String)] = [
+                ("*.com", #"domainAllowList: "*.com" is not a valid domain name: the wildcard is too broad; give at least two labels after "*.""#),
+                ("pypi.org, 10.0.0.1", #""10.0.0.1" is not a valid domain name: an IP address is not a domain name; put addresses in networkAllowList"#),
+                ("1.2.3.999", #"the last label "999" is all digits"#),
+                ("pypi.org,,a.com", "entry 2 of the domain allow list is empty"),
+                ("", "the domain allow list is empty"),
+                ("bad_name.com", "unexpected character '_'"),
+                ("a.*.com", "'*' may only stand alone as the first label"),
+                ((1...11).map { "n\($0).example" }.joined(separator: ","), "at most 10 entries are allowed, got 11"),
+            ]
+            for (list, message) in bad {
+                for (operation, write) in writes {
+                    let error = await #expect(throws: AdminAPIError.self, "\(operation) \(list)") { try await write(list) }
+                    #expect(error?.status == 400 && error?.code == "invalid_domain_allow_list" && error?.field == "domainAllowList")
+                    #expect(error?.message.contains(message) == true, "\(operation): \(error?.message ?? "") should contain \(message)")
+                }
+            }
+            #expect(try await client.sandbox(id: "plain") == plain)
+            #expect(try await client.allSandboxes().count == 2)
+
+            // Raw JSON: null on create is the default; anything but a string or null is 400.
+            let auth = "Authorization: Bearer \(server.adminToken)"
+            let echoed = try await Curl.get(
+                url: server.adminURL + "/v1/sandboxes", method: "POST", headers: [auth, "Content-Type: application/json"],
+                body: #"{"id":"echo","target":"127.0.0.1","domainAllowList":null}"#
+            )
+            #expect(echoed.status == 201 && echoed.body.contains(#""domainAllowList":null"#), "\(echoed.body)")
+            let wrongType = try await Curl.get(
+                url: server.adminURL + "/v1/sandboxes/echo/network-settings", method: "POST", headers: [auth, "Content-Type: application/json"],
+                body: #"{"domainAllowList":["pypi.org"]}"#
+            )
+            #expect(wrongType.status == 400 && wrongType.body.contains(#""field":"domainAllowList""#), "\(wrongType.body)")
+        }
+    }
+
+    @Test("configured allow-list limits")
     func allowListLimit() async throws {
-        try await withServer(arguments: ["--max-allow-list-entries", "2"]) { server, _ in
+        try await withServer(arguments: ["--max-allow-list-entries", "2", "--max-domain-allow-list-entries", "2"]) { server, _ in
             let error = await #expect(throws: AdminAPIError.self) {
                 try await server.client().createSandbox(SandboxCreateRequest(target: "127.0.0.1", networkAllowList: "1.0.0.0/8,2.0.0.0/8,3.0.0.0/8"))
             }
             #expect(error?.message.contains("at most 2 entries are allowed, got 3") == true)
+            let domains = await #expect(throws: AdminAPIError.self) {
+                try await server.client().createSandbox(SandboxCreateRequest(target: "127.0.0.1", domainAllowList: "a.com,b.com,c.com"))
+            }
+            #expect(domains?.field == "domainAllowList" && domains?.message == "domainAllowList: at most 2 entries are allowed, got 3")
+            // Repeating an entry costs the firewall nothing: counted once.
+            let repeated = try await server.client().createSandbox(SandboxCreateRequest(target: "127.0.0.1", domainAllowList: "a.com,b.com,A.com"))
+            #expect(repeated.domainAllowList == "a.com,b.com")
         }
     }
 
@@ -232,6 +316,10 @@ struct AdminAPITests {
                     try await client.createSandbox(SandboxCreateRequest(target: "127.0.0.1", networkAllowList: "10.0.0.0/8", tier: tier))
                 }
                 #expect(allowList == AdminAPIError(status: 403, code: "network_policy_locked", message: message, field: "networkAllowList"))
+                let domains = await #expect(throws: AdminAPIError.self) {
+                    try await client.createSandbox(SandboxCreateRequest(target: "127.0.0.1", domainAllowList: "pypi.org", tier: tier))
+                }
+                #expect(domains == AdminAPIError(status: 403, code: "network_policy_locked", message: message, field: "domainAllowList"))
 
                 // The defaults are fine, and echoing them back is too.
                 let locked = try await client.createSandbox(
@@ -242,6 +330,16 @@ struct AdminAPITests {
                     try await client.setNetworkSettings(id: "tier-\(tier)", NetworkSettingsRequest(networkAllowList: .set("10.0.0.0/8")))
                 }
                 #expect(update?.status == 403 && update?.message == message)
+                let domainUpdate = await #expect(throws: AdminAPIError.self) {
+                    try await client.setNetworkSettings(id: "tier-\(tier)", NetworkSettingsRequest(domainAllowList: .set("pypi.org")))
+                }
+                #expect(domainUpdate == AdminAPIError(status: 403, code: "network_policy_locked", message: message, field: "domainAllowList"))
+                let domainPatch = await #expect(throws: AdminAPIError.self) {
+                    try await client.updateSandbox(id: "tier-\(tier)", SandboxUpdateRequest(domainAllowList: .set("pypi.org")))
+                }
+                #expect(domainPatch?.status == 403 && domainPatch?.field == "domainAllowList")
+                // Clearing what is not there is echoing the default: fine.
+                #expect(try await client.setNetworkSettings(id: "tier-\(tier)", NetworkSettingsRequest(domainAllowList: .clear)).domainAllowList == nil)
                 let patch = await #expect(throws: AdminAPIError.self) {
                     try await client.updateSandbox(id: "tier-\(tier)", SandboxUpdateRequest(networkBlockAll: true))
                 }
@@ -253,7 +351,17 @@ struct AdminAPITests {
                     SandboxCreateRequest(id: "tier-\(tier)", target: "127.0.0.1", networkBlockAll: true, networkAllowList: "10.0.0.0/8", tier: tier)
                 )
                 #expect(custom.networkBlockAll && custom.networkAllowList == "10.0.0.0/8")
+                let names = try await client.createSandbox(
+                    SandboxCreateRequest(id: "names-\(tier)", target: "127.0.0.1", domainAllowList: "pypi.org", tier: tier)
+                )
+                #expect(names.domainAllowList == "pypi.org")
             }
+            // A sandbox with only a domain list cannot move to a locked tier with it either.
+            let namesDown = await #expect(throws: AdminAPIError.self) {
+                try await client.updateSandbox(id: "names-3", SandboxUpdateRequest(tier: 1))
+            }
+            #expect(namesDown?.status == 403 && namesDown?.field == "domainAllowList")
+            #expect(try await client.updateSandbox(id: "names-3", SandboxUpdateRequest(domainAllowList: .clear, tier: 1)).tier == 1)
             // Moving a sandbox with custom settings down to a locked tier is refused too.
             let downgrade = await #expect(throws: AdminAPIError.self) {
                 try await client.updateSandbox(id: "tier-3", SandboxUpdateRequest(tier: 2))

@@ -46,6 +46,16 @@ struct OpenAPIDocumentTests {
         #expect(create["target"]?["pattern"] as? String == SandboxFieldRules.targetPattern)
         #expect(create["target"]?["maxLength"] as? Int == SandboxFieldRules.targetMaximumLength)
         #expect(schemas["NetworkAllowList"]?["pattern"] as? String == SandboxFieldRules.networkAllowListPattern)
+        #expect(schemas["DomainAllowList"]?["pattern"] as? String == SandboxFieldRules.domainAllowListPattern)
+        let domainDescription = try #require(schemas["DomainAllowList"]?["description"] as? String)
+        #expect(domainDescription.contains("at most \(DomainAllowList.defaultMaxEntries) distinct entries"))
+        let normalisation = try #require(schemas["Normalisation"]?["properties"] as? [String: [String: Any]])
+        #expect(normalisation["field"]?["enum"] as? [String] == ["networkAllowList", "domainAllowList"])
+        // The record as sent (no list set: both lists are still there, as null) is the documented one.
+        let sent = Set(try Self.recordKeys(SandboxRecord(SandboxPolicy(id: "a", target: "10.0.0.2", previewToken: "t"))))
+        let sandbox = try #require(schemas["Sandbox"])
+        #expect(Set(try #require(sandbox["properties"] as? [String: Any]).keys) == sent.union(["normalisations"]))
+        #expect(Set(try #require(sandbox["required"] as? [String])) == sent)
         let labels = try #require(schemas["Labels"])
         #expect((labels["propertyNames"] as? [String: String])?["pattern"] == SandboxFieldRules.labelKeyPattern)
         #expect(labels["maxProperties"] as? Int == SandboxFieldRules.maximumLabels)
@@ -73,6 +83,31 @@ struct OpenAPIDocumentTests {
             #expect(text.wholeMatch(of: regex) == nil, "\(text)")
             #expect((try? NetworkAllowList.parse(text)) == nil, "\(text)")
         }
+    }
+
+    @Test func theDomainAllowListPatternAgreesWithTheParser() throws {
+        let regex = try Regex(SandboxFieldRules.domainAllowListPattern).matchingSemantics(.unicodeScalar)
+        let label63 = String(repeating: "a", count: 63)
+        let name253 = [label63, label63, label63, String(repeating: "b", count: 61)].joined(separator: ".")
+        for text in ["pypi.org", " pypi.org , *.github.com\n", "PyPI.org.", "*.GitHub.COM.", "localhost", "a.1b", "0a", "xn--bcher-kva.example",
+                     name253, name253 + ".", "*." + name253.dropFirst(2), (1...10).map { "n\($0).example" }.joined(separator: ","),
+                     "a-b.c-d.e", "*.a.b"] {
+            #expect(text.wholeMatch(of: regex) != nil, "\(text)")
+            #expect((try? DomainAllowList.parse(text)) != nil, "\(text)")
+        }
+        for text in ["", " ", ",", "pypi.org,", "*", "*.", "*.com", "*.com.", "a.*.com", "**.a.b", "10.0.0.1", "1.2.3.999", "123", "a.1",
+                     "-a.com", "a-.com", "a..com", ".a.com", "a.com..", "a_b.com", "bücher.de", "a.com/8", "[::1]", "fd00::1", "a com",
+                     "a.com\u{A0}", name253 + "b", name253 + "..", "*." + name253, String(repeating: "a", count: 64) + ".com",
+                     (1...11).map { "n\($0).example" }.joined(separator: ",")] {
+            #expect(text.wholeMatch(of: regex) == nil, "\(text)")
+            #expect((try? DomainAllowList.parse(text)) == nil, "\(text)")
+        }
+    }
+
+    /// The keys a record is sent with: every field, `null` or not.
+    static func recordKeys(_ record: SandboxRecord) throws -> [String] {
+        let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(record)) as? [String: Any]
+        return Array(try #require(object).keys)
     }
 
     /// Every operation that reads a body answers 415 to a body that is not JSON, and says so.

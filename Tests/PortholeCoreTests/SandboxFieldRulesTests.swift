@@ -45,3 +45,26 @@ struct SandboxFieldRulesTests {
         #expect(SandboxFieldRules.shown(String(repeating: "x", count: 65)) == String(repeating: "x", count: 64) + "…")
     }
 }
+
+@Suite("SandboxFieldRules: the domain allow-list pattern")
+struct DomainAllowListPatternTests {
+    /// The OpenAPI document's pattern and the parser give the same answer on every text: schemathesis
+    /// sends what the pattern admits and expects it taken, and the rest expecting a 400. Random texts
+    /// over the characters that matter (labels, dots, hyphens, the wildcard, separators, whitespace,
+    /// digits for the numeric last label, and bytes a name never holds).
+    @Test func agreesWithTheParserOnRandomTexts() throws {
+        let regex = try Regex(SandboxFieldRules.domainAllowListPattern).matchingSemantics(.unicodeScalar)
+        let alphabet: [String] = ["a", "b", "Z", "0", "7", "-", ".", ".", "*", ",", " ", "\t", "_", "é", "ab", "a.b", "*."]
+        var random = SplitMix64(state: 0xD0_4A1A)
+        var accepted = 0
+        for _ in 0..<6_000 {
+            let text = (0..<Int.random(in: 0...10, using: &random)).map { _ in alphabet.randomElement(using: &random)! }.joined()
+            let byPattern = text.wholeMatch(of: regex) != nil
+            let byParser = (try? DomainAllowList.parse(text)) != nil
+            #expect(byPattern == byParser, "\(text.debugDescription): pattern \(byPattern), parser \(byParser)")
+            if byParser { accepted += 1 }
+        }
+        // Enough of both answers to mean something.
+        #expect(accepted > 300 && accepted < 5_700, "\(accepted)")
+    }
+}

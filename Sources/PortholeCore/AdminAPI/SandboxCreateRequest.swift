@@ -7,25 +7,28 @@ public struct SandboxCreateRequest: Sendable, Hashable, Codable {
     public var networkBlockAll: Bool?
     /// Comma-separated IPv4 CIDRs.
     public var networkAllowList: String?
+    /// Comma-separated DNS names and `*.name` wildcards (``DomainAllowList``).
+    public var domainAllowList: String?
     public var labels: [String: String]?
     public var tier: Int?
     public var hostRewrite: Bool?
 
     public init(
         id: String? = nil, target: String, isPublic: Bool? = nil, networkBlockAll: Bool? = nil, networkAllowList: String? = nil,
-        labels: [String: String]? = nil, tier: Int? = nil, hostRewrite: Bool? = nil
+        domainAllowList: String? = nil, labels: [String: String]? = nil, tier: Int? = nil, hostRewrite: Bool? = nil
     ) {
         self.id = id
         self.target = target
         self.isPublic = isPublic
         self.networkBlockAll = networkBlockAll
         self.networkAllowList = networkAllowList
+        self.domainAllowList = domainAllowList
         self.labels = labels
         self.tier = tier
         self.hostRewrite = hostRewrite
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, target, isPublic = "public", networkBlockAll, networkAllowList, labels, tier, hostRewrite
+        case id, target, isPublic = "public", networkBlockAll, networkAllowList, domainAllowList, labels, tier, hostRewrite
     }
 }

@@ -41,6 +41,24 @@ public enum SandboxFieldRules {
     /// ``NetworkAllowList/parse(_:maxEntries:)``, whose messages name the bad entry.
     public static let networkAllowListPattern = "^" + space + cidr + space + "(?:," + space + cidr + space + "){0,4}$"
 
+    private static let label = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    /// Where an entry ends: the optional trailing dot, whitespace, then a comma or the end.
+    private static let entryEnd = "\\.?" + space + "(?:,|$)"
+    /// The last label of a name is not all digits (`1.2.3.999` is a mistyped address): one starting
+    /// with a letter is fine as it is; one starting with a digit must not be digits to its end. (Split
+    /// so a generator of examples, which reads a negative lookahead as nothing and filters afterwards,
+    /// rarely has to throw one away.)
+    private static let lastLabel = "(?:[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|(?![0-9]+" + entryEnd + ")[0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
+    /// At most 253 characters before the optional trailing dot (`*.` counted): refused when 253 name
+    /// characters are followed by another, or by a dot that is not the trailing one.
+    private static let nameLength = "(?![*A-Za-z0-9.-]{253}(?:[*A-Za-z0-9-]|\\.[*A-Za-z0-9.-]))"
+    private static let domain = nameLength + "(?:\\*\\.(?:" + label + "\\.)+|(?:" + label + "\\.)*)" + lastLabel + "\\.?"
+    /// Documents the domain allow-list syntax of ``DomainPattern/parse(_:)`` with the default limit of
+    /// 10 entries (a list repeating an entry may name more, and is accepted: the limit counts distinct
+    /// names). The API checks with ``DomainAllowList/parse(_:maxEntries:)``, whose messages name the
+    /// bad entry; a test holds the two to the same answers.
+    public static let domainAllowListPattern = "^" + space + domain + space + "(?:," + space + domain + space + "){0,9}$"
+
     public static let tiers = 1...4
     public static let ports = 1...65535
     public static let signedURLLifetimes: ClosedRange<Int64> = 1...SignedPreviewToken.maximumLifetime

@@ -9,6 +9,8 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
     public var networkBlockAll: Bool
     /// Normalised comma-separated IPv4 CIDRs; `nil`: full access (subject to the tier).
     public var networkAllowList: String?
+    /// Normalised comma-separated DNS names and `*.name` wildcards; `nil`: none.
+    public var domainAllowList: String?
     public var tier: Int
     public var labels: [String: String]
     public var hostRewrite: Bool
@@ -17,11 +19,16 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
     public var createdAt: Int64
     /// Unix seconds.
     public var updatedAt: Int64
-    /// On answers to writes: allow-list entries whose host bits were cleared before storing
-    /// (`192.168.1.0/16` → `192.168.0.0/16`). Absent when nothing was changed.
+    /// On answers to writes: allow-list entries stored in another spelling than given: host bits
+    /// cleared (`192.168.1.0/16` → `192.168.0.0/16`), names lowercased and without the trailing dot
+    /// (`PyPI.org.` → `pypi.org`). Absent when nothing was changed.
     public var normalisations: [AllowListNormalisation]?
 
-    public init(_ policy: SandboxPolicy, normalisations: [NetworkAllowList.Normalisation] = []) {
+    public init(_ policy: SandboxPolicy, normalisations: [NetworkAllowList.Normalisation]) {
+        self.init(policy, reporting: normalisations.map(AllowListNormalisation.init))
+    }
+
+    public init(_ policy: SandboxPolicy, reporting normalisations: [AllowListNormalisation] = []) {
         id = policy.id
         target = policy.target
         isPublic = policy.isPublic
@@ -29,17 +36,18 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
         tokenGeneration = policy.tokenGeneration
         networkBlockAll = policy.networkBlockAll
         networkAllowList = policy.networkAllowList
+        domainAllowList = policy.domainAllowList
         tier = policy.tier
         labels = policy.labels
         hostRewrite = policy.hostRewrite
         state = policy.state
         createdAt = policy.createdAt
         updatedAt = policy.updatedAt
-        self.normalisations = normalisations.isEmpty ? nil : normalisations.map(AllowListNormalisation.init)
+        self.normalisations = normalisations.isEmpty ? nil : normalisations
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, target, isPublic = "public", previewToken, tokenGeneration, networkBlockAll, networkAllowList, tier, labels
+        case id, target, isPublic = "public", previewToken, tokenGeneration, networkBlockAll, networkAllowList, domainAllowList, tier, labels
         case hostRewrite, state, createdAt, updatedAt, normalisations
     }
 
@@ -52,6 +60,7 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
         tokenGeneration = try container.decode(UInt32.self, forKey: .tokenGeneration)
         networkBlockAll = try container.decode(Bool.self, forKey: .networkBlockAll)
         networkAllowList = try container.decodeIfPresent(String.self, forKey: .networkAllowList)
+        domainAllowList = try container.decodeIfPresent(String.self, forKey: .domainAllowList)
         tier = try container.decode(Int.self, forKey: .tier)
         labels = try container.decode([String: String].self, forKey: .labels)
         hostRewrite = try container.decode(Bool.self, forKey: .hostRewrite)
@@ -61,7 +70,7 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
         normalisations = try container.decodeIfPresent([AllowListNormalisation].self, forKey: .normalisations)
     }
 
-    /// `networkAllowList` is always present (`null` for full access), so "no list" is explicit.
+    /// `networkAllowList` and `domainAllowList` are always present (`null` for none), so "no list" is explicit.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(id, forKey: .id)
@@ -74,6 +83,11 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
             try container.encode(networkAllowList, forKey: .networkAllowList)
         } else {
             try container.encodeNil(forKey: .networkAllowList)
+        }
+        if let domainAllowList {
+            try container.encode(domainAllowList, forKey: .domainAllowList)
+        } else {
+            try container.encodeNil(forKey: .domainAllowList)
         }
         try container.encode(tier, forKey: .tier)
         try container.encode(labels, forKey: .labels)
