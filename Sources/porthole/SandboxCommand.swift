@@ -120,12 +120,14 @@ struct SandboxCommand: AsyncParsableCommand {
         @Option(help: "Organisation tier 1–4; tiers 1 and 2 cannot set network limits. (default: 3)") var tier: Int?
         @Flag(help: "Block all network access from the sandbox.") var networkBlockAll = false
         @Option(help: "Allowed networks: comma-separated IPv4 CIDRs, at most 5 (e.g. 10.0.0.0/8,172.16.0.0/12).") var networkAllowList: String?
+        @Option(help: "Allowed DNS names: comma-separated names and *.name wildcards, at most 10 (e.g. pypi.org,*.github.com).")
+        var domainAllowList: String?
 
         func run() async throws {
             let request = SandboxCreateRequest(
                 id: id, target: target, isPublic: `public` ? true : nil, networkBlockAll: networkBlockAll ? true : nil,
-                networkAllowList: networkAllowList, labels: label.isEmpty ? nil : try SandboxCommand.labels(label), tier: tier,
-                hostRewrite: hostRewrite ? true : nil
+                networkAllowList: networkAllowList, domainAllowList: domainAllowList,
+                labels: label.isEmpty ? nil : try SandboxCommand.labels(label), tier: tier, hostRewrite: hostRewrite ? true : nil
             )
             let record = try await options.run { try await $0.create(request) }
             if options.json {
@@ -218,20 +220,30 @@ struct SandboxCommand: AsyncParsableCommand {
         @Option(help: "true: block all network access; false: allow it.") var blockAll: Bool?
         @Option(help: "Allowed networks: comma-separated IPv4 CIDRs (e.g. 10.0.0.0/8,172.16.0.0/12).") var allowList: String?
         @Flag(help: "Remove the allow list (full access, subject to the tier).") var clearAllowList = false
+        @Option(help: "Allowed DNS names: comma-separated names and *.name wildcards (e.g. pypi.org,*.github.com).") var domainAllowList: String?
+        @Flag(help: "Remove the domain allow list.") var clearDomainAllowList = false
 
         func run() async throws {
             if clearAllowList && allowList != nil { throw ValidationError("give --allow-list or --clear-allow-list, not both") }
+            if clearDomainAllowList && domainAllowList != nil {
+                throw ValidationError("give --domain-allow-list or --clear-domain-allow-list, not both")
+            }
             let update: FieldUpdate<String>? = clearAllowList ? .clear : allowList.map { .set($0) }
+            let domainUpdate: FieldUpdate<String>? = clearDomainAllowList ? .clear : domainAllowList.map { .set($0) }
             let record = try await options.run { backend in
-                if blockAll == nil && update == nil { return try await backend.sandbox(id: id) }
-                return try await backend.setNetworkSettings(id: id, NetworkSettingsRequest(networkBlockAll: blockAll, networkAllowList: update))
+                if blockAll == nil && update == nil && domainUpdate == nil { return try await backend.sandbox(id: id) }
+                return try await backend.setNetworkSettings(
+                    id: id, NetworkSettingsRequest(networkBlockAll: blockAll, networkAllowList: update, domainAllowList: domainUpdate)
+                )
             }
             if options.json {
                 print(try SandboxCommand.json(record))
             } else {
+                let noLists = record.networkAllowList == nil && record.domainAllowList == nil
                 print(SandboxCommand.keyValues([
                     ("sandbox", record.id), ("tier", String(record.tier)), ("network block all", String(record.networkBlockAll)),
-                    ("network allow list", record.networkAllowList ?? "(none: full access, subject to the tier)"),
+                    ("network allow list", record.networkAllowList ?? (noLists ? "(none: full access, subject to the tier)" : "(none)")),
+                    ("domain allow list", record.domainAllowList ?? "(none)"),
                 ]))
                 SandboxCommand.printNormalisations(record)
             }
@@ -361,7 +373,11 @@ extension SandboxCommand {
 
     static func printNormalisations(_ record: SandboxRecord) {
         for note in record.normalisations ?? [] {
-            print("note: network allow list entry \(note.original) was stored as \(note.normalised) (host bits cleared)")
+            if note.field == "domainAllowList" {
+                print("note: domain allow list entry \(note.original) was stored as \(note.normalised)")
+            } else {
+                print("note: network allow list entry \(note.original) was stored as \(note.normalised) (host bits cleared)")
+            }
         }
     }
 
@@ -370,9 +386,11 @@ extension SandboxCommand {
         return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
     }
 
+    /// `blocked`, `full`, or what the allow lists let it reach: networks, then names.
     static func network(_ record: SandboxRecord) -> String {
         if record.networkBlockAll { return "blocked" }
-        return record.networkAllowList ?? "full"
+        let lists = [record.networkAllowList, record.domainAllowList].compactMap { $0 }
+        return lists.isEmpty ? "full" : lists.joined(separator: ",")
     }
 
     static func table(_ records: [SandboxRecord]) -> String {
@@ -390,7 +408,8 @@ extension SandboxCommand {
         keyValues([
             ("id", record.id), ("target", record.target), ("public", String(record.isPublic)), ("state", record.state.rawValue),
             ("tier", String(record.tier)), ("network block all", String(record.networkBlockAll)),
-            ("network allow list", record.networkAllowList ?? "(none)"), ("host rewrite", String(record.hostRewrite)),
+            ("network allow list", record.networkAllowList ?? "(none)"), ("domain allow list", record.domainAllowList ?? "(none)"),
+            ("host rewrite", String(record.hostRewrite)),
             ("labels", labelsText(record.labels)), ("token generation", String(record.tokenGeneration)),
             ("created", date(record.createdAt)), ("updated", date(record.updatedAt)),
         ])

@@ -83,6 +83,40 @@ struct CLITests {
         }
     }
 
+    @Test("domain allow lists: create, network, clear, shown in get, list and JSON; refusals exit 1")
+    func domainAllowLists() async throws {
+        try await withServer { server, _ in
+            let created = try await server.cli(["create", "--id", "names", "--target", "127.0.0.1", "--domain-allow-list", "PyPI.org.,*.github.com"])
+            #expect(created.status == 0, "\(created.stderr)")
+            #expect(created.stdout.contains("pypi.org,*.github.com"))
+            #expect(created.stdout.contains("note: domain allow list entry PyPI.org. was stored as pypi.org\n"))
+            #expect(try await server.client().sandbox(id: "names").domainAllowList == "pypi.org,*.github.com")
+
+            let get = try await server.cli(["get", "names"])
+            #expect(get.stdout.contains("DOMAIN ALLOW LIST") && get.stdout.contains("pypi.org,*.github.com"), "\(get.stdout)")
+            #expect(try await server.cli(["get", "names", "--json"]).json()["domainAllowList"] as? String == "pypi.org,*.github.com")
+
+            let network = try await server.cli(["network", "names", "--allow-list", "10.0.0.0/8", "--domain-allow-list", "registry.npmjs.org"])
+            #expect(network.status == 0, "\(network.stderr)")
+            #expect(network.stdout.contains("DOMAIN ALLOW LIST") && network.stdout.contains("registry.npmjs.org"))
+            // The table shows what the lists let it reach: networks, then names.
+            let list = try await server.cli(["list"])
+            #expect(list.stdout.contains("10.0.0.0/8,registry.npmjs.org"), "\(list.stdout)")
+
+            let clear = try await server.cli(["network", "names", "--clear-domain-allow-list", "--json"])
+            let clearedJSON = try clear.json()
+            #expect(clearedJSON["domainAllowList"] is NSNull && clearedJSON["networkAllowList"] as? String == "10.0.0.0/8")
+
+            let bad = try await server.cli(["network", "names", "--domain-allow-list", "*.com"])
+            #expect(bad.status == 1)
+            #expect(bad.stderr.contains("\"*.com\" is not a valid domain name: the wildcard is too broad") && bad.stderr.contains("(field: domainAllowList)"))
+            let locked = try await server.cli(["create", "--target", "127.0.0.1", "--tier", "2", "--domain-allow-list", "pypi.org"])
+            #expect(locked.status == 1 && locked.stderr.contains("organisation tier 2 has restricted network access"))
+            let both = try await server.cli(["network", "names", "--domain-allow-list", "pypi.org", "--clear-domain-allow-list"])
+            #expect(both.status == 2)
+        }
+    }
+
     @Test("exit status: 1 with the API's message for refusals, 2 for usage errors")
     func exitCodes() async throws {
         try await withServer { server, _ in
