@@ -109,6 +109,8 @@ struct AdminResponder: HTTPResponder {
             return try Self.json(try await controlPlane.setPublic(id: id, isPublic))
         case .setNetworkSettings(let id):
             return try Self.json(try await controlPlane.setNetworkSettings(id: id, try NetworkSettingsRequest(body: body)))
+        case .egress(let id):
+            return try Self.json(try await controlPlane.egress(id: id))
         case .previewLink(let id, let port):
             return try Self.json(try await controlPlane.previewLink(id: id, port: try Self.port(port)))
         case .signPreviewURL(let id, let port):

@@ -12,6 +12,7 @@ enum AdminRoute: Sendable, Hashable {
     case deleteSandbox(id: String)
     case setPublic(id: String, value: String)
     case setNetworkSettings(id: String)
+    case egress(id: String)
     case previewLink(id: String, port: String)
     case signPreviewURL(id: String, port: String)
     case expireSignedPreviewURL(id: String, port: String, token: String)
@@ -75,6 +76,8 @@ enum AdminRoute: Sendable, Hashable {
             }
         case 2 where rest[1] == "network-settings":
             return only("POST", .setNetworkSettings(id: rest[0]))
+        case 2 where rest[1] == "egress":
+            return only("GET", .egress(id: rest[0]))
         case 3 where rest[1] == "public":
             return only("POST", .setPublic(id: rest[0], value: rest[2]))
         case 3 where rest[1] == "preview-token" && rest[2] == "rotate":
@@ -101,6 +104,7 @@ enum AdminRoute: Sendable, Hashable {
         case .getSandbox, .updateSandbox, .deleteSandbox: "/v1/sandboxes/{id}"
         case .setPublic: "/v1/sandboxes/{id}/public/{value}"
         case .setNetworkSettings: "/v1/sandboxes/{id}/network-settings"
+        case .egress: "/v1/sandboxes/{id}/egress"
         case .previewLink: "/v1/sandboxes/{id}/ports/{port}/preview-link"
         case .signPreviewURL: "/v1/sandboxes/{id}/ports/{port}/signed-preview-url"
         case .expireSignedPreviewURL: "/v1/sandboxes/{id}/ports/{port}/signed-preview-url/{token}/expire"

@@ -145,6 +145,12 @@ public final class SandboxControlPlane: Sendable {
         }
     }
 
+    /// What the egress firewall enforces for the sandbox, decided from its record by the rule
+    /// `porthole egress` renders (``PortholeCore/SandboxEgress/of(_:)``).
+    public func egress(id: String) async throws -> EffectiveEgress {
+        EffectiveEgress(SandboxEgress.of(try await load(id)))
+    }
+
     /// A new preview token and token generation: the old token, every session cookie it made and every
     /// signed preview URL stop working on the next request.
     public func rotatePreviewToken(id: String) async throws -> SandboxRecord {

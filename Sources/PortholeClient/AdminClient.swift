@@ -84,6 +84,12 @@ public struct AdminClient: Sendable {
         try await call(.POST, "/v1/sandboxes/\(try segment(id))/network-settings", body: settings)
     }
 
+    /// What the egress firewall enforces for the sandbox: its class, source address, allowed networks
+    /// and names, and whether the essential services apply.
+    public func egress(id: String) async throws -> EffectiveEgress {
+        try await call(.GET, "/v1/sandboxes/\(try segment(id))/egress")
+    }
+
     /// The old token, its session cookies and every signed preview URL stop working on the next request.
     public func rotatePreviewToken(id: String) async throws -> SandboxRecord {
         try await call(.POST, "/v1/sandboxes/\(try segment(id))/preview-token/rotate")

@@ -17,6 +17,7 @@ protocol SandboxBackend: Sendable {
     func delete(id: String) async throws
     func setPublic(id: String, _ isPublic: Bool) async throws -> SandboxRecord
     func setNetworkSettings(id: String, _ request: NetworkSettingsRequest) async throws -> SandboxRecord
+    func egress(id: String) async throws -> EffectiveEgress
     func previewLink(id: String, port: Int) async throws -> PreviewLink
     func signedPreviewURL(id: String, port: Int, expiresInSeconds: Int?) async throws -> SignedPreviewURL
     func expireSignedPreviewURL(id: String, port: Int, token: String) async throws -> SignedPreviewURLRevocation
@@ -92,6 +93,7 @@ struct DirectStoreBackend: SandboxBackend {
     func setNetworkSettings(id: String, _ request: NetworkSettingsRequest) async throws -> SandboxRecord {
         try await controlPlane.setNetworkSettings(id: id, request)
     }
+    func egress(id: String) async throws -> EffectiveEgress { try await controlPlane.egress(id: id) }
     func previewLink(id: String, port: Int) async throws -> PreviewLink { try await controlPlane.previewLink(id: id, port: port) }
     func signedPreviewURL(id: String, port: Int, expiresInSeconds: Int?) async throws -> SignedPreviewURL {
         try await controlPlane.signPreviewURL(id: id, port: port, expiresInSeconds: expiresInSeconds.map(Int64.init))

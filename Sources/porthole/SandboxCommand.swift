@@ -23,7 +23,7 @@ struct SandboxCommand: AsyncParsableCommand {
             the data directory, writes its store directly. Exit status: 0 ok, 1 API error, 2 usage error.
             """,
         subcommands: [
-            Create.self, Get.self, List.self, Update.self, Delete.self, SetPublic.self, Network.self, PreviewLink.self,
+            Create.self, Get.self, List.self, Update.self, Delete.self, SetPublic.self, Network.self, Egress.self, PreviewLink.self,
             SignedURL.self, ExpireSignedURL.self, RotateToken.self, SetState.self,
         ]
     )
@@ -247,6 +247,30 @@ struct SandboxCommand: AsyncParsableCommand {
                 ]))
                 SandboxCommand.printNormalisations(record)
             }
+        }
+    }
+
+    struct Egress: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what the egress firewall enforces for a sandbox: its class, networks, names and essential services."
+        )
+        @OptionGroup var options: Options
+        @Argument(help: "Sandbox id.") var id: String
+
+        func run() async throws {
+            let egress = try await options.run { try await $0.egress(id: id) }
+            if options.json {
+                print(try SandboxCommand.json(egress))
+                return
+            }
+            var rows = [
+                ("sandbox", egress.sandboxId), ("class", egress.egressClass.rawValue), ("source", egress.source ?? "(none)"),
+                ("networks", egress.networks.isEmpty ? "(none)" : egress.networks.joined(separator: ",")),
+                ("domains", egress.domains.isEmpty ? "(none)" : egress.domains.joined(separator: ",")),
+                ("essential services", String(egress.essentialServices)),
+            ]
+            if let reason = egress.unenforceable { rows.append(("unenforceable", reason)) }
+            print(SandboxCommand.keyValues(rows))
         }
     }
 

@@ -285,6 +285,58 @@ struct AdminAPITests {
         }
     }
 
+    @Test("GET …/egress answers what SandboxEgress decides from the record: every class, both lists, a host-name target")
+    func effectiveEgress() async throws {
+        try await withServer { server, _ in
+            let client = try server.client()
+            _ = try await client.createSandbox(SandboxCreateRequest(id: "open", target: "10.20.0.2"))
+            _ = try await client.createSandbox(
+                SandboxCreateRequest(id: "lists", target: "fd00::3", networkAllowList: "192.168.1.0/16", domainAllowList: "PyPI.org,*.github.com")
+            )
+            _ = try await client.createSandbox(SandboxCreateRequest(id: "names", target: "::ffff:10.20.0.4", domainAllowList: "pypi.org"))
+            _ = try await client.createSandbox(SandboxCreateRequest(id: "tier-1", target: "10.20.0.5", tier: 1))
+            _ = try await client.createSandbox(
+                SandboxCreateRequest(id: "blocked", target: "10.20.0.6", networkBlockAll: true, domainAllowList: "pypi.org")
+            )
+            _ = try await client.createSandbox(SandboxCreateRequest(id: "named", target: "sandbox.internal", domainAllowList: "pypi.org"))
+
+            let open = try await client.egress(id: "open")
+            #expect(open.sandboxId == "open" && open.egressClass == .open && open.source == "10.20.0.2")
+            #expect(open.networks.isEmpty && open.domains.isEmpty && !open.essentialServices && open.unenforceable == nil)
+
+            let lists = try await client.egress(id: "lists")
+            #expect(lists.egressClass == .allowList && lists.source == "fd00::3")
+            #expect(lists.networks == ["192.168.0.0/16"] && lists.domains == ["pypi.org", "*.github.com"] && lists.essentialServices)
+
+            let names = try await client.egress(id: "names")
+            #expect(names.egressClass == .allowList && names.source == "10.20.0.4" && names.networks.isEmpty && names.domains == ["pypi.org"])
+
+            let restricted = try await client.egress(id: "tier-1")
+            #expect(restricted.egressClass == .restricted && restricted.essentialServices && restricted.domains.isEmpty)
+
+            let blocked = try await client.egress(id: "blocked")
+            #expect(blocked.egressClass == .blockAll && !blocked.essentialServices && blocked.domains.isEmpty)
+
+            let named = try await client.egress(id: "named")
+            #expect(named.source == nil && named.unenforceable?.contains("not an IPv4 or IPv6 address") == true)
+
+            // It follows the record: the next answer after a change.
+            _ = try await client.setNetworkSettings(id: "names", NetworkSettingsRequest(domainAllowList: .clear))
+            #expect(try await client.egress(id: "names").egressClass == .open)
+
+            // The wire form: every key, nulls explicit, the class as documented.
+            let raw = try await Curl.get(url: server.adminURL + "/v1/sandboxes/named/egress", headers: ["Authorization: Bearer \(server.adminToken)"])
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(raw.body.utf8)) as? [String: Any])
+            #expect(Set(json.keys) == ["sandboxId", "class", "source", "networks", "domains", "essentialServices", "unenforceable"])
+            #expect(json["class"] as? String == "allow_list" && json["source"] is NSNull && json["domains"] as? [String] == ["pypi.org"])
+            #expect(raw.header("Cache-Control") == "no-store")
+
+            await #expect(throws: AdminAPIError.sandboxNotFound("nope")) { try await client.egress(id: "nope") }
+            let badID = await #expect(throws: AdminAPIError.self) { try await client.egress(id: "Not_An_Id") }
+            #expect(badID?.status == 400 && badID?.field == "id")
+        }
+    }
+
     @Test("configured allow-list limits")
     func allowListLimit() async throws {
         try await withServer(arguments: ["--max-allow-list-entries", "2", "--max-domain-allow-list-entries", "2"]) { server, _ in

@@ -11,6 +11,7 @@ struct AdminRouteTests {
         ("DELETE", "/v1/sandboxes/a-1", .deleteSandbox(id: "a-1")),
         ("POST", "/v1/sandboxes/a/public/true", .setPublic(id: "a", value: "true")),
         ("POST", "/v1/sandboxes/a/network-settings", .setNetworkSettings(id: "a")),
+        ("GET", "/v1/sandboxes/a/egress", .egress(id: "a")),
         ("GET", "/v1/sandboxes/a/ports/3000/preview-link", .previewLink(id: "a", port: "3000")),
         ("POST", "/v1/sandboxes/a/ports/3000/signed-preview-url", .signPreviewURL(id: "a", port: "3000")),
         ("POST", "/v1/sandboxes/a/ports/3000/signed-preview-url/x.y/expire", .expireSignedPreviewURL(id: "a", port: "3000", token: "x.y")),
@@ -29,6 +30,7 @@ struct AdminRouteTests {
         #expect(AdminRoute.match(method: "POST", path: "/v1/sandboxes/a") == .methodNotAllowed(allowed: ["GET", "PATCH", "DELETE"]))
         #expect(AdminRoute.match(method: "GET", path: "/v1/sandboxes/a/preview-token/rotate") == .methodNotAllowed(allowed: ["POST"]))
         #expect(AdminRoute.match(method: "HEAD", path: "/healthz") == .methodNotAllowed(allowed: ["GET"]))
+        #expect(AdminRoute.match(method: "POST", path: "/v1/sandboxes/a/egress") == .methodNotAllowed(allowed: ["GET"]))
     }
 
     @Test(arguments: ["/", "", "/v1", "/v1/sandboxes/", "//v1/sandboxes", "/v1//sandboxes", "/v1/sandboxes/a/", "/v2/sandboxes",

@@ -103,6 +103,14 @@ struct CLITests {
             let list = try await server.cli(["list"])
             #expect(list.stdout.contains("10.0.0.0/8,registry.npmjs.org"), "\(list.stdout)")
 
+            let egress = try await server.cli(["egress", "names"])
+            #expect(egress.status == 0, "\(egress.stderr)")
+            #expect(egress.stdout.contains("CLASS") && egress.stdout.contains("allow_list") && egress.stdout.contains("registry.npmjs.org"))
+            #expect(egress.stdout.contains("ESSENTIAL SERVICES") && egress.stdout.contains("10.0.0.0/8"), "\(egress.stdout)")
+            let egressJSON = try await server.cli(["egress", "names", "--json"]).json()
+            #expect(egressJSON["class"] as? String == "allow_list" && egressJSON["domains"] as? [String] == ["registry.npmjs.org"])
+            #expect(egressJSON["source"] as? String == "127.0.0.1" && egressJSON["essentialServices"] as? Bool == true)
+
             let clear = try await server.cli(["network", "names", "--clear-domain-allow-list", "--json"])
             let clearedJSON = try clear.json()
             #expect(clearedJSON["domainAllowList"] is NSNull && clearedJSON["networkAllowList"] as? String == "10.0.0.0/8")
