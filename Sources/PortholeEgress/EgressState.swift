@@ -18,10 +18,6 @@ public struct EgressState: Sendable, Hashable {
 
     public init() {}
 
-    static func domains(of sandbox: SandboxEgress) -> DomainAllowList? {
-        nil
-    }
-
     /// What the resolver looks up per query.
     var resolverEntries: [SandboxEgress.Source: ResolverDirectory.Entry] {
         entries.mapValues { ResolverDirectory.Entry(egressClass: $0.egressClass, domains: $0.domains) }
@@ -36,7 +32,7 @@ public struct EgressState: Sendable, Hashable {
         for (source, claimants) in claims {
             if claimants.count == 1 {
                 let sandbox = claimants[0]
-                entries[source] = Entry(egressClass: sandbox.egressClass, networks: sandbox.allowedNetworks, domains: Self.domains(of: sandbox))
+                entries[source] = Entry(egressClass: sandbox.egressClass, networks: sandbox.allowedNetworks, domains: sandbox.allowedDomains)
             } else {
                 entries[source] = Entry(egressClass: .blockAll, networks: [])
                 conflicts[source] = claimants.map(\.sandboxID).sorted()

@@ -184,7 +184,7 @@ struct EgressTests {
         let dns = ["pypi.org": "203.0.113.20", "blocked.example": "203.0.113.10", "open.example": "198.51.100.10"]
         try await withEgress(sandboxes: 4, records: [
             Record(id: "open", sandbox: 1),
-            Record(id: "listed", sandbox: 2, flags: ["--network-allow-list", "192.0.2.0/24"]),
+            Record(id: "listed", sandbox: 2, flags: ["--network-allow-list", "192.0.2.0/24", "--domain-allow-list", "open.example"]),
             Record(id: "tier1", sandbox: 3, flags: ["--tier", "1"]),
             Record(id: "blocked", sandbox: 4, flags: ["--network-block-all"]),
         ], resolver: true, dns: dns) { env async throws in
@@ -201,6 +201,11 @@ struct EgressTests {
             #expect(try await lab.resolve(from: 3, "blocked.example") == "REFUSED")
             #expect(try await lab.resolve(from: 2, "blocked.example") == "REFUSED")
             #expect(try await lab.resolve(from: 3, "secret-data.attacker.example") == "REFUSED")
+            // A domain allow list: only what the sandbox itself resolved, for as long as the answer lives.
+            #expect(try await env.probe(2, "tcp", "198.51.100.10") == "rejected")
+            #expect(try await lab.resolve(from: 2, "open.example") == "NOERROR 198.51.100.10")
+            #expect(try await env.probe(2, "tcp", "198.51.100.10") == "reached")
+            #expect(try await env.probe(3, "tcp", "198.51.100.10") == "rejected", "another sandbox's answer opens nothing for it")
             // Allow list: essential names too.
             #expect(try await lab.resolve(from: 2, "pypi.org") == "NOERROR 203.0.113.20")
             #expect(try await env.probe(2, "tcp", "203.0.113.20") == "reached")
