@@ -67,7 +67,7 @@ def main() -> int:
             return payload
 
         def address(index):
-            return f"10.{64 + index // 65536}.{(index // 256) % 256}.{index % 256 + 1 if index % 256 < 254 else 1}"
+            return f"10.{64 + index // 65536}.{(index // 256) % 256}.{index % 256}"
 
         call("POST", "/v1/sandboxes", {"id": "sb00000", "target": address(0)})
         if args.sandboxes > 1:
@@ -77,10 +77,10 @@ def main() -> int:
             with con:
                 con.executemany(
                     f"INSERT INTO sandboxes (id, target, {', '.join(columns)}) SELECT ?, ?, {', '.join(columns)} FROM sandboxes WHERE id = 'sb00000'",
-                    ((f"sb{i:05d}", f"10.{64 + i // 65536}.{(i // 256) % 256}.{i % 256}") for i in range(1, args.sandboxes)))
+                    ((f"sb{i:05d}", address(i)) for i in range(1, args.sandboxes)))
             con.close()
         targets = {"sb00000": address(0)}
-        targets.update({f"sb{i:05d}": f"10.{64 + i // 65536}.{(i // 256) % 256}.{i % 256}" for i in range(1, args.sandboxes)})
+        targets.update({f"sb{i:05d}": address(i) for i in range(1, args.sandboxes)})
 
         subprocess.run(["ip", "netns", "add", namespace], check=True)
         monitor = subprocess.Popen(["ip", "netns", "exec", namespace, "nft", "monitor", "elements"],
@@ -106,6 +106,9 @@ def main() -> int:
             sandbox = rng.choice(list(targets))
             block = not blocked.get(sandbox, False)
             blocked[sandbox] = block
+            # A random pause, so changes land anywhere in the agent's 250 ms poll (back-to-back
+            # rounds would lock onto its phase and always measure the worst case).
+            time.sleep(rng.uniform(0, 0.3))
             while not lines.empty():
                 lines.get_nowait()
             call("POST", f"/v1/sandboxes/{sandbox}/network-settings", {"networkBlockAll": block})

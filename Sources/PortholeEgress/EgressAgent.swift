@@ -19,6 +19,10 @@ public actor EgressAgent {
 
     /// Every record's egress, by sandbox id.
     private var sandboxes: [String: SandboxEgress] = [:]
+    /// The source address each record claims, and the records that claim each address: so a
+    /// change recomputes only the addresses it touched.
+    private var claimants: [String: SandboxEgress.Source] = [:]
+    private var bySource: [SandboxEgress.Source: Set<String>] = [:]
     /// What the kernel holds, as last applied.
     private var applied = EgressState()
     private var cursor: Int64 = 0
@@ -70,21 +74,37 @@ public actor EgressAgent {
             cursor = changes.latest
             return
         }
+        // Only the addresses the changed records claimed before or claim now are recomputed.
+        var touched = Set<SandboxEgress.Source>()
         for id in changes.ids {
+            if let source = unclaim(id) { touched.insert(source) }
             if let policy = try await store.policy(id: id) {
-                record(SandboxEgress.of(policy))
+                let egress = SandboxEgress.of(policy)
+                record(egress)
+                if let source = egress.source {
+                    claim(id, source)
+                    touched.insert(source)
+                }
             } else {
                 sandboxes[id] = nil
             }
         }
-        let state = EgressState(sandboxes.values)
-        if let update = EgressRuleset.update(configuration, from: applied, to: state) {
+        var state = applied
+        for source in touched {
+            let claims = claimantIDs(of: source).compactMap { sandboxes[$0] }
+            state.set(source, claimedBy: claims)
+        }
+        let before = applied.restricted(to: touched)
+        let after = state.restricted(to: touched)
+        if let update = EgressRuleset.update(configuration, from: before, to: after) {
             try session.run(update)
             transactions += 1
-            logConflicts(state)
+            logConflicts(after, before: before)
         }
         applied = state
-        directory.replace(with: state.resolverEntries)
+        directory.update(Dictionary(uniqueKeysWithValues: touched.map { source in
+            (source, state.entries[source].map { ResolverDirectory.Entry(egressClass: $0.egressClass, domains: $0.domains) })
+        }))
         cursor = changes.latest
     }
 
@@ -109,12 +129,15 @@ public actor EgressAgent {
         let state = EgressState(all.values)
         try session.run(EgressRuleset.replaceTable(configuration, state: state))
         transactions += 1
+        let before = applied
         sandboxes = all
+        claimants = all.compactMapValues(\.source)
+        bySource = Dictionary(grouping: claimants.keys, by: { claimants[$0]! }).mapValues(Set.init)
         applied = state
         directory.replace(with: state.resolverEntries)
         cursor = latest
         needsRebuild = false
-        logConflicts(state)
+        logConflicts(state, before: before)
         logger.info("egress table rebuilt", metadata: ["sandboxes": "\(all.count)", "table": "inet \(configuration.tableName)"])
     }
 
@@ -139,8 +162,26 @@ public actor EgressAgent {
         sandboxes[egress.sandboxID] = egress
     }
 
-    private func logConflicts(_ state: EgressState) {
-        for (source, ids) in state.conflicts where applied.conflicts[source] != ids {
+    /// Forgets which address `id` claimed; returns it.
+    private func unclaim(_ id: String) -> SandboxEgress.Source? {
+        guard let source = claimants.removeValue(forKey: id) else { return nil }
+        bySource[source]?.remove(id)
+        if bySource[source]?.isEmpty == true { bySource[source] = nil }
+        return source
+    }
+
+    private func claim(_ id: String, _ source: SandboxEgress.Source) {
+        claimants[id] = source
+        bySource[source, default: []].insert(id)
+    }
+
+    /// The ids of the records that claim `source` now.
+    private func claimantIDs(of source: SandboxEgress.Source) -> Set<String> {
+        bySource[source] ?? []
+    }
+
+    private func logConflicts(_ state: EgressState, before: EgressState) {
+        for (source, ids) in state.conflicts where before.conflicts[source] != ids {
             logger.warning(
                 "several sandboxes claim one address: it gets no egress until only one does",
                 metadata: ["address": "\(source)", "sandboxes": "\(ids.joined(separator: ","))"]

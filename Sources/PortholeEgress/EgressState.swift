@@ -30,13 +30,35 @@ public struct EgressState: Sendable, Hashable {
             claims[source, default: []].append(sandbox)
         }
         for (source, claimants) in claims {
-            if claimants.count == 1 {
-                let sandbox = claimants[0]
-                entries[source] = Entry(egressClass: sandbox.egressClass, networks: sandbox.allowedNetworks, domains: sandbox.allowedDomains)
-            } else {
-                entries[source] = Entry(egressClass: .blockAll, networks: [])
-                conflicts[source] = claimants.map(\.sandboxID).sorted()
-            }
+            set(source, claimedBy: claimants)
         }
+    }
+
+    /// Recomputes one address from the records that claim it now (none: it is removed). The agent
+    /// calls it for the addresses a batch of changes touched, so a change costs the same with 10
+    /// sandboxes or 10,000.
+    mutating func set(_ source: SandboxEgress.Source, claimedBy claimants: [SandboxEgress]) {
+        switch claimants.count {
+        case 0:
+            entries[source] = nil
+            conflicts[source] = nil
+        case 1:
+            let sandbox = claimants[0]
+            entries[source] = Entry(egressClass: sandbox.egressClass, networks: sandbox.allowedNetworks, domains: sandbox.allowedDomains)
+            conflicts[source] = nil
+        default:
+            entries[source] = Entry(egressClass: .blockAll, networks: [])
+            conflicts[source] = claimants.map(\.sandboxID).sorted()
+        }
+    }
+
+    /// The part of this state at `sources`.
+    func restricted(to sources: some Sequence<SandboxEgress.Source>) -> EgressState {
+        var part = EgressState()
+        for source in sources {
+            part.entries[source] = entries[source]
+            part.conflicts[source] = conflicts[source]
+        }
+        return part
     }
 }

@@ -18,6 +18,12 @@ public final class ResolverDirectory: Sendable {
         entries.withLockedValue { $0 = state }
     }
 
+    func update(_ changed: [SandboxEgress.Source: Entry?]) {
+        entries.withLockedValue { entries in
+            for (source, entry) in changed { entries[source] = entry }
+        }
+    }
+
     func entry(for source: SandboxEgress.Source) -> Entry? {
         entries.withLockedValue { $0[source] }
     }
