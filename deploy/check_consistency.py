@@ -93,8 +93,9 @@ def main() -> None:
         check(not unknown, f"systemd/egress.json: settings porthole egress does not know: {unknown}")
         check(bool(egress_settings.get("sandbox-interface")), "systemd/egress.json: sandbox-interface is required")
         egress_unit = (DEPLOY / "systemd/porthole-egress.service").read_text()
-        check("AmbientCapabilities=CAP_NET_ADMIN" in egress_unit and "CapabilityBoundingSet=CAP_NET_ADMIN" in egress_unit,
-              "porthole-egress.service: CAP_NET_ADMIN and nothing else")
+        check("AmbientCapabilities=CAP_NET_ADMIN CAP_NET_BIND_SERVICE" in egress_unit
+              and "CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_BIND_SERVICE" in egress_unit,
+              "porthole-egress.service: CAP_NET_ADMIN (table) and CAP_NET_BIND_SERVICE (resolver) and nothing else")
         check(f"ReadWritePaths={egress_settings.get('data-dir')}" in egress_unit,
               "porthole-egress.service: ReadWritePaths= must hold the data-dir of egress.json")
         check("AF_NETLINK" in egress_unit, "porthole-egress.service: nftables needs AF_NETLINK")
