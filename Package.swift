@@ -154,7 +154,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PortholeCoreTests",
-            dependencies: ["PortholeCore"],
+            dependencies: ["PortholeCore", "PortholeTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -164,7 +164,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PortholeDNSTests",
-            dependencies: ["PortholeDNS"],
+            dependencies: ["PortholeDNS", "PortholeTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -192,6 +192,7 @@ let package = Package(
         .testTarget(
             name: "PortholeProxyTests",
             dependencies: [
+                "PortholeTestSupport",
                 "PortholeProxy",
                 "PortholeCore",
                 "PortholeStore",

@@ -353,7 +353,8 @@ public final class SandboxControlPlane: Sendable {
 
     /// What the answer to a write reports: network entries first, then names, each in the order given.
     private static func normalisations(_ networks: NetworkAllowList?, _ domains: DomainAllowList?) -> [AllowListNormalisation] {
-        (networks?.normalisations ?? []).map(AllowListNormalisation.init) + (domains?.normalisations ?? []).map(AllowListNormalisation.init)
+        (networks?.normalisations ?? []).map { AllowListNormalisation($0, field: "networkAllowList") }
+            + (domains?.normalisations ?? []).map { AllowListNormalisation($0, field: "domainAllowList") }
     }
 
     /// The 403 names the first custom setting a locked tier refuses, in the order the record lists them.

@@ -8,19 +8,7 @@
 /// `*.github.com` matches names *below* `github.com` (`api.github.com`, `a.b.github.com`) but not
 /// `github.com` itself: list both, `github.com, *.github.com`, to reach both.
 public struct DomainAllowList: Sendable, Hashable, CustomStringConvertible {
-    /// An entry the parser accepted in another spelling than it stores (`PyPI.org.` as `pypi.org`),
-    /// so the API can tell the caller instead of silently changing it.
-    public struct Normalisation: Sendable, Hashable, CustomStringConvertible {
-        public let original: String
-        public let normalised: String
-
-        public init(original: String, normalised: String) {
-            self.original = original
-            self.normalised = normalised
-        }
-
-        public var description: String { "\(original) → \(normalised)" }
-    }
+    public typealias Normalisation = ListNormalisation
 
     /// The firewall holds one address set per allowed name pattern; the limit keeps a sandbox's share small.
     public static let defaultMaxEntries = 10

@@ -62,15 +62,8 @@ public struct DomainPatternError: Error, Sendable, Hashable, CustomStringConvert
 
     public var description: String { message }
 
-    /// Printable ASCII is shown as itself, anything else as its byte value, so a message never carries
-    /// control characters or half a UTF-8 sequence.
     private static func describe(_ byte: UInt8) -> String {
-        if byte > 0x20, byte < 0x7F {
-            return "'\(Character(Unicode.Scalar(byte)))'"
-        }
-        if byte == 0x20 { return "' '" }
-        let hex = String(byte, radix: 16, uppercase: true)
-        return "0x" + (hex.count == 1 ? "0" + hex : hex)
+        PrintableByte.describe(byte)
     }
 
     private static func bounded(_ text: String) -> String {

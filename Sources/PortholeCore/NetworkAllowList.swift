@@ -1,19 +1,7 @@
 /// The egress allow list of a sandbox: at most a handful of IPv4 networks, stored in
 /// `SandboxPolicy.networkAllowList` in the normalised comma-separated form ``description`` gives.
 public struct NetworkAllowList: Sendable, Hashable, CustomStringConvertible {
-    /// An entry the parser accepted after clearing its host bits, so the API can tell the caller
-    /// that `192.168.1.0/16` was stored as `192.168.0.0/16` instead of silently changing it.
-    public struct Normalisation: Sendable, Hashable, CustomStringConvertible {
-        public let original: String
-        public let normalised: String
-
-        public init(original: String, normalised: String) {
-            self.original = original
-            self.normalised = normalised
-        }
-
-        public var description: String { "\(original) → \(normalised)" }
-    }
+    public typealias Normalisation = ListNormalisation
 
     /// The limit matches what the firewall renders per sandbox; more entries cost rule-set size on every host.
     public static let defaultMaxEntries = 5

@@ -1,3 +1,4 @@
+import PortholeTestSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

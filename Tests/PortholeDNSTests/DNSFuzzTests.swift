@@ -1,3 +1,4 @@
+import PortholeTestSupport
 @testable import PortholeDNS
 import Testing
 

@@ -1,3 +1,4 @@
+import PortholeTestSupport
 @testable import PortholeDNS
 
 /// Hand-built DNS messages for the tests: each piece as RFC 1035 §4.1 lays it out, so a test reads
@@ -75,18 +76,6 @@ enum Packet {
     }
 }
 
-/// SplitMix64: a deterministic generator so the fuzz tests are reproducible from their seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The message of the error `body` throws, or what it returned. Closures infer untyped throws, so the
 /// error is cast back here.

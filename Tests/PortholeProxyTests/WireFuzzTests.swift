@@ -1,3 +1,4 @@
+import PortholeTestSupport
 @_spi(Benchmarks) @testable import PortholeProxy
 import Testing
 

@@ -1,3 +1,4 @@
+import PortholeTestSupport
 import NIOCore
 @_spi(Benchmarks) @testable import PortholeProxy
 import Testing
@@ -279,15 +280,3 @@ enum ChunkedScan {
     static func whole(_ text: String) -> ScanOutcome { whole(Array(text.utf8)) }
 }
 
-/// SplitMix64: a deterministic generator so the fuzz tests are reproducible from their seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -12,12 +12,9 @@ public struct AllowListNormalisation: Sendable, Hashable, Codable, CustomStringC
         self.normalised = normalised
     }
 
-    public init(_ normalisation: NetworkAllowList.Normalisation) {
-        self.init(original: normalisation.original, normalised: normalisation.normalised, field: "networkAllowList")
-    }
-
-    public init(_ normalisation: DomainAllowList.Normalisation) {
-        self.init(original: normalisation.original, normalised: normalisation.normalised, field: "domainAllowList")
+    /// A parser's normalisation of an entry of `field` (`networkAllowList`, `domainAllowList`).
+    public init(_ normalisation: ListNormalisation, field: String) {
+        self.init(original: normalisation.original, normalised: normalisation.normalised, field: field)
     }
 
     public var description: String { "\(original) → \(normalised)" }

@@ -25,7 +25,7 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
     public var normalisations: [AllowListNormalisation]?
 
     public init(_ policy: SandboxPolicy, normalisations: [NetworkAllowList.Normalisation]) {
-        self.init(policy, reporting: normalisations.map(AllowListNormalisation.init))
+        self.init(policy, reporting: normalisations.map { AllowListNormalisation($0, field: "networkAllowList") })
     }
 
     public init(_ policy: SandboxPolicy, reporting normalisations: [AllowListNormalisation] = []) {
