@@ -29,6 +29,8 @@ public actor EgressAgent {
     private var needsRebuild = true
     /// Changes applied so far (rebuilds included), for tests and metrics.
     public private(set) var transactions = 0
+    /// Transactions the kernel refused.
+    public private(set) var failures = 0
     /// What the resolver sees of the sandboxes: replaced whenever the kernel's state is.
     public nonisolated let directory = ResolverDirectory()
 
@@ -49,6 +51,7 @@ public actor EgressAgent {
             do {
                 try await step()
             } catch let error as NftablesError {
+                failures += 1
                 logger.error("egress rules not applied; rebuilding the table next round", metadata: ["error": "\(error)"])
                 needsRebuild = true
             } catch {
@@ -148,6 +151,29 @@ public actor EgressAgent {
         let text = EgressRuleset.allowResolved(configuration, source: source, addresses: addresses, essential: essential)
         guard !text.isEmpty else { return }
         try session.run(text)
+    }
+
+    /// Prometheus text: the table's drop counters by reason, sandboxes by class, transactions.
+    public func metricsText() -> String {
+        var text = "# HELP porthole_egress_packets_dropped_total Packets from sandboxes dropped or refused, by reason.\n"
+        text += "# TYPE porthole_egress_packets_dropped_total counter\n"
+        let counters = (try? session.runJSON("list counters table inet \(configuration.tableName)")).map(NftablesCounters.parse) ?? [:]
+        for reason in ["unknown_source", "blocked_all", "never_reachable", "not_allowed"] {
+            text += "porthole_egress_packets_dropped_total{reason=\"\(reason)\"} \(counters[reason] ?? 0)\n"
+        }
+        text += "# HELP porthole_egress_sandboxes Source addresses in the table, by class.\n# TYPE porthole_egress_sandboxes gauge\n"
+        var byClass: [SandboxEgress.Class: Int] = [:]
+        for entry in applied.entries.values { byClass[entry.egressClass, default: 0] += 1 }
+        for egressClass in SandboxEgress.Class.allCases {
+            text += "porthole_egress_sandboxes{class=\"\(egressClass.rawValue)\"} \(byClass[egressClass] ?? 0)\n"
+        }
+        text += "# HELP porthole_egress_address_conflicts Addresses claimed by more than one record (blocked).\n"
+        text += "# TYPE porthole_egress_address_conflicts gauge\nporthole_egress_address_conflicts \(applied.conflicts.count)\n"
+        text += "# HELP porthole_egress_transactions_total nftables transactions applied (rebuilds included).\n"
+        text += "# TYPE porthole_egress_transactions_total counter\nporthole_egress_transactions_total \(transactions)\n"
+        text += "# HELP porthole_egress_failures_total nftables transactions the kernel refused (the table is rebuilt after).\n"
+        text += "# TYPE porthole_egress_failures_total counter\nporthole_egress_failures_total \(failures)\n"
+        return text
     }
 
     /// The egress currently applied for `id`, if the agent knows the sandbox.

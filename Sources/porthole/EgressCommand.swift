@@ -40,12 +40,14 @@ struct EgressCommand: AsyncParsableCommand {
     var dnsMinimumTtl: Int?
     @Option(help: "Seconds added to every resolved address's TTL: the client connects a moment after the answer. (default: 10)")
     var dnsGrace: Int?
+    @Option(help: "HOST:PORT for GET /metrics (Prometheus) and /healthz; off when absent. (e.g. 127.0.0.1:9464)")
+    var metricsAddress: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical. (default: info)")
     var logLevel: String?
 
     static let settingNames = [
         "data-dir", "sandbox-interface", "egress-deny", "resolver-address", "upstream-dns", "essential-services",
-        "dns-rate-limit", "dns-minimum-ttl", "dns-grace", "log-level",
+        "dns-rate-limit", "dns-minimum-ttl", "dns-grace", "metrics-address", "log-level",
     ]
 
     func run() async throws {
@@ -96,13 +98,24 @@ struct EgressCommand: AsyncParsableCommand {
             throw EgressCommandError("\(error)")
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: EgressService(agent: agent))]
+        let resolverCounters = ResolverCounters()
+        if let metrics = source.optionalString("metrics-address", flag: metricsAddress) {
+            guard let colon = metrics.lastIndex(of: ":"), let port = Int(metrics[metrics.index(after: colon)...]), (0...65535).contains(port) else {
+                throw ValidationError("metrics-address must be HOST:PORT, got \"\(metrics)\"")
+            }
+            let host = String(metrics[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            let hasResolver = configuration.hasResolver
+            services.append(.init(service: MetricsService(host: host, port: port, logger: logger) {
+                await agent.metricsText() + (hasResolver ? resolverCounters.prometheusText : "")
+            }))
+        }
         if configuration.hasResolver {
             let upstreams = try Self.upstreams(source.list("upstream-dns", flags: upstreamDns, default: []))
             let essential = try Self.essentialServices(source.string("essential-services", flag: essentialServices, default: "default"))
             let rate = try source.int("dns-rate-limit", flag: dnsRateLimit, default: 100, range: 1...1_000_000)
             let listen = [configuration.resolverIPv4?.description, configuration.resolverIPv6?.description].compactMap { $0 }
             services.append(.init(service: ResolverService(
-                agent: agent, listen: listen, upstreams: upstreams, essential: essential, rate: rate, logger: logger
+                agent: agent, listen: listen, upstreams: upstreams, essential: essential, rate: rate, counters: resolverCounters, logger: logger
             )))
         } else {
             logger.warning("no --resolver-address: sandboxes have no name-based access (domain lists, essential services)")
@@ -188,15 +201,34 @@ private struct ResolverService: Service {
     let upstreams: [SocketAddress]
     let essential: DomainAllowList
     let rate: Int
+    let counters: ResolverCounters
     let logger: Logger
 
     func run() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let resolver = try await EgressResolverService.start(
-            agent: agent, listen: listen, upstreams: upstreams, essentialServices: essential, rateLimit: rate, group: group, logger: logger
+            agent: agent, listen: listen, upstreams: upstreams, essentialServices: essential, rateLimit: rate,
+            counters: counters, group: group, logger: logger
         )
         try? await gracefulShutdown()
         await resolver.close()
+    }
+}
+
+/// `/metrics` and `/healthz` until the graceful shutdown.
+private struct MetricsService: Service {
+    let host: String
+    let port: Int
+    let logger: Logger
+    let render: @Sendable () async -> String
+
+    func run() async throws {
+        let (channel, bound) = try await EgressMetricsServer.start(
+            host: host, port: port, group: MultiThreadedEventLoopGroup.singleton, render: render
+        )
+        logger.info("metrics listening", metadata: ["address": "\(host):\(bound)"])
+        try? await gracefulShutdown()
+        try? await channel.close()
     }
 }
 

@@ -21,6 +21,11 @@ struct EgressTests {
             self.agent = agent
         }
 
+        /// The agent's /metrics, read inside the host namespace.
+        func metrics() async throws -> String {
+            try await lab.exec(lab.host, ["curl", "-sS", "http://127.0.0.1:9464/metrics"]).stdout
+        }
+
         func probe(_ sandbox: Int, _ protocolName: String, _ address: String, port: Int = NetworkLab.serverPort, source: String? = nil) async throws -> String {
             try await lab.probe(from: sandbox, protocolName, address, port: port, source: source)
         }
@@ -35,7 +40,7 @@ struct EgressTests {
     }
 
     static func startAgent(_ lab: NetworkLab, _ porthole: PortholeProcess, resolver: Bool = false) async throws -> ChildProcess {
-        var egress = ["egress", "--data-dir", porthole.dataDirectory, "--sandbox-interface", "psb*"]
+        var egress = ["egress", "--data-dir", porthole.dataDirectory, "--sandbox-interface", "psb*", "--metrics-address", "127.0.0.1:9464"]
         if resolver {
             // A 1-second floor and grace, so the test sees a resolved address expire.
             egress += [
@@ -110,6 +115,13 @@ struct EgressTests {
             #expect(try await env.probe(1, "icmp", "192.0.2.1") == "silent")
             // The records' own addresses only: the open sandbox's IPv6 address has no record.
             #expect(try await env.probe(1, "tcp", "2001:db8:1::10") == "silent")
+            // The drops are counted by reason, the sandboxes by class.
+            let metrics = try await env.metrics()
+            for reason in ["blocked_all", "not_allowed", "never_reachable", "unknown_source"] {
+                #expect(!metrics.contains("porthole_egress_packets_dropped_total{reason=\"\(reason)\"} 0\n"), "\(reason): \(metrics)")
+            }
+            #expect(metrics.contains("porthole_egress_sandboxes{class=\"allow_list\"} 1\n"))
+            #expect(metrics.contains("porthole_egress_sandboxes{class=\"restricted\"} 1\n"))
         }
     }
 
@@ -218,6 +230,9 @@ struct EgressTests {
             let log = (try? String(contentsOfFile: env.dnsLog, encoding: .utf8)) ?? ""
             #expect(log.components(separatedBy: "query[A] blocked.example").count - 1 == 1, "\(log)")
             #expect(!log.contains("attacker.example"))
+            let metrics = try await env.metrics()
+            #expect(metrics.contains("porthole_egress_dns_queries_total{outcome=\"name_not_allowed\"} 3\n"), "\(metrics)")
+            #expect(!metrics.contains("porthole_egress_dns_queries_total{outcome=\"answered\"} 0\n"))
         }
     }
 

@@ -28,12 +28,13 @@ final class EgressResolver: Sendable {
     private let allow: Allow
     private let limiter: QueryRateLimiter
     private let logger: Logger
-    let counters = ResolverCounters()
+    let counters: ResolverCounters
 
     init(
         directory: ResolverDirectory, essentialServices: DomainAllowList, upstream: DNSUpstreamClient,
-        rateLimit: Int, allow: @escaping Allow, logger: Logger
+        rateLimit: Int, counters: ResolverCounters, allow: @escaping Allow, logger: Logger
     ) {
+        self.counters = counters
         self.directory = directory
         self.essentialServices = essentialServices
         self.upstream = upstream
@@ -138,5 +139,18 @@ public final class ResolverCounters: Sendable {
         counts.withLockedValue { $0[outcome, default: 0] += 1 }
     }
 
+    public init() {}
+
     public var snapshot: [Outcome: Int] { counts.withLockedValue { $0 } }
+
+    /// Prometheus text of the counts.
+    public var prometheusText: String {
+        let counts = snapshot
+        var text = "# HELP porthole_egress_dns_queries_total DNS queries from sandboxes, by what the resolver did.\n"
+        text += "# TYPE porthole_egress_dns_queries_total counter\n"
+        for outcome in Outcome.allCases {
+            text += "porthole_egress_dns_queries_total{outcome=\"\(outcome.rawValue)\"} \(counts[outcome] ?? 0)\n"
+        }
+        return text
+    }
 }

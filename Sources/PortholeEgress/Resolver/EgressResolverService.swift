@@ -17,12 +17,13 @@ public final class EgressResolverService: Sendable {
     /// Binds UDP and TCP port `port` on each of `listen` and starts answering for `agent`'s sandboxes.
     public static func start(
         agent: EgressAgent, listen: [String], port: Int = 53, upstreams: [SocketAddress],
-        essentialServices: DomainAllowList, rateLimit: Int, group: any EventLoopGroup, logger: Logger
+        essentialServices: DomainAllowList, rateLimit: Int, counters: ResolverCounters = ResolverCounters(),
+        group: any EventLoopGroup, logger: Logger
     ) async throws -> EgressResolverService {
         let upstream = try await DNSUpstreamClient.start(group: group, servers: upstreams)
         let resolver = EgressResolver(
             directory: agent.directory, essentialServices: essentialServices, upstream: upstream, rateLimit: rateLimit,
-            allow: { source, addresses, essential in
+            counters: counters, allow: { source, addresses, essential in
                 try await agent.allowResolved(source, addresses: addresses, essential: essential)
             },
             logger: logger
