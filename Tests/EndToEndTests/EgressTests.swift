@@ -59,7 +59,7 @@ struct EgressTests {
     }
 
     func withEgress(
-        sandboxes: Int, records: [Record], resolver: Bool = false, dns: [String: String] = [:],
+        sandboxes: Int, records: [Record], resolver: Bool = false, dns: [String: String] = [:], largeDNS: [String: [String]] = [:],
         _ body: (Environment) async throws -> Void
     ) async throws {
         let lab = try await NetworkLab.build(sandboxes: sandboxes)
@@ -72,7 +72,7 @@ struct EgressTests {
             var dnsServer: NetworkLab.DNSServer? = nil
             defer { dnsServer?.stop() }
             if !dns.isEmpty {
-                let started = try await lab.startDNS(records: dns, ttl: 1, directory: porthole.directory)
+                let started = try await lab.startDNS(records: dns, large: largeDNS, ttl: 1, directory: porthole.directory)
                 dnsServer = started
                 environment_dnsLog = started.log
             }
@@ -199,8 +199,13 @@ struct EgressTests {
             Record(id: "listed", sandbox: 2, flags: ["--network-allow-list", "192.0.2.0/24", "--domain-allow-list", "open.example"]),
             Record(id: "tier1", sandbox: 3, flags: ["--tier", "1"]),
             Record(id: "blocked", sandbox: 4, flags: ["--network-block-all"]),
-        ], resolver: true, dns: dns) { env async throws in
+        ], resolver: true, dns: dns, largeDNS: ["many.example": (100..<200).map { "203.0.113.\($0)" }]) { env async throws in
             let lab = env.lab
+            // An answer too large for UDP (100 addresses): truncated over UDP, whole over TCP,
+            // which the resolver then fetches upstream over TCP too.
+            #expect(try await lab.resolve(from: 1, "many.example") == "NOERROR TC")
+            let whole = try await lab.resolve(from: 1, "many.example", tcp: true)
+            #expect(whole.hasPrefix("NOERROR ") && whole.split(separator: ",").count == 100, "\(whole)")
             // Restricted: nothing before a lookup; an essential name opens its address (over UDP
             // to any server address: the table redirects it), for its TTL (1 s + 1 s grace here).
             #expect(try await env.probe(3, "tcp", "203.0.113.20") == "rejected")

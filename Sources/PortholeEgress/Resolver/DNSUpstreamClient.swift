@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import PortholeDNS
 
 /// Sends queries to the upstream resolvers over one UDP socket and matches the answers by ID and
 /// by the server they must come from (RFC 5452: an answer from anywhere else is ignored, and the
@@ -54,6 +55,70 @@ final class DNSUpstreamClient: Sendable {
             }
         }
         throw lastError
+    }
+
+    /// The same over TCP (RFC 7766), for an answer that did not fit UDP: one connection per query,
+    /// to each server in turn.
+    func exchangeOverTCP(timeout: Duration, _ make: (UInt16) -> [UInt8]) async throws -> (answer: [UInt8], id: UInt16) {
+        var lastError: any Error = DNSUpstreamError.noServer
+        for server in servers {
+            let id = UInt16.random(in: .min ... .max)
+            do {
+                return (try await sendOverTCP(make(id), to: server, timeout: timeout), id)
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
+    private func sendOverTCP(_ query: [UInt8], to server: SocketAddress, timeout: Duration) async throws -> [UInt8] {
+        let framed = try DNSTCPFraming.frame(query)
+        let loop = channel.eventLoop
+        let promise = loop.makePromise(of: [UInt8].self)
+        let timeoutAmount = TimeAmount.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        let connection = try await ClientBootstrap(group: loop)
+            .connectTimeout(timeoutAmount)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(StreamAnswerHandler(promise: promise))
+                }
+            }
+            .connect(to: server)
+            .get()
+        let deadline = loop.scheduleTask(in: timeoutAmount) { promise.fail(DNSUpstreamError.timeout(server)) }
+        connection.writeAndFlush(connection.allocator.buffer(bytes: framed), promise: nil)
+        defer {
+            deadline.cancel()
+            connection.close(promise: nil)
+        }
+        return try await promise.futureResult.get()
+    }
+
+    /// Reads one length-prefixed answer, then is done.
+    private final class StreamAnswerHandler: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+
+        private let promise: EventLoopPromise<[UInt8]>
+        private var decoder = DNSTCPFrameDecoder()
+
+        init(promise: EventLoopPromise<[UInt8]>) {
+            self.promise = promise
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            decoder.append(unwrapInboundIn(data).readableBytesView)
+            if let message = decoder.nextMessage() { promise.succeed(message) }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            promise.fail(DNSUpstreamError.closed)
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            promise.fail(error)
+            context.close(promise: nil)
+        }
     }
 
     private func reserveID() -> UInt16 {
@@ -117,12 +182,14 @@ enum DNSUpstreamError: Error, CustomStringConvertible {
     case noServer
     case idInUse
     case timeout(SocketAddress)
+    case closed
 
     var description: String {
         switch self {
         case .noServer: "no upstream DNS server is configured"
         case .idInUse: "no free query ID"
         case .timeout(let server): "the upstream DNS server \(server) did not answer in time"
+        case .closed: "the upstream DNS server closed the connection without an answer"
         }
     }
 }

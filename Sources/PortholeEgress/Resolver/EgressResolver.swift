@@ -66,8 +66,20 @@ final class EgressResolver: Sendable {
         let exchanged: (answer: [UInt8], id: UInt16)
         let response: DNSResponse
         do {
-            exchanged = try await upstream.exchange(timeout: .seconds(2)) { id in query.encodedForUpstream(id: id) }
-            response = try DNSResponse.parse(exchanged.answer, answering: query, upstreamID: exchanged.id)
+            var answer = try await upstream.exchange(timeout: .seconds(2)) { id in query.encodedForUpstream(id: id) }
+            var parsed = try DNSResponse.parse(answer.answer, answering: query, upstreamID: answer.id)
+            if parsed.isTruncated {
+                // Too big for UDP: a UDP client is told so (TC) and asks again over TCP; a TCP
+                // client gets the whole answer, fetched over TCP (RFC 7766).
+                guard overTCP else {
+                    counters.count(.answered)
+                    return DNSResponse.truncated(for: query)
+                }
+                answer = try await upstream.exchangeOverTCP(timeout: .seconds(3)) { id in query.encodedForUpstream(id: id) }
+                parsed = try DNSResponse.parse(answer.answer, answering: query, upstreamID: answer.id)
+            }
+            exchanged = answer
+            response = parsed
         } catch {
             counters.count(.upstreamFailed)
             logger.debug("upstream DNS failed", metadata: ["name": "\(query.name)", "error": "\(error)"])

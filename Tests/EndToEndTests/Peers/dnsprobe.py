@@ -67,4 +67,4 @@ for _ in range(an):
     if rtype == 1 and length == 4:
         addresses.append(socket.inet_ntoa(answer[offset:offset + 4]))
     offset += length
-print(code + (" " + ",".join(addresses) if addresses else ""))
+print(code + (" TC" if flags & 0x0200 else "") + (" " + ",".join(addresses) if addresses else ""))

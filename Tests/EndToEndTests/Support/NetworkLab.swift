@@ -143,7 +143,8 @@ final class NetworkLab: Sendable {
 
     /// Starts dnsmasq in the internet namespace as the authoritative server of `records` (name →
     /// IPv4 address, TTL `ttl`), logging every query it receives.
-    func startDNS(records: [String: String], ttl: Int = 60, directory: String) async throws -> DNSServer {
+    /// `large`: names with many addresses each, for answers that do not fit UDP.
+    func startDNS(records: [String: String], large: [String: [String]] = [:], ttl: Int = 60, directory: String) async throws -> DNSServer {
         let server = DNSServer(pidFile: directory + "/dnsmasq.pid", log: directory + "/dnsmasq.log")
         var command = [
             "dnsmasq", "--no-resolv", "--no-hosts", "--bind-interfaces",
@@ -153,6 +154,9 @@ final class NetworkLab: Sendable {
         // ready.test: the readiness check's own name, so tests can count queries for theirs.
         for (name, address) in records.sorted(by: { $0.key < $1.key }) + [("ready.test", "192.0.2.53")] {
             command.append("--host-record=\(name),\(address)")
+        }
+        for (name, addresses) in large {
+            command += addresses.map { "--host-record=\(name),\($0)" }
         }
         try await exec(internet, command)
         // Ready when it answers.
