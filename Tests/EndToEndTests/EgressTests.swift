@@ -241,6 +241,50 @@ struct EgressTests {
         }
     }
 
+    @Test("1,000 sandboxes loaded, then one changed: only its elements change in the kernel")
+    func oneOfAThousand() async throws {
+        try await withEgress(sandboxes: 1, records: []) { env async throws in
+            try await Self.changeOneOfAThousand(env)
+        }
+    }
+
+    private static func changeOneOfAThousand(_ env: Environment) async throws {
+        // 1,000 records through the admin API on one keep-alive connection.
+        let data = env.porthole.dataDirectory
+        let url = try String(contentsOfFile: data + "/admin-url", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = try String(contentsOfFile: data + "/admin-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let created = try await CommandResult.run(
+            TestPaths.which("python3"), [TestPaths.peers + "/create_many.py", url, token, "1000"], timeout: .seconds(120)
+        )
+        #expect(created.stdout.contains("created"), "\(created.stderr)")
+        let lab = env.lab
+        let loaded = try await eventually(timeout: .seconds(5)) {
+            let map = try await lab.exec(lab.host, ["nft", "list", "map", "inet", "porthole", "class_v4"])
+            return map.stdout.contains("10.78.3.250 : jump")
+        }
+        #expect(loaded, "the agent loads all 1,000")
+        let monitor = try lab.start(lab.host, ["nft", "monitor", "elements"], name: "nft monitor")
+        do {
+            // A marker change first, so the monitor is known to be listening.
+            _ = try await env.porthole.cli(["network", "many0999", "--block-all", "true"])
+            try await monitor.waitFor("the marker change") { stdout, _ in stdout.contains("10.78.3.250 : jump block_all") }
+            let before = monitor.standardOutput.count
+            // The change under test: many0000 (allow list) becomes block-all.
+            _ = try await env.porthole.cli(["network", "many0000", "--block-all", "true"])
+            try await monitor.waitFor("the change") { stdout, _ in stdout.contains("10.78.0.1 : jump block_all") }
+            try await Task.sleep(for: .milliseconds(600))  // two more polls: nothing else may follow
+            let lines = String(monitor.standardOutput.dropFirst(before)).split(separator: "\n").map(String.init)
+            #expect(!lines.isEmpty)
+            for line in lines {
+                #expect(line.contains("10.78.0.1 "), "only the changed sandbox's elements: \(line)")
+            }
+        } catch {
+            monitor.stop()
+            throw error
+        }
+        monitor.stop()
+    }
+
     static func eventually(timeout: Duration = .seconds(3), _ attempt: () async throws -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
