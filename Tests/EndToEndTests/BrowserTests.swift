@@ -12,8 +12,11 @@ struct BrowserTests {
             let preview = "https://\(env.host("priv")):\(env.porthole.httpsPort)/cors-echo"
             // Any page of the upstream's own origin (http://127.0.0.1:PORT) will do as the caller.
             let page = "http://127.0.0.1:\(env.upstream.httpPort)/seen?path=none"
+            // Screenshots are kept for a person to look at (the last run's, in one place).
+            let artifacts = NSTemporaryDirectory() + "porthole-test-artifacts"
+            try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
             let result = try await CommandResult.run(
-                TestPaths.which("python3"), [TestPaths.peers + "/browser_cors.py", page, preview, token], timeout: .seconds(90)
+                TestPaths.which("python3"), [TestPaths.peers + "/browser_cors.py", page, preview, token, artifacts], timeout: .seconds(90)
             )
             #expect(result.status == 0, "Chromium and Playwright for Python must be installed (.ci/run does): \(result.stderr)")
             let output = try result.json()
@@ -26,6 +29,10 @@ struct BrowserTests {
             // Without the token the real request is refused (401 without CORS fields: fetch fails).
             let withoutToken = try #require(output["withoutToken"] as? [String: Any])
             #expect(withoutToken["error"] != nil, "\(withoutToken)")
+            // A person opening it without a token sees Porthole's page saying what to do.
+            let navigation = try #require(output["navigation"] as? [String: Any])
+            #expect(navigation["status"] as? Int == 401)
+            #expect(navigation["title"] as? String == "401 Unauthorized")
             // The POST with its token arrived once; the preflights (one per call) never did.
             #expect(try await env.upstream.requestCount(path: "/cors-echo") == 1)
         }
