@@ -89,12 +89,9 @@ public struct SandboxEgress: Sendable, Hashable {
         source == nil ? "its target is not an IPv4 or IPv6 address, so its packets cannot be recognised: it has no egress" : nil
     }
 
-    /// The source a packet (or a DNS query) from `address` comes from, if `address` is an address.
-    public static func source(ofAddress address: String) -> Source? {
-        source(of: address)
-    }
-
-    static func source(of target: String) -> Source? {
+    /// The source a packet (or a DNS query) from `address` comes from, if `address` is an address
+    /// literal (an IPv4-mapped IPv6 one counts as the IPv4 address).
+    public static func source(of target: String) -> Source? {
         if target.utf8.contains(UInt8(ascii: ":")) {
             guard let address = try? IPv6Address.parse(target) else { return nil }
             // An IPv4-mapped target is the IPv4 sandbox it names.

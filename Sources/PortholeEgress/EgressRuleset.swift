@@ -89,30 +89,26 @@ enum EgressRuleset {
     /// The transaction that turns `old` into `new`, or `nil` when they are the same.
     static func update(_ configuration: EgressConfiguration, from old: EgressState, to new: EgressState) -> String? {
         let table = "inet \(configuration.tableName)"
-        var removed = EgressState.Builder()
-        var added = EgressState.Builder()
-        for (source, entry) in old.sortedEntries {
-            guard let replacement = new.entries[source] else {
-                removed.set(source, entry)
-                continue
-            }
-            if replacement.egressClass != entry.egressClass { removed.setClass(source, entry.egressClass) }
-            for network in entry.networks where !replacement.networks.contains(network) {
-                removed.addNetwork(source, network)
-            }
-        }
-        for (source, entry) in new.sortedEntries {
-            guard let previous = old.entries[source] else {
-                added.set(source, entry)
-                continue
-            }
-            if previous.egressClass != entry.egressClass { added.setClass(source, entry.egressClass) }
-            for network in entry.networks where !previous.networks.contains(network) {
-                added.addNetwork(source, network)
-            }
-        }
+        let removed = elements(of: old, missingFrom: new)
+        let added = elements(of: new, missingFrom: old)
         let text = removed.text(table: table, verb: "delete") + added.text(table: table, verb: "add")
         return text.isEmpty ? nil : text
+    }
+
+    /// The elements `state` holds and `other` does not: whole entries, a changed class, networks.
+    private static func elements(of state: EgressState, missingFrom other: EgressState) -> EgressState.Builder {
+        var builder = EgressState.Builder()
+        for (source, entry) in state.sortedEntries {
+            guard let counterpart = other.entries[source] else {
+                builder.set(source, entry)
+                continue
+            }
+            if counterpart.egressClass != entry.egressClass { builder.setClass(source, entry.egressClass) }
+            for network in entry.networks where !counterpart.networks.contains(network) {
+                builder.addNetwork(source, network)
+            }
+        }
+        return builder
     }
 
     private static func elements(of state: EgressState, table: String, verb: String) -> String {

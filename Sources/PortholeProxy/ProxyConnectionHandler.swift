@@ -1020,14 +1020,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         buffer.writeStaticString("\r\nSet-Cookie: ")
         buffer.writeString(setCookie)
         buffer.writeStaticString("\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nContent-Length: 0\r\n")
-        let keepAlive = head.framing == .none && !head.wantsClose && !loop.draining
-        if !keepAlive { buffer.writeStaticString("Connection: close\r\n") }
-        buffer.writeStaticString("\r\n")
-        responseStatus = 302
-        bytesToClient &+= buffer.readableBytes
-        writeToClient(buffer)
-        recordExchange(status: 302)
-        finishOwnResponse(keepAlive: keepAlive)
+        sendOwnResponse(&buffer, status: 302)
     }
 
     /// The request as a CORS preflight, when it is a well-formed one (``CORSPreflight``).
@@ -1058,14 +1051,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         buffer.writeStaticString("HTTP/1.1 204 No Content\r\n")
         buffer.writeString(fields)
         buffer.writeStaticString("Cache-Control: no-store\r\n")
-        let keepAlive = !head.wantsClose && !loop.draining
-        if !keepAlive { buffer.writeStaticString("Connection: close\r\n") }
-        buffer.writeStaticString("\r\n")
-        responseStatus = 204
-        bytesToClient &+= buffer.readableBytes
-        writeToClient(buffer)
-        recordExchange(status: 204)
-        finishOwnResponse(keepAlive: keepAlive)
+        sendOwnResponse(&buffer, status: 204)
     }
 
     private func redirectToHTTPS(httpsPort: Int) {
@@ -1090,12 +1076,22 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         var buffer = allocator.buffer(capacity: 256 + location.utf8.count)
         buffer.writeStaticString("HTTP/1.1 308 Permanent Redirect\r\nLocation: ")
         buffer.writeString(location)
+        buffer.writeStaticString("\r\nContent-Length: 0\r\n")
+        decision = .proxy
+        sendOwnResponse(&buffer, status: 308)
+    }
+
+    /// Ends a body-less response of the proxy's own whose head `buffer` holds (all but the
+    /// connection field and the empty line), sends it and takes the next request, or closes
+    /// when the request had a body (unread, it would be taken for the next request), asked to
+    /// close, or the server drains.
+    private func sendOwnResponse(_ buffer: inout ByteBuffer, status: Int) {
         let keepAlive = head.framing == .none && !head.wantsClose && !loop.draining
-        buffer.writeStaticString(keepAlive ? "\r\nContent-Length: 0\r\n\r\n" : "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        buffer.writeStaticString(keepAlive ? "\r\n" : "Connection: close\r\n\r\n")
+        responseStatus = status
         bytesToClient &+= buffer.readableBytes
         writeToClient(buffer)
-        decision = .proxy
-        recordExchange(status: 308)
+        recordExchange(status: status)
         finishOwnResponse(keepAlive: keepAlive)
     }
 

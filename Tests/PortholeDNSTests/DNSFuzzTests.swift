@@ -64,16 +64,8 @@ import Testing
             if bytes.isEmpty { bytes = [0] }
             let position = Int.random(in: 0..<bytes.count, using: &rng)
             switch Int.random(in: 0..<8, using: &rng) {
-            case 0:
-                bytes[position] = UInt8.random(in: 0...255, using: &rng)
-            case 1:
-                bytes[position] = interestingBytes.randomElement(using: &rng)!
-            case 2:
-                bytes.insert(interestingBytes.randomElement(using: &rng)!, at: position)
-            case 3:
-                bytes.removeSubrange(position..<min(bytes.count, position + Int.random(in: 1...4, using: &rng)))
-            case 4:
-                bytes.removeSubrange(position...)
+            case let kind where kind < ByteMutation.count:
+                ByteMutation.apply(kind, to: &bytes, at: position, interesting: interestingBytes, using: &rng)
             case 5:
                 // A compression pointer to anywhere in or near the message.
                 let target = Int.random(in: 0..<(bytes.count + 8), using: &rng)

@@ -52,16 +52,8 @@ import Testing
             if bytes.isEmpty { bytes = [0x0D, 0x0A] }
             let position = Int.random(in: 0..<bytes.count, using: &rng)
             switch Int.random(in: 0..<9, using: &rng) {
-            case 0:
-                bytes[position] = UInt8.random(in: 0...255, using: &rng)
-            case 1:
-                bytes[position] = interestingBytes.randomElement(using: &rng)!
-            case 2:
-                bytes.insert(interestingBytes.randomElement(using: &rng)!, at: position)
-            case 3:
-                bytes.removeSubrange(position..<min(bytes.count, position + Int.random(in: 1...4, using: &rng)))
-            case 4:
-                bytes.removeSubrange(position...)
+            case let kind where kind < ByteMutation.count:
+                ByteMutation.apply(kind, to: &bytes, at: position, interesting: interestingBytes, using: &rng)
             case 5:
                 // Duplicate the line `position` falls in (CRLF included).
                 let lines = lineRanges(bytes)

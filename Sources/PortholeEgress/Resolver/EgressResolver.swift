@@ -52,7 +52,7 @@ final class EgressResolver: Sendable {
             counters.count(.malformed)
             return DNSResponse.reply(toMalformedQuery: bytes, error: error)
         }
-        guard let address = client.ipAddress, let source = SandboxEgress.source(ofAddress: address),
+        guard let address = client.ipAddress, let source = SandboxEgress.source(of: address),
               let entry = directory.entry(for: source)
         else {
             return refuse(query, .unknownSource, client: client)

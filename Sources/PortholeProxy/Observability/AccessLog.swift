@@ -94,18 +94,21 @@ final class AccessLog {
     /// parameter names `preview_token` and `porthole_session` (any case, e.g. as a `;` path
     /// parameter), or the sandbox's preview token itself.
     static func credentialStart(in path: UnsafeRawBufferPointer, previewToken: String?) -> Int? {
-        var earliest = firstIndex(of: "preview_token", in: path, ignoringCase: true)
-        if let session = firstIndex(of: "porthole_session", in: path, ignoringCase: true) {
+        // Every request's path is scanned: the needles are read in place, nothing is allocated.
+        var earliest = ("preview_token" as StaticString).withUTF8Buffer { firstIndex(of: UnsafeRawBufferPointer($0), in: path, ignoringCase: true) }
+        if let session = ("porthole_session" as StaticString).withUTF8Buffer({ firstIndex(of: UnsafeRawBufferPointer($0), in: path, ignoringCase: true) }) {
             earliest = min(earliest ?? session, session)
         }
-        if let previewToken, previewToken.utf8.count >= 8, let token = firstIndex(of: previewToken, in: path, ignoringCase: false) {
-            earliest = min(earliest ?? token, token)
+        if var token = previewToken, token.utf8.count >= 8,
+           let found = token.withUTF8({ firstIndex(of: UnsafeRawBufferPointer($0), in: path, ignoringCase: false) })
+        {
+            earliest = min(earliest ?? found, found)
         }
         return earliest
     }
 
-    private static func firstIndex(of needle: String, in haystack: UnsafeRawBufferPointer, ignoringCase: Bool) -> Int? {
-        let needle = Array(needle.utf8)
+    /// `needle` must be lowercase when `ignoringCase`.
+    private static func firstIndex(of needle: UnsafeRawBufferPointer, in haystack: UnsafeRawBufferPointer, ignoringCase: Bool) -> Int? {
         guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
         outer: for start in 0...(haystack.count - needle.count) {
             for offset in 0..<needle.count {

@@ -30,31 +30,30 @@ def bound(kind, protocol=0):
     return sock
 
 
-def tcp():
-    with bound(socket.SOCK_STREAM) as sock:
+REJECTIONS = (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM)
+
+
+def exchange(kind, talk):
+    """Runs `talk(sock)` on a connected socket: reached if it says so, rejected if the network
+    refused at once, silent on a timeout."""
+    with bound(kind) as sock:
         try:
             sock.connect((arguments.address, arguments.port))
-            return "reached" if sock.recv(64).startswith(b"hello") else "silent"
+            return "reached" if talk(sock) else "silent"
         except socket.timeout:
             return "silent"
         except OSError as error:
-            if error.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):
+            if error.errno in REJECTIONS:
                 return "rejected"
             raise
+
+
+def tcp():
+    return exchange(socket.SOCK_STREAM, lambda sock: sock.recv(64).startswith(b"hello"))
 
 
 def udp():
-    with bound(socket.SOCK_DGRAM) as sock:
-        try:
-            sock.connect((arguments.address, arguments.port))
-            sock.send(b"probe")
-            return "reached" if sock.recv(64) == b"probe" else "silent"
-        except socket.timeout:
-            return "silent"
-        except OSError as error:
-            if error.errno in (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):
-                return "rejected"
-            raise
+    return exchange(socket.SOCK_DGRAM, lambda sock: sock.send(b"probe") and sock.recv(64) == b"probe")
 
 
 def icmp():
@@ -72,7 +71,7 @@ def icmp():
         try:
             sock.sendto(header + payload, (arguments.address, 0))
         except OSError as error:
-            if error.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):
+            if error.errno in REJECTIONS:
                 return "rejected"
             raise
         deadline = time.monotonic() + arguments.timeout
