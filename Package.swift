@@ -160,7 +160,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PortholeEgressTests",
-            dependencies: ["PortholeEgress", "PortholeCore"],
+            dependencies: ["PortholeEgress", "PortholeCore", "PortholeDNS"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -146,9 +146,12 @@ public final class SandboxControlPlane: Sendable {
     }
 
     /// What the egress firewall enforces for the sandbox, decided from its record by the rule
-    /// `porthole egress` renders (``PortholeCore/SandboxEgress/of(_:)``).
+    /// `porthole egress` renders (``PortholeCore/SandboxEgress/of(_:)``), with what the agent on its
+    /// host last reported (resolved addresses, drop counters).
     public func egress(id: String) async throws -> EffectiveEgress {
-        EffectiveEgress(SandboxEgress.of(try await load(id)))
+        let egress = SandboxEgress.of(try await load(id))
+        let report = try await store.egressReport(sandboxID: id)
+        return EffectiveEgress(egress, report: report, now: configuration.now())
     }
 
     /// A new preview token and token generation: the old token, every session cookie it made and every

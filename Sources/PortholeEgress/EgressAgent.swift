@@ -1,3 +1,4 @@
+import Foundation
 public import Logging
 public import PortholeCore
 public import PortholeStore
@@ -33,10 +34,34 @@ public actor EgressAgent {
     public private(set) var failures = 0
     /// What the resolver sees of the sandboxes: replaced whenever the kernel's state is.
     public nonisolated let directory = ResolverDirectory()
+    /// The addresses DNS answers opened, for the reports.
+    private var resolved = ResolvedAddressBook()
+    /// The reports last published, by sandbox id: an unchanged report is published again only
+    /// after `reportRefresh`, so readers can tell a live agent from a stopped one.
+    private var published: [String: EgressReport] = [:]
+    private let reporting: Reporting?
+
+    /// How the agent reports what it enforces to the store (``EgressReport``).
+    public struct Reporting: Sendable {
+        /// The name reports carry: this host's.
+        public var host: String
+        /// How often changed reports are published.
+        public var interval: Duration
+        /// How old an unchanged report may grow before it is published again (seconds).
+        public var refresh: Int64
+
+        public init(host: String, interval: Duration = .seconds(5), refresh: Int64 = 60) {
+            self.host = host
+            self.interval = interval
+            self.refresh = refresh
+        }
+    }
 
     public init(
-        store: any PolicyStore, configuration: EgressConfiguration, logger: Logger, pollInterval: Duration = .milliseconds(250)
+        store: any PolicyStore, configuration: EgressConfiguration, logger: Logger, pollInterval: Duration = .milliseconds(250),
+        reporting: Reporting? = nil
     ) throws {
+        self.reporting = reporting
         self.store = store
         self.configuration = configuration
         self.logger = logger
@@ -47,6 +72,8 @@ public actor EgressAgent {
     /// Rebuilds, then follows the change feed until the task is cancelled. Store and kernel
     /// failures are logged and retried every poll; they never end the loop.
     public func run() async throws {
+        let clock = ContinuousClock()
+        var nextReport = clock.now
         while !Task.isCancelled {
             do {
                 try await step()
@@ -57,8 +84,50 @@ public actor EgressAgent {
             } catch {
                 logger.error("policy store unreadable; the last applied egress rules stay in force", metadata: ["error": "\(error)"])
             }
+            if let reporting, clock.now >= nextReport, !needsRebuild {
+                nextReport = clock.now.advanced(by: reporting.interval)
+                do {
+                    try await publishReports(now: Self.unixNow())
+                } catch {
+                    logger.warning("egress reports not published; retrying", metadata: ["error": "\(error)"])
+                }
+            }
             try await Task.sleep(for: pollInterval)
         }
+    }
+
+    /// Publishes the reports that changed since last published, or grew older than the refresh.
+    public func publishReports(now: Int64) async throws {
+        guard let reporting else { return }
+        resolved.prune(now: now)
+        var drops: [String: [SandboxEgress.Source: Int64]] = [:]
+        for (reason, family) in EgressRuleset.dropSets {
+            let json = try session.runJSON("list set inet \(configuration.tableName) drops_\(reason)_\(family)")
+            drops[reason, default: [:]].merge(NftablesDropCounters.parse(json)) { $0 + $1 }
+        }
+        var due: [EgressReport] = []
+        for (id, egress) in sandboxes {
+            guard let source = egress.source, let entry = applied.entries[source] else { continue }
+            let report = EgressReport(
+                sandboxId: id, host: reporting.host, reportedAt: now, source: source.description, appliedClass: entry.egressClass,
+                conflictsWith: (applied.conflicts[source] ?? []).filter { $0 != id },
+                resolvedAddresses: resolved.addresses(of: source),
+                droppedPackets: EgressReport.DroppedPackets(
+                    blockedAll: drops["blocked"]?[source] ?? 0, neverReachable: drops["never"]?[source] ?? 0,
+                    notAllowed: drops["refused"]?[source] ?? 0
+                )
+            )
+            if let last = published[id], last.saysTheSame(as: report), now - last.reportedAt < reporting.refresh { continue }
+            due.append(report)
+        }
+        published = published.filter { sandboxes[$0.key] != nil }
+        guard !due.isEmpty else { return }
+        try await store.publish(due)
+        for report in due { published[report.sandboxId] = report }
+    }
+
+    static func unixNow() -> Int64 {
+        Int64((Date().timeIntervalSince1970).rounded(.down))
     }
 
     /// One round: a full rebuild when needed, else the changes since the last round.
@@ -79,6 +148,12 @@ public actor EgressAgent {
         }
         // Only the addresses the changed records claimed before or claim now are recomputed.
         var touched = Set<SandboxEgress.Source>()
+        // Who claimed each of them before: an address that passes to another sandbox (deleted and
+        // recreated within one round) starts afresh, as if it had left the table.
+        var claimedBefore: [SandboxEgress.Source: Set<String>] = [:]
+        for id in changes.ids {
+            if let source = claimants[id], claimedBefore[source] == nil { claimedBefore[source] = claimantIDs(of: source) }
+        }
         for id in changes.ids {
             if let source = unclaim(id) { touched.insert(source) }
             if let policy = try await store.policy(id: id) {
@@ -99,11 +174,26 @@ public actor EgressAgent {
         }
         let before = applied.restricted(to: touched)
         let after = state.restricted(to: touched)
-        if let update = EgressRuleset.update(configuration, from: before, to: after) {
-            try session.run(update)
+        var text = EgressRuleset.update(configuration, from: before, to: after) ?? ""
+        // What a sandbox resolved under its old domain list (or under its address, now gone) goes
+        // with it. The book is updated only once the kernel took the change.
+        var book = resolved
+        var handedOver: [SandboxEgress.Source] = []
+        for source in touched {
+            let old = before.entries[source]
+            let new = after.entries[source]
+            let newClaimant = old != nil && new != nil && claimedBefore[source].map { $0 != claimantIDs(of: source) } == true
+            if newClaimant { handedOver.append(source) }
+            guard new == nil || newClaimant || old?.domains != new?.domains || old?.egressClass != new?.egressClass else { continue }
+            text += EgressRuleset.revokeResolved(configuration, source: source, addresses: book.takeOwn(source))
+        }
+        text += EgressRuleset.forgetDrops(of: handedOver, table: "inet \(configuration.tableName)")
+        if !text.isEmpty {
+            try session.run(text)
             transactions += 1
             logConflicts(after, before: before)
         }
+        resolved = book
         applied = state
         directory.update(Dictionary(uniqueKeysWithValues: touched.map { source in
             (source, state.entries[source].map { ResolverDirectory.Entry(egressClass: $0.egressClass, domains: $0.domains) })
@@ -137,6 +227,8 @@ public actor EgressAgent {
         claimants = all.compactMapValues(\.source)
         bySource = Dictionary(grouping: claimants.keys, by: { claimants[$0]! }).mapValues(Set.init)
         applied = state
+        // The table was replaced: its timeout sets start empty.
+        resolved = ResolvedAddressBook()
         directory.replace(with: state.resolverEntries)
         cursor = latest
         needsRebuild = false
@@ -144,13 +236,25 @@ public actor EgressAgent {
         logger.info("egress table rebuilt", metadata: ["sandboxes": "\(all.count)", "table": "inet \(configuration.tableName)"])
     }
 
-    /// Lets `source` reach what its resolver answered, before the answer is passed on: one
-    /// transaction. Refused for a source the kernel no longer knows (its record changed meanwhile).
-    public func allowResolved(_ source: SandboxEgress.Source, addresses: [(bytes: [UInt8], ttl: UInt32)], essential: Bool) throws {
+    /// Lets `source` reach what its resolver answered for `name`, before the answer is passed on:
+    /// one transaction. Refused for a source the kernel no longer knows (its record changed meanwhile).
+    func allowResolved(
+        _ source: SandboxEgress.Source, name: String, addresses: [(bytes: [UInt8], ttl: UInt32)], in set: EgressRuleset.ResolvedSet
+    ) throws {
         guard applied.entries[source] != nil else { return }
-        let text = EgressRuleset.allowResolved(configuration, source: source, addresses: addresses, essential: essential)
+        let text = EgressRuleset.allowResolved(configuration, source: source, addresses: addresses, in: set)
         guard !text.isEmpty else { return }
         try session.run(text)
+        let opened = addresses.compactMap { bytes, ttl -> (address: String, lifetime: UInt32)? in
+            let address: String? =
+                switch bytes.count {
+                case 4: IPv4Address(bytes[0], bytes[1], bytes[2], bytes[3]).description
+                case 16: IPv6Address(bytes: bytes)?.description
+                default: nil
+                }
+            return address.map { ($0, EgressRuleset.timeout(forTTL: ttl, configuration)) }
+        }
+        resolved.record(source, name: name, addresses: opened, shared: set != .own, now: Self.unixNow())
     }
 
     /// Prometheus text: the table's drop counters by reason, sandboxes by class, transactions.

@@ -45,6 +45,10 @@ public struct EgressConfiguration: Sendable, Hashable {
     public var dnsMinimumTTL: UInt32 = 30
     public var dnsGrace: UInt32 = 10
 
+    /// Networks restricted sandboxes (tiers 1 and 2) may reach besides the essential services: the
+    /// network part of the organisation allow list (its names are the resolver's business).
+    public var organizationNetworks: AddressRanges = .none
+
     /// Whether sandbox DNS goes to Porthole's resolver.
     public var hasResolver: Bool { resolverIPv4 != nil || resolverIPv6 != nil }
 

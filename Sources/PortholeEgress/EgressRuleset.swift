@@ -30,47 +30,87 @@ enum EgressRuleset {
         min(max(ttl, configuration.dnsMinimumTTL), maximumTTL) + configuration.dnsGrace
     }
 
-    /// The transaction that lets `source` reach resolved `addresses` (its own set, or the shared
-    /// essential set) for their TTL. Each element is added, deleted and added again: the first add
-    /// makes sure it exists, so the delete cannot fail, and the last add sets the new timeout
-    /// whether or not this kernel refreshes a timeout on a plain add.
+    /// Which set a resolved address goes into.
+    enum ResolvedSet: Sendable, Hashable {
+        /// The sandbox's own (`allow_dns_*`, keyed by source and destination): its domain list.
+        case own
+        /// Shared by restricted and allow-list sandboxes (`essential_*`): the essential services.
+        case essential
+        /// Shared by restricted sandboxes (`org_dns_*`): the organisation allow list.
+        case organization
+
+        /// The set for a chain of names whose earlier names needed `self` and this one `other`:
+        /// a sandbox's own set is the narrowest, then the organisation's, then the essential one.
+        func narrowed(by other: ResolvedSet) -> ResolvedSet {
+            if self == .own || other == .own { return .own }
+            if self == .organization || other == .organization { return .organization }
+            return .essential
+        }
+    }
+
+    /// The transaction that lets `source` reach resolved `addresses` (in `set`) for their TTL.
+    /// Each element is added, deleted and added again: the first add makes sure it exists, so the
+    /// delete cannot fail, and the last add sets the new timeout whether or not this kernel
+    /// refreshes a timeout on a plain add.
     static func allowResolved(
-        _ configuration: EgressConfiguration, source: SandboxEgress.Source, addresses: [(bytes: [UInt8], ttl: UInt32)], essential: Bool
+        _ configuration: EgressConfiguration, source: SandboxEgress.Source, addresses: [(bytes: [UInt8], ttl: UInt32)], in set: ResolvedSet
     ) -> String {
         let table = "inet \(configuration.tableName)"
         var text = ""
         for (bytes, ttl) in addresses {
             let timeout = "timeout \(timeout(forTTL: ttl, configuration))s"
-            let set: String
-            let key: String
-            switch (bytes.count, source) {
-            case (4, _):
-                let address = "\(bytes[0]).\(bytes[1]).\(bytes[2]).\(bytes[3])"
-                if essential {
-                    (set, key) = ("essential_v4", address)
-                } else if case .ipv4(let own) = source {
-                    (set, key) = ("allow_dns_v4", "\(own) . \(address)")
-                } else {
-                    continue  // an IPv4 answer for an IPv6-only sandbox: nothing it could use
-                }
-            case (16, _):
+            let family: String
+            let address: String
+            switch bytes.count {
+            case 4:
+                family = "v4"
+                address = "\(bytes[0]).\(bytes[1]).\(bytes[2]).\(bytes[3])"
+            case 16:
                 guard let parsed = IPv6Address(bytes: bytes) else { continue }
-                if essential {
-                    (set, key) = ("essential_v6", parsed.description)
-                } else if case .ipv6(let own) = source {
-                    (set, key) = ("allow_dns_v6", "\(own) . \(parsed)")
-                } else {
-                    continue
-                }
+                family = "v6"
+                address = parsed.description
             default:
                 continue
             }
-            text += "add element \(table) \(set) { \(key) \(timeout) }\n"
-            text += "delete element \(table) \(set) { \(key) }\n"
-            text += "add element \(table) \(set) { \(key) \(timeout) }\n"
+            let name: String
+            let key: String
+            switch set {
+            case .essential:
+                (name, key) = ("essential_\(family)", address)
+            case .organization:
+                (name, key) = ("org_dns_\(family)", address)
+            case .own:
+                // An IPv4 answer for an IPv6 sandbox (or the reverse): nothing it could use.
+                let sourceFamily = if case .ipv4 = source { "v4" } else { "v6" }
+                guard sourceFamily == family else { continue }
+                (name, key) = ("allow_dns_\(family)", "\(source) . \(address)")
+            }
+            text += "add element \(table) \(name) { \(key) \(timeout) }\n"
+            text += "delete element \(table) \(name) { \(key) }\n"
+            text += "add element \(table) \(name) { \(key) \(timeout) }\n"
         }
         return text
     }
+
+    /// Removes `addresses` from `source`'s own resolved set: the sandbox's domain list changed or
+    /// its address went away, and what it resolved before must not outlive that (nor pass to the
+    /// next sandbox given the address). Added first, so the delete cannot fail.
+    static func revokeResolved(_ configuration: EgressConfiguration, source: SandboxEgress.Source, addresses: [String]) -> String {
+        guard !addresses.isEmpty else { return "" }
+        let family = if case .ipv4 = source { "v4" } else { "v6" }
+        let elements = addresses.map { "\(source) . \($0)" }.joined(separator: ", ")
+        let set = "inet \(configuration.tableName) allow_dns_\(family)"
+        return "add element \(set) { \(elements) }\ndelete element \(set) { \(elements) }\n"
+    }
+
+    /// The per-sandbox drop counters: dynamic sets keyed by source address whose elements count
+    /// packets (`counter` on the set), one per reason and family.
+    static let dropSets: [(reason: String, family: String)] = [
+        ("blocked", "v4"), ("blocked", "v6"), ("never", "v4"), ("never", "v6"), ("refused", "v4"), ("refused", "v6"),
+    ]
+
+    /// Addresses the per-sandbox drop counters keep, per set.
+    static let dropSetSize = 262_144
 
     /// Never reachable from any sandbox, whatever its policy or the operator's list.
     static let neverIPv4 = ["0.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4"]
@@ -91,8 +131,26 @@ enum EgressRuleset {
         let table = "inet \(configuration.tableName)"
         let removed = elements(of: old, missingFrom: new)
         let added = elements(of: new, missingFrom: old)
-        let text = removed.text(table: table, verb: "delete") + added.text(table: table, verb: "add")
+        var text = removed.text(table: table, verb: "delete") + added.text(table: table, verb: "add")
+        text += forgetDrops(of: old.sortedEntries.map(\.key).filter { new.entries[$0] == nil }, table: table)
         return text.isEmpty ? nil : text
+    }
+
+    /// Removes the drop counters of addresses no sandbox holds any more, so the next sandbox given
+    /// the address starts from zero. Added first, so the delete cannot fail on a missing element.
+    static func forgetDrops(of sources: [SandboxEgress.Source], table: String) -> String {
+        var keys: [String: [String]] = [:]
+        for source in sources {
+            if case .ipv4 = source { keys["v4", default: []].append(source.description) } else { keys["v6", default: []].append(source.description) }
+        }
+        var text = ""
+        for (reason, family) in dropSets {
+            guard let list = keys[family] else { continue }
+            let elements = list.joined(separator: ", ")
+            text += "add element \(table) drops_\(reason)_\(family) { \(elements) }\n"
+            text += "delete element \(table) drops_\(reason)_\(family) { \(elements) }\n"
+        }
+        return text
     }
 
     /// The elements `state` holds and `other` does not: whole entries, a changed class, networks.
@@ -126,6 +184,12 @@ enum EgressRuleset {
             case .v6(let cidr): neverV6.append(cidr.description)
             }
         }
+        let organizationV4 = configuration.organizationNetworks.networks.compactMap { if case .v4(let cidr) = $0 { cidr.description } else { nil } }
+        let organizationV6 = configuration.organizationNetworks.networks.compactMap { if case .v6(let cidr) = $0 { cidr.description } else { nil } }
+        func elements(_ list: [String]) -> String { list.isEmpty ? "" : "elements = { \(list.joined(separator: ", ")) }" }
+        let dropSetDefinitions = dropSets.map { reason, family in
+            "        set drops_\(reason)_\(family) { type ip\(family == "v4" ? "v4" : "v6")_addr; flags dynamic; size \(dropSetSize); counter; }\n"
+        }.joined()
         let interfaces = configuration.sandboxInterfaces
             .map { "        iifname \"\($0)\" jump sandbox\n" }.joined()
         // With a resolver: all DNS of the sandboxes goes to it (the filter runs before the DNAT,
@@ -136,7 +200,7 @@ enum EgressRuleset {
         if configuration.hasResolver {
             dnsRules = """
                         meta l4proto { tcp, udp } th dport 53 accept
-                        meta l4proto { tcp, udp } th dport 853 counter name never_reachable drop
+                        meta l4proto { tcp, udp } th dport 853 jump drop_never
 
                 """
             var redirects = ""
@@ -168,7 +232,11 @@ enum EgressRuleset {
                 set essential_v6 { type ipv6_addr; flags timeout; }
                 set never_v4 { type ipv4_addr; flags interval; auto-merge; elements = { \(neverV4.joined(separator: ", ")) } }
                 set never_v6 { type ipv6_addr; flags interval; auto-merge; elements = { \(neverV6.joined(separator: ", ")) } }
-                counter unknown_source {}
+                set org_cidr_v4 { type ipv4_addr; flags interval; auto-merge; \(elements(organizationV4)) }
+                set org_cidr_v6 { type ipv6_addr; flags interval; auto-merge; \(elements(organizationV6)) }
+                set org_dns_v4 { type ipv4_addr; flags timeout; }
+                set org_dns_v6 { type ipv6_addr; flags timeout; }
+            \(dropSetDefinitions)    counter unknown_source {}
                 counter blocked_all {}
                 counter never_reachable {}
                 counter not_allowed {}
@@ -184,12 +252,15 @@ enum EgressRuleset {
                     counter name unknown_source drop
                 }
                 chain common {
-            \(dnsRules)        ip daddr @never_v4 counter name never_reachable drop
-                    ip6 daddr @never_v6 counter name never_reachable drop
-                    fib daddr type local counter name never_reachable drop
+            \(dnsRules)        ip daddr @never_v4 jump drop_never
+                    ip6 daddr @never_v6 jump drop_never
+                    fib daddr type local jump drop_never
                 }
                 chain block_all {
-                    counter name blocked_all drop
+                    counter name blocked_all
+                    meta nfproto ipv4 add @drops_blocked_v4 { ip saddr }
+                    meta nfproto ipv6 add @drops_blocked_v6 { ip6 saddr }
+                    drop
                 }
                 chain open {
                     jump common
@@ -203,13 +274,31 @@ enum EgressRuleset {
                     ip6 saddr . ip6 daddr @allow_dns_v6 accept
                     ip daddr @essential_v4 accept
                     ip6 daddr @essential_v6 accept
-                    counter name not_allowed reject with icmpx admin-prohibited
+                    jump refuse
                 }
                 chain restricted {
                     jump common
                     ip daddr @essential_v4 accept
                     ip6 daddr @essential_v6 accept
-                    counter name not_allowed reject with icmpx admin-prohibited
+                    ip daddr @org_cidr_v4 accept
+                    ip6 daddr @org_cidr_v6 accept
+                    ip daddr @org_dns_v4 accept
+                    ip6 daddr @org_dns_v6 accept
+                    jump refuse
+                }
+                # The drops: a counter per reason, and one per sandbox (its source address) in a
+                # dynamic set. Should a set be full, its rule is skipped and the packet still goes.
+                chain drop_never {
+                    counter name never_reachable
+                    meta nfproto ipv4 add @drops_never_v4 { ip saddr }
+                    meta nfproto ipv6 add @drops_never_v6 { ip6 saddr }
+                    drop
+                }
+                chain refuse {
+                    counter name not_allowed
+                    meta nfproto ipv4 add @drops_refused_v4 { ip saddr }
+                    meta nfproto ipv6 add @drops_refused_v6 { ip6 saddr }
+                    reject with icmpx admin-prohibited
                 }
             \(redirect)}
 

@@ -35,6 +35,15 @@ public protocol PolicyStore: Sendable {
     /// `sequence` is in its future): treat every record as changed.
     func changes(after sequence: Int64) async throws -> PolicyChanges
 
+    /// Stores egress agents' reports (``EgressReport``), replacing each sandbox's previous one, in
+    /// one transaction. A report for a sandbox that no longer exists is dropped; deleting a sandbox
+    /// deletes its report. Reports are not on the change feed: they describe records, they are
+    /// not records.
+    func publish(_ reports: [EgressReport]) async throws
+
+    /// The newest report an egress agent published for `sandboxID`, or `nil`.
+    func egressReport(sandboxID: String) async throws -> EgressReport?
+
     /// Throws the ``PolicyStoreError`` a write would meet if the store cannot take writes now;
     /// readiness (`/readyz`) asks it.
     func checkAvailable() async throws

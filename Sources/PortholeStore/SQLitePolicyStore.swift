@@ -49,7 +49,7 @@ public final class SQLitePolicyStore: PolicyStore {
     public static let changeFeedRetention: Int64 = 10_000
 
     /// The schema version this build writes (`PRAGMA user_version`).
-    static let schemaVersion = 3
+    static let schemaVersion = 4
 
     /// Where the database lives.
     public let path: String
@@ -239,6 +239,39 @@ public final class SQLitePolicyStore: PolicyStore {
         return PolicyChanges(latest: latest, ids: ids, isComplete: !pruned && !fromTheFuture)
     }
 
+    public func publish(_ reports: [EgressReport]) async throws {
+        guard !reports.isEmpty else { return }
+        try self.checkFile()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let rows = try reports.map { report -> String in
+            String(decoding: try encoder.encode(report), as: UTF8.self)
+        }
+        // One statement over a JSON array: one transaction (and one fsync) for the whole batch,
+        // however many reports, and only for sandboxes that still exist.
+        let batch = "[" + rows.joined(separator: ",") + "]"
+        _ = try await self.query(
+            """
+            INSERT INTO egress_reports (sandbox_id, reported_at, report)
+            SELECT json_extract(value, '$.sandboxId'), json_extract(value, '$.reportedAt'), value
+            FROM json_each(?1)
+            WHERE json_extract(value, '$.sandboxId') IN (SELECT id FROM sandboxes)
+            ON CONFLICT (sandbox_id) DO UPDATE SET reported_at = excluded.reported_at, report = excluded.report
+            """,
+            [.text(batch)]
+        )
+    }
+
+    public func egressReport(sandboxID: String) async throws -> EgressReport? {
+        let rows = try await self.query("SELECT report FROM egress_reports WHERE sandbox_id = ?1", [.text(sandboxID)])
+        guard let text = rows.first?.column("report")?.string else { return nil }
+        do {
+            return try JSONDecoder().decode(EgressReport.self, from: Data(text.utf8))
+        } catch {
+            throw PolicyStoreError.corrupt("the egress report of sandbox \(sandboxID) in \(self.path) does not decode: \(error)")
+        }
+    }
+
     public func checkAvailable() async throws {
         try self.checkFile()
         _ = try await self.policy(id: "-")
@@ -407,7 +440,7 @@ extension SQLitePolicyStore {
             let current = try await self.userVersion()
             if current < Self.schemaVersion {
                 // Each version's statements run once, in order, inside this one transaction.
-                let migrations = [Self.schemaV1, Self.schemaV2, Self.schemaV3]
+                let migrations = [Self.schemaV1, Self.schemaV2, Self.schemaV3, Self.schemaV4]
                 for statements in migrations[current...] {
                     for statement in statements {
                         _ = try await self.query(statement)
@@ -485,6 +518,23 @@ extension SQLitePolicyStore {
     /// names as the network allow list is kept; `NULL` (every existing row) means none.
     private static let schemaV3: [String] = [
         "ALTER TABLE sandboxes ADD COLUMN domain_allow_list TEXT"
+    ]
+
+    /// Version 4: egress agents' reports (``EgressReport``), one row per sandbox, the report as
+    /// JSON. A table of its own, off the change feed: agents rewrite reports every few seconds,
+    /// and the proxies' caches must not be invalidated by them. Gone with their sandbox.
+    private static let schemaV4: [String] = [
+        """
+        CREATE TABLE egress_reports (
+            sandbox_id TEXT PRIMARY KEY NOT NULL,
+            reported_at INTEGER NOT NULL,
+            report TEXT NOT NULL
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TRIGGER egress_reports_sandbox_deleted AFTER DELETE ON sandboxes
+        BEGIN DELETE FROM egress_reports WHERE sandbox_id = OLD.id; END
+        """,
     ]
 }
 

@@ -34,6 +34,10 @@ struct EgressCommand: AsyncParsableCommand {
     var upstreamDns: [String] = []
     @Option(help: "The essential services that restricted and allow-list sandboxes may reach by name: default (the built-in list), none, or a file of one name or *.name per line.")
     var essentialServices: String?
+    @Option(help: "What restricted sandboxes (tiers 1 and 2) may reach besides the essential services: none (the default), or a file of one CIDR, address, name or *.name per line.")
+    var organizationAllowList: String?
+    @Option(help: "Seconds between reports of what the agent enforces (resolved addresses, drop counters) to the store, shown by GET /v1/sandboxes/{id}/egress; 0 turns them off. (default: 5)")
+    var reportInterval: Int?
     @Option(help: "DNS queries per second one sandbox may make (twice that in a burst); more are REFUSED. (default: 100)")
     var dnsRateLimit: Int?
     @Option(help: "Seconds a resolved address stays reachable at least, whatever its TTL says. (default: 30)")
@@ -47,7 +51,7 @@ struct EgressCommand: AsyncParsableCommand {
 
     static let settingNames = [
         "data-dir", "sandbox-interface", "egress-deny", "resolver-address", "upstream-dns", "essential-services",
-        "dns-rate-limit", "dns-minimum-ttl", "dns-grace", "metrics-address", "log-level",
+        "organization-allow-list", "report-interval", "dns-rate-limit", "dns-minimum-ttl", "dns-grace", "metrics-address", "log-level",
     ]
 
     func run() async throws {
@@ -83,6 +87,9 @@ struct EgressCommand: AsyncParsableCommand {
         }
         configuration.dnsMinimumTTL = UInt32(try source.int("dns-minimum-ttl", flag: dnsMinimumTtl, default: 30, range: 1...86_400))
         configuration.dnsGrace = UInt32(try source.int("dns-grace", flag: dnsGrace, default: 10, range: 0...3600))
+        let organization = try Self.organizationAllowList(source.string("organization-allow-list", flag: organizationAllowList, default: "none"))
+        configuration.organizationNetworks = organization.networks
+        let reportSeconds = try source.int("report-interval", flag: reportInterval, default: 5, range: 0...3600)
         // Never a new, empty store: the agent follows the one porthole serve (or the CLI) writes.
         guard FileManager.default.fileExists(atPath: directory.databasePath) else {
             throw EgressCommandError(
@@ -92,7 +99,11 @@ struct EgressCommand: AsyncParsableCommand {
         let store = try await SQLitePolicyStore.open(path: directory.databasePath, logger: logger)
         let agent: EgressAgent
         do {
-            agent = try EgressAgent(store: store, configuration: configuration, logger: logger)
+            let host = ProcessInfo.processInfo.hostName
+            agent = try EgressAgent(
+                store: store, configuration: configuration, logger: logger,
+                reporting: reportSeconds == 0 ? nil : EgressAgent.Reporting(host: host, interval: .seconds(reportSeconds))
+            )
         } catch {
             try? await store.close()
             throw EgressCommandError("\(error)")
@@ -115,10 +126,11 @@ struct EgressCommand: AsyncParsableCommand {
             let rate = try source.int("dns-rate-limit", flag: dnsRateLimit, default: 100, range: 1...1_000_000)
             let listen = [configuration.resolverIPv4?.description, configuration.resolverIPv6?.description].compactMap { $0 }
             services.append(.init(service: ResolverService(
-                agent: agent, listen: listen, upstreams: upstreams, essential: essential, rate: rate, counters: resolverCounters, logger: logger
+                agent: agent, listen: listen, upstreams: upstreams, essential: essential, organization: organization.domains, rate: rate,
+                counters: resolverCounters, logger: logger
             )))
         } else {
-            logger.warning("no --resolver-address: sandboxes have no name-based access (domain lists, essential services)")
+            logger.warning("no --resolver-address: sandboxes have no name-based access (domain lists, essential services, organisation names)")
         }
         let group = ServiceGroup(
             configuration: .init(
@@ -177,6 +189,18 @@ extension EgressCommand {
         }
     }
 
+    static func organizationAllowList(_ setting: String) throws -> OrganizationAllowList {
+        guard setting != "none" else { return .none }
+        guard let text = try? String(contentsOfFile: setting, encoding: .utf8) else {
+            throw ValidationError("organization-allow-list: cannot read \(setting) (or say none)")
+        }
+        do {
+            return try OrganizationAllowList.parseLines(text)
+        } catch {
+            throw ValidationError("organization-allow-list \(setting): \(error)")
+        }
+    }
+
     static func essentialServices(_ setting: String) throws -> DomainAllowList {
         switch setting {
         case "default": return DomainAllowList.defaultEssentialServices
@@ -200,6 +224,7 @@ private struct ResolverService: Service {
     let listen: [String]
     let upstreams: [SocketAddress]
     let essential: DomainAllowList
+    let organization: DomainAllowList
     let rate: Int
     let counters: ResolverCounters
     let logger: Logger
@@ -207,7 +232,7 @@ private struct ResolverService: Service {
     func run() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let resolver = try await EgressResolverService.start(
-            agent: agent, listen: listen, upstreams: upstreams, essentialServices: essential, rateLimit: rate,
+            agent: agent, listen: listen, upstreams: upstreams, essentialServices: essential, organizationDomains: organization, rateLimit: rate,
             counters: counters, group: group, logger: logger
         )
         try? await gracefulShutdown()

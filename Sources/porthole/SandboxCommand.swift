@@ -252,7 +252,7 @@ struct SandboxCommand: AsyncParsableCommand {
 
     struct Egress: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show what the egress firewall enforces for a sandbox: its class, networks, names and essential services."
+            abstract: "Show what the egress firewall enforces for a sandbox: its class, networks, names, and what the agent reports (resolved addresses, drops)."
         )
         @OptionGroup var options: Options
         @Argument(help: "Sandbox id.") var id: String
@@ -270,6 +270,23 @@ struct SandboxCommand: AsyncParsableCommand {
                 ("essential services", String(egress.essentialServices)),
             ]
             if let reason = egress.unenforceable { rows.append(("unenforceable", reason)) }
+            if let enforcement = egress.enforcement {
+                let drops = enforcement.droppedPackets
+                rows += [
+                    ("agent", "\(enforcement.host), reported at \(enforcement.reportedAt) (Unix seconds)"),
+                    ("applied class", enforcement.appliedClass.rawValue),
+                    ("dropped packets", "blocked \(drops.blockedAll), never reachable \(drops.neverReachable), not allowed \(drops.notAllowed)"),
+                ]
+                if !enforcement.conflictsWith.isEmpty {
+                    rows.append(("address also claimed by", enforcement.conflictsWith.joined(separator: ",")))
+                }
+                for address in enforcement.resolvedAddresses {
+                    let scope = address.shared ? ", shared" : ""
+                    rows.append(("resolved", "\(address.name) \(address.address) (\(address.expiresInSeconds) s left\(scope))"))
+                }
+            } else {
+                rows.append(("agent", "(no report: no porthole egress has reported this sandbox's address)"))
+            }
             print(SandboxCommand.keyValues(rows))
         }
     }

@@ -39,15 +39,18 @@ struct EgressTests {
         var ipv6 = false
     }
 
-    static func startAgent(_ lab: NetworkLab, _ porthole: PortholeProcess, resolver: Bool = false) async throws -> ChildProcess {
+    static func startAgent(
+        _ lab: NetworkLab, _ porthole: PortholeProcess, resolver: Bool = false, minimumTTL: Int = 1, extra: [String] = []
+    ) async throws -> ChildProcess {
         var egress = ["egress", "--data-dir", porthole.dataDirectory, "--sandbox-interface", "psb*", "--metrics-address", "127.0.0.1:9464"]
         if resolver {
-            // A 1-second floor and grace, so the test sees a resolved address expire.
+            // By default a 1-second floor and grace, so the test sees a resolved address expire.
             egress += [
                 "--resolver-address", NetworkLab.resolver, "--upstream-dns", NetworkLab.upstreamDNS,
-                "--dns-minimum-ttl", "1", "--dns-grace", "1",
+                "--dns-minimum-ttl", String(minimumTTL), "--dns-grace", "1",
             ]
         }
+        egress += extra
         let (executable, arguments) = try ServerPrivileges.egressAgent.command(
             binary: TestPaths.portholeBinary, arguments: egress, directory: porthole.directory
         )
@@ -60,6 +63,7 @@ struct EgressTests {
 
     func withEgress(
         sandboxes: Int, records: [Record], resolver: Bool = false, dns: [String: String] = [:], largeDNS: [String: [String]] = [:],
+        minimumTTL: Int = 1, agentFiles: [String: String] = [:], agentArguments: [String] = [],
         _ body: (Environment) async throws -> Void
     ) async throws {
         let lab = try await NetworkLab.build(sandboxes: sandboxes)
@@ -81,7 +85,15 @@ struct EgressTests {
                 let created = try await porthole.cli(["create", "--id", record.id, "--target", target] + record.flags)
                 guard created.status == 0 else { throw TestFailure("create \(record.id): \(created.stderr)") }
             }
-            let environment = Environment(lab: lab, porthole: porthole, agent: try await Self.startAgent(lab, porthole, resolver: resolver))
+            // Files the agent reads (as nobody): beside the data directory, world-readable.
+            for (name, text) in agentFiles {
+                let path = porthole.directory + "/" + name
+                try text.write(toFile: path, atomically: true, encoding: .utf8)
+                chmod(path, 0o644)
+            }
+            let extra = agentArguments.map { $0.replacingOccurrences(of: "{dir}", with: porthole.directory) }
+            let agent = try await Self.startAgent(lab, porthole, resolver: resolver, minimumTTL: minimumTTL, extra: extra)
+            let environment = Environment(lab: lab, porthole: porthole, agent: agent)
             environment.dnsLog = environment_dnsLog
             defer { environment.agent.stop() }
             try await body(environment)
@@ -238,6 +250,92 @@ struct EgressTests {
             let metrics = try await env.metrics()
             #expect(metrics.contains("porthole_egress_dns_queries_total{outcome=\"name_not_allowed\"} 3\n"), "\(metrics)")
             #expect(!metrics.contains("porthole_egress_dns_queries_total{outcome=\"answered\"} 0\n"))
+        }
+    }
+
+    @Test("the organisation list opens its networks and names to restricted sandboxes only; a changed domain list revokes what was resolved")
+    func organizationListAndRevocation() async throws {
+        let dns = ["org.example": "203.0.113.10", "mine.example": "203.0.113.20"]
+        try await withEgress(sandboxes: 2, records: [
+            Record(id: "restricted", sandbox: 1, flags: ["--tier", "2"]),
+            Record(id: "listed", sandbox: 2, flags: ["--domain-allow-list", "mine.example"]),
+        ], resolver: true, dns: dns, minimumTTL: 300,
+        agentFiles: ["organization.txt": "# the operator's list\n198.51.100.10/32\norg.example\n"],
+        agentArguments: ["--organization-allow-list", "{dir}/organization.txt", "--essential-services", "none"]) { env async throws in
+            let lab = env.lab
+            // Restricted: the organisation's network, and its name once resolved.
+            #expect(try await env.probe(1, "tcp", "198.51.100.10") == "reached")
+            #expect(try await env.probe(1, "tcp", "203.0.113.10") == "rejected")
+            #expect(try await lab.resolve(from: 1, "org.example") == "NOERROR 203.0.113.10")
+            #expect(try await env.probe(1, "tcp", "203.0.113.10") == "reached")
+            #expect(try await lab.resolve(from: 1, "mine.example") == "REFUSED", "another sandbox's list is not the organisation's")
+            // Allow list (tier 3): the organisation list is not for it.
+            #expect(try await env.probe(2, "tcp", "198.51.100.10") == "rejected")
+            #expect(try await lab.resolve(from: 2, "org.example") == "REFUSED")
+            // Its own name opens its address, with a 300 s lifetime here...
+            #expect(try await lab.resolve(from: 2, "mine.example") == "NOERROR 203.0.113.20")
+            #expect(try await env.probe(2, "tcp", "203.0.113.20") == "reached")
+            // ...until its domain list changes: then what it resolved goes, within a second.
+            let changed = try await env.porthole.cli(["network", "listed", "--domain-allow-list", "other.example"])
+            #expect(changed.status == 0, "\(changed.stderr)")
+            #expect(try await Self.eventually { try await env.probe(2, "tcp", "203.0.113.20") == "rejected" })
+        }
+    }
+
+    @Test("GET /v1/sandboxes/{id}/egress shows what the agent enforces: resolved addresses with their lifetime, drops by reason")
+    func reports() async throws {
+        let dns = ["mine.example": "203.0.113.20"]
+        try await withEgress(sandboxes: 3, records: [
+            Record(id: "listed", sandbox: 1, flags: ["--domain-allow-list", "mine.example"]),
+            Record(id: "blocked", sandbox: 2, flags: ["--network-block-all"]),
+            Record(id: "open", sandbox: 3),
+        ], resolver: true, dns: dns, minimumTTL: 300, agentArguments: ["--report-interval", "1"]) { env async throws in
+            let lab = env.lab
+            #expect(try await lab.resolve(from: 1, "mine.example") == "NOERROR 203.0.113.20")
+            #expect(try await env.probe(1, "tcp", "203.0.113.20") == "reached")
+            for _ in 0..<2 { #expect(try await env.probe(1, "tcp", "198.51.100.10") == "rejected") }
+            #expect(try await env.probe(1, "tcp", "169.254.169.254") == "silent")
+            for _ in 0..<3 { #expect(try await env.probe(2, "udp", "198.51.100.10") == "silent") }
+
+            func egress(_ id: String) async throws -> [String: Any] {
+                let result = try await env.porthole.cli(["egress", id, "--json"])
+                guard result.status == 0, let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else {
+                    throw TestFailure("egress \(id): \(result.stderr)")
+                }
+                return object
+            }
+            func drops(_ object: [String: Any]) -> [String: Int] {
+                let enforcement = object["enforcement"] as? [String: Any]
+                return (enforcement?["droppedPackets"] as? [String: Int]) ?? [:]
+            }
+            // Reported within a couple of report intervals.
+            #expect(try await Self.eventually(timeout: .seconds(5)) {
+                let listed = drops(try await egress("listed"))
+                return listed["notAllowed"] ?? 0 >= 2 && listed["neverReachable"] ?? 0 >= 1
+            })
+            let listed = try await egress("listed")
+            let enforcement = try #require(listed["enforcement"] as? [String: Any], "\(listed)")
+            #expect(enforcement["appliedClass"] as? String == "allow_list")
+            #expect(drops(listed)["blockedAll"] == 0)
+            let resolved = try #require(enforcement["resolvedAddresses"] as? [[String: Any]])
+            #expect(resolved.count == 1)
+            #expect(resolved.first?["name"] as? String == "mine.example")
+            #expect(resolved.first?["address"] as? String == "203.0.113.20")
+            #expect(resolved.first?["shared"] as? Bool == false)
+            let lifetime = resolved.first?["expiresInSeconds"] as? Int ?? 0
+            #expect(lifetime > 250 && lifetime <= 301, "300 s floor plus 1 s grace: \(lifetime)")
+            #expect(try await Self.eventually(timeout: .seconds(5)) { drops(try await egress("blocked"))["blockedAll"] ?? 0 >= 3 })
+            // The open sandbox dropped nothing; the human-readable form says the same as the JSON.
+            #expect(try await Self.eventually(timeout: .seconds(5)) { try await egress("open")["enforcement"] is [String: Any] })
+            #expect(drops(try await egress("open")) == ["blockedAll": 0, "neverReachable": 0, "notAllowed": 0])
+            let text = try await env.porthole.cli(["egress", "listed"])
+            #expect(text.stdout.contains("mine.example 203.0.113.20"), "\(text.stdout)")
+            // A deleted sandbox's report goes with it; one recreated at the address starts from zero.
+            #expect(try await env.porthole.cli(["delete", "listed"]).status == 0)
+            #expect(try await env.porthole.cli(["create", "--id", "again", "--target", lab.sandboxIPv4(1), "--domain-allow-list", "mine.example"]).status == 0)
+            #expect(try await Self.eventually { try await env.probe(1, "tcp", "203.0.113.20") == "rejected" }, "what the deleted sandbox resolved is not the new one's")
+            #expect(try await Self.eventually(timeout: .seconds(5)) { try await egress("again")["enforcement"] is [String: Any] })
+            #expect(drops(try await egress("again"))["notAllowed"] ?? 0 <= 1, "the counters of the address started again")
         }
     }
 

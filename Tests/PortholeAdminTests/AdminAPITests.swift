@@ -327,8 +327,10 @@ struct AdminAPITests {
             // The wire form: every key, nulls explicit, the class as documented.
             let raw = try await Curl.get(url: server.adminURL + "/v1/sandboxes/named/egress", headers: ["Authorization: Bearer \(server.adminToken)"])
             let json = try #require(try JSONSerialization.jsonObject(with: Data(raw.body.utf8)) as? [String: Any])
-            #expect(Set(json.keys) == ["sandboxId", "class", "source", "networks", "domains", "essentialServices", "unenforceable"])
+            #expect(Set(json.keys) == ["sandboxId", "class", "source", "networks", "domains", "essentialServices", "unenforceable", "enforcement"])
             #expect(json["class"] as? String == "allow_list" && json["source"] is NSNull && json["domains"] as? [String] == ["pypi.org"])
+            // No egress agent runs here: nothing is reported.
+            #expect(json["enforcement"] is NSNull)
             #expect(raw.header("Cache-Control") == "no-store")
 
             await #expect(throws: AdminAPIError.sandboxNotFound("nope")) { try await client.egress(id: "nope") }

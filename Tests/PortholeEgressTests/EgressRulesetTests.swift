@@ -53,10 +53,17 @@ struct EgressRulesetTests {
             add element inet porthole allow_cidr_v4 { 10.0.0.2 . 203.0.113.0/24 }
 
             """)
-        // Deleted: every element of the sandbox goes.
+        // Deleted: every element of the sandbox goes, its drop counters too (each added first, so
+        // the delete cannot fail on a counter that never counted).
         #expect(EgressRuleset.update(Self.configuration, from: before, to: EgressState()) == """
             delete element inet porthole class_v4 { 10.0.0.2 }
             delete element inet porthole allow_cidr_v4 { 10.0.0.2 . 192.0.2.0/24, 10.0.0.2 . 198.51.100.0/24 }
+            add element inet porthole drops_blocked_v4 { 10.0.0.2 }
+            delete element inet porthole drops_blocked_v4 { 10.0.0.2 }
+            add element inet porthole drops_never_v4 { 10.0.0.2 }
+            delete element inet porthole drops_never_v4 { 10.0.0.2 }
+            add element inet porthole drops_refused_v4 { 10.0.0.2 }
+            delete element inet porthole drops_refused_v4 { 10.0.0.2 }
 
             """)
     }

@@ -4,15 +4,74 @@ import PortholeCore
 import Testing
 
 /// Schema version 2 (revoked signed preview URLs in the record), version 3 (the domain allow list),
-/// and the migrations from versions 1 and 2.
+/// version 4 (egress agents' reports), and the migrations from versions 1, 2 and 3.
 @Suite("SQLitePolicyStore schema migration")
 struct SchemaMigrationTests {
+    /// Takes a database back from version 4 to version 3.
+    static func dropVersion4(_ store: SQLitePolicyStore) async throws {
+        _ = try await store.query("DROP TRIGGER egress_reports_sandbox_deleted")
+        _ = try await store.query("DROP TABLE egress_reports")
+        _ = try await store.query("PRAGMA user_version = 3")
+    }
+
+    static func report(_ id: String, source: String = "10.0.0.1", at time: Int64 = 100, blocked: Int64 = 0) -> EgressReport {
+        EgressReport(
+            sandboxId: id, host: "host-a", reportedAt: time, source: source, appliedClass: .allowList,
+            resolvedAddresses: [.init(name: "pypi.org", address: "203.0.113.20", expiresAt: time + 40, shared: true)],
+            droppedPackets: .init(blockedAll: blocked, neverReachable: 2, notAllowed: 3)
+        )
+    }
+
+    @Test func aVersion3DatabaseGainsEgressReports() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let path = "\(directory.path)/p.sqlite"
+        let old = try await SQLitePolicyStore.open(path: path, logger: testLogger)
+        try await Self.dropVersion4(old)
+        try await old.create(SandboxPolicy(id: "v3", target: "10.0.0.1", previewToken: "tok"))
+        try await old.close()
+
+        let store = try await SQLitePolicyStore.open(path: path, logger: testLogger)
+        #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 4)
+        #expect(try await store.egressReport(sandboxID: "v3") == nil)
+        try await store.publish([Self.report("v3")])
+        #expect(try await store.egressReport(sandboxID: "v3") == Self.report("v3"))
+        try await store.close()
+    }
+
+    @Test func egressReportsReplaceEachOtherAndGoWithTheirSandbox() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await SQLitePolicyStore.open(path: "\(directory.path)/p.sqlite", logger: testLogger)
+        for id in ["a", "b"] { try await store.create(SandboxPolicy(id: id, target: "10.0.0.1", previewToken: "tok")) }
+        let feed = try await store.changes(after: 0).latest
+        // One batch; a report for a sandbox that does not exist is dropped, not stored.
+        try await store.publish([Self.report("a"), Self.report("b"), Self.report("ghost")])
+        #expect(try await store.egressReport(sandboxID: "a") == Self.report("a"))
+        #expect(try await store.egressReport(sandboxID: "ghost") == nil)
+        try await store.publish([Self.report("a", at: 200, blocked: 9)])
+        #expect(try await store.egressReport(sandboxID: "a") == Self.report("a", at: 200, blocked: 9))
+        #expect(try await store.egressReport(sandboxID: "b") == Self.report("b"))
+        try await store.publish([])
+        // Reports are not records: the change feed (and so every proxy's cache) never hears of them.
+        #expect(try await store.changes(after: feed) == PolicyChanges(latest: feed, ids: []))
+        #expect(try await store.delete(id: "a"))
+        #expect(try await store.egressReport(sandboxID: "a") == nil)
+        try await store.create(SandboxPolicy(id: "a", target: "10.0.0.1", previewToken: "tok"))
+        #expect(try await store.egressReport(sandboxID: "a") == nil, "a recreated sandbox does not inherit the report")
+        // Malformed JSON in the table is an error that names the sandbox.
+        _ = try await store.query("UPDATE egress_reports SET report = '{' WHERE sandbox_id = 'b'")
+        await #expect(throws: PolicyStoreError.self) { try await store.egressReport(sandboxID: "b") }
+        try await store.close()
+    }
+
     @Test func aVersion1DatabaseIsMigratedInPlace() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let path = "\(directory.path)/p.sqlite"
         // Make a version 1 database: today's schema without the columns of versions 2 and 3.
         let old = try await SQLitePolicyStore.open(path: path, logger: testLogger)
+        try await Self.dropVersion4(old)
         _ = try await old.query("ALTER TABLE sandboxes DROP COLUMN domain_allow_list")
         _ = try await old.query("ALTER TABLE sandboxes DROP COLUMN revoked_grants")
         _ = try await old.query("PRAGMA user_version = 1")
@@ -24,7 +83,7 @@ struct SchemaMigrationTests {
         try await old.close()
 
         let store = try await SQLitePolicyStore.open(path: path, logger: testLogger)
-        #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 3)
+        #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 4)
         let migrated = try #require(try await store.policy(id: "v1"))
         #expect(migrated == SandboxPolicy(
             id: "v1", target: "10.0.0.1", isPublic: true, previewToken: "tok", tokenGeneration: 3, networkAllowList: "10.0.0.0/8",
@@ -42,6 +101,7 @@ struct SchemaMigrationTests {
         // Make a version 2 database: today's schema without the version 3 column, holding a record
         // with every field of version 2 set and a change feed entry.
         let old = try await SQLitePolicyStore.open(path: path, logger: testLogger)
+        try await Self.dropVersion4(old)
         _ = try await old.query("ALTER TABLE sandboxes DROP COLUMN domain_allow_list")
         _ = try await old.query("PRAGMA user_version = 2")
         _ = try await old.query(
@@ -54,7 +114,7 @@ struct SchemaMigrationTests {
         try await old.close()
 
         let store = try await SQLitePolicyStore.open(path: path, logger: testLogger)
-        #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 3)
+        #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 4)
         let migrated = try #require(try await store.policy(id: "v2"))
         #expect(migrated == SandboxPolicy(
             id: "v2", target: "fd00::2", previewToken: "tok", tokenGeneration: 7, networkBlockAll: true, networkAllowList: "10.0.0.0/8",

@@ -168,6 +168,14 @@ final class InstrumentedPolicyStore: PolicyStore {
         try await self.base.changes(after: sequence)
     }
 
+    func publish(_ reports: [EgressReport]) async throws {
+        try await self.base.publish(reports)
+    }
+
+    func egressReport(sandboxID: String) async throws -> EgressReport? {
+        try await self.base.egressReport(sandboxID: sandboxID)
+    }
+
     func close() async throws {
         try await self.base.close()
     }

@@ -19,6 +19,50 @@ public struct EffectiveEgress: Sendable, Hashable, Codable {
     public var essentialServices: Bool
     /// Why the egress cannot be enforced (and so is none at all), or `nil`.
     public var unenforceable: String?
+    /// What the egress agent on the sandbox's host last reported it enforces, or `nil` when no
+    /// agent has reported for the sandbox's current address (none runs, or it has not caught up).
+    public var enforcement: Enforcement?
+
+    /// An ``EgressReport`` as the API shows it: addresses still live, with their remaining lifetime.
+    public struct Enforcement: Sendable, Hashable, Codable {
+        public struct ResolvedAddress: Sendable, Hashable, Codable {
+            public var name: String
+            public var address: String
+            /// Unix seconds.
+            public var expiresAt: Int64
+            public var expiresInSeconds: Int64
+            /// In a set shared with other sandboxes (essential services, organisation list).
+            public var shared: Bool
+        }
+
+        public var host: String
+        /// Unix seconds; refreshed every minute while the agent runs.
+        public var reportedAt: Int64
+        /// The class the kernel applies (`block_all` while several sandboxes claim the address).
+        public var appliedClass: SandboxEgress.Class
+        public var conflictsWith: [String]
+        public var resolvedAddresses: [ResolvedAddress]
+        public var droppedPackets: EgressReport.DroppedPackets
+
+        public init(_ report: EgressReport, now: Int64) {
+            host = report.host
+            reportedAt = report.reportedAt
+            appliedClass = report.appliedClass
+            conflictsWith = report.conflictsWith
+            resolvedAddresses = report.resolvedAddresses.filter { $0.expiresAt > now }.map {
+                ResolvedAddress(name: $0.name, address: $0.address, expiresAt: $0.expiresAt, expiresInSeconds: $0.expiresAt - now, shared: $0.shared)
+            }
+            droppedPackets = report.droppedPackets
+        }
+    }
+
+    /// The egress of a record, with the agent's report when it is about the record's current address.
+    public init(_ egress: SandboxEgress, report: EgressReport?, now: Int64) {
+        self.init(egress)
+        if let report, report.source == egress.source?.description {
+            enforcement = Enforcement(report, now: now)
+        }
+    }
 
     public init(_ egress: SandboxEgress) {
         sandboxId = egress.sandboxID
@@ -31,7 +75,7 @@ public struct EffectiveEgress: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case sandboxId, egressClass = "class", source, networks, domains, essentialServices, unenforceable
+        case sandboxId, egressClass = "class", source, networks, domains, essentialServices, unenforceable, enforcement
     }
 
     /// `source` and `unenforceable` are always present, `null` when there is none.
@@ -48,6 +92,7 @@ public struct EffectiveEgress: Sendable, Hashable, Codable {
         } else {
             try container.encodeNil(forKey: .unenforceable)
         }
+        if let enforcement { try container.encode(enforcement, forKey: .enforcement) } else { try container.encodeNil(forKey: .enforcement) }
     }
 }
 

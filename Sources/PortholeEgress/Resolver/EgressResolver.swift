@@ -19,11 +19,14 @@ import PortholeDNS
 ///   TTL (at least `minimumTTL`, plus `grace`) **before** the answer is passed on, so the first
 ///   connection never races its rule.
 final class EgressResolver: Sendable {
-    /// Inserts addresses for a sandbox: into its own set, or the shared essential set.
-    typealias Allow = @Sendable (_ source: SandboxEgress.Source, _ addresses: [(bytes: [UInt8], ttl: UInt32)], _ essential: Bool) async throws -> Void
+    /// Inserts the addresses answered for `name` into `set` for a sandbox.
+    typealias Allow = @Sendable (
+        _ source: SandboxEgress.Source, _ name: String, _ addresses: [(bytes: [UInt8], ttl: UInt32)], _ set: EgressRuleset.ResolvedSet
+    ) async throws -> Void
 
     let directory: ResolverDirectory
     private let essentialServices: DomainAllowList
+    private let organizationDomains: DomainAllowList
     private let upstream: DNSUpstreamClient
     private let allow: Allow
     private let limiter: QueryRateLimiter
@@ -31,12 +34,13 @@ final class EgressResolver: Sendable {
     let counters: ResolverCounters
 
     init(
-        directory: ResolverDirectory, essentialServices: DomainAllowList, upstream: DNSUpstreamClient,
+        directory: ResolverDirectory, essentialServices: DomainAllowList, organizationDomains: DomainAllowList, upstream: DNSUpstreamClient,
         rateLimit: Int, counters: ResolverCounters, allow: @escaping Allow, logger: Logger
     ) {
         self.counters = counters
         self.directory = directory
         self.essentialServices = essentialServices
+        self.organizationDomains = organizationDomains
         self.upstream = upstream
         self.allow = allow
         self.limiter = QueryRateLimiter(rate: rateLimit, burst: rateLimit * 2)
@@ -60,7 +64,9 @@ final class EgressResolver: Sendable {
         guard entry.egressClass != .blockAll else { return refuse(query, .blocked, client: client) }
         guard limiter.admit(source) else { return refuse(query, .rateLimited, client: client) }
 
-        let rule = NameRule(egressClass: entry.egressClass, domains: entry.domains, essential: essentialServices)
+        let rule = NameRule(
+            egressClass: entry.egressClass, domains: entry.domains, essential: essentialServices, organization: organizationDomains
+        )
         guard rule.allows(query.name) != nil else { return refuse(query, .nameNotAllowed, client: client) }
 
         let exchanged: (answer: [UInt8], id: UInt16)
@@ -86,15 +92,17 @@ final class EgressResolver: Sendable {
             return DNSResponse.serverFailure(for: query)
         }
         if entry.egressClass != .open {
-            // Every name of the chain decided where the addresses point: each must be allowed.
-            var essential = true
+            // Every name of the chain decided where the addresses point: each must be allowed, and
+            // the narrowest list any of them needed decides the set (a sandbox's own name that
+            // CNAMEs to a CDN wildcard of the essential list opens the address to it alone).
+            var set = EgressRuleset.ResolvedSet.essential
             for name in response.chain {
                 guard let kind = rule.allows(name) else { return refuse(query, .nameNotAllowed, client: client) }
-                if kind == .own { essential = false }
+                set = set.narrowed(by: kind)
             }
             if !response.addresses.isEmpty {
                 do {
-                    try await allow(source, response.addresses.map { ($0.address, $0.ttl) }, essential)
+                    try await allow(source, query.name.description, response.addresses.map { ($0.address, $0.ttl) }, set)
                 } catch {
                     // Not in the kernel: answering would leave the sandbox with an address it cannot reach.
                     counters.count(.upstreamFailed)
@@ -115,15 +123,14 @@ final class EgressResolver: Sendable {
         return DNSResponse.refused(for: query)
     }
 
-    /// Which list lets a sandbox resolve a name.
+    /// Which list lets a sandbox resolve a name: the set its addresses go into.
     struct NameRule {
-        enum Kind { case own, essential }
-
         let egressClass: SandboxEgress.Class
         let domains: DomainAllowList?
         let essential: DomainAllowList
+        let organization: DomainAllowList
 
-        func allows(_ name: DNSName) -> Kind? {
+        func allows(_ name: DNSName) -> EgressRuleset.ResolvedSet? {
             let text = name.description
             switch egressClass {
             case .open: return .own
@@ -132,7 +139,8 @@ final class EgressResolver: Sendable {
                 if domains?.allows(text) == true { return .own }
                 return essential.allows(text) ? .essential : nil
             case .restricted:
-                return essential.allows(text) ? .essential : nil
+                if essential.allows(text) { return .essential }
+                return organization.allows(text) ? .organization : nil
             }
         }
     }

@@ -17,14 +17,15 @@ public final class EgressResolverService: Sendable {
     /// Binds UDP and TCP port `port` on each of `listen` and starts answering for `agent`'s sandboxes.
     public static func start(
         agent: EgressAgent, listen: [String], port: Int = 53, upstreams: [SocketAddress],
-        essentialServices: DomainAllowList, rateLimit: Int, counters: ResolverCounters = ResolverCounters(),
+        essentialServices: DomainAllowList, organizationDomains: DomainAllowList = DomainAllowList(entries: []), rateLimit: Int, counters: ResolverCounters = ResolverCounters(),
         group: any EventLoopGroup, logger: Logger
     ) async throws -> EgressResolverService {
         let upstream = try await DNSUpstreamClient.start(group: group, servers: upstreams)
         let resolver = EgressResolver(
-            directory: agent.directory, essentialServices: essentialServices, upstream: upstream, rateLimit: rateLimit,
-            counters: counters, allow: { source, addresses, essential in
-                try await agent.allowResolved(source, addresses: addresses, essential: essential)
+            directory: agent.directory, essentialServices: essentialServices, organizationDomains: organizationDomains,
+            upstream: upstream, rateLimit: rateLimit, counters: counters,
+            allow: { source, name, addresses, set in
+                try await agent.allowResolved(source, name: name, addresses: addresses, in: set)
             },
             logger: logger
         )
