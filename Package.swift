@@ -160,7 +160,11 @@ let package = Package(
         ),
         .testTarget(
             name: "PortholeEgressTests",
-            dependencies: ["PortholeEgress", "PortholeCore", "PortholeDNS"],
+            dependencies: [
+                "PortholeEgress", "PortholeCore", "PortholeDNS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

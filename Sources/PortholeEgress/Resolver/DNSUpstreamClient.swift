@@ -7,23 +7,18 @@ import PortholeDNS
 /// by the server they must come from (RFC 5452: an answer from anywhere else is ignored, and the
 /// ID is random per query so it cannot be guessed).
 final class DNSUpstreamClient: Sendable {
-    private struct Pending {
-        let server: SocketAddress
-        let continuation: CheckedContinuation<[UInt8], any Error>
-    }
-
     private let channel: any Channel
-    private let pending: NIOLockedValueBox<[UInt16: Pending]>
+    private let pending: NIOLockedValueBox<PendingQueries>
     let servers: [SocketAddress]
 
-    private init(channel: any Channel, pending: NIOLockedValueBox<[UInt16: Pending]>, servers: [SocketAddress]) {
+    private init(channel: any Channel, pending: NIOLockedValueBox<PendingQueries>, servers: [SocketAddress]) {
         self.channel = channel
         self.pending = pending
         self.servers = servers
     }
 
     static func start(group: any EventLoopGroup, servers: [SocketAddress]) async throws -> DNSUpstreamClient {
-        let pending = NIOLockedValueBox<[UInt16: Pending]>([:])
+        let pending = NIOLockedValueBox(PendingQueries())
         // One socket per address family in use; IPv4 servers are the common case.
         let family = servers.first?.protocol ?? .inet
         let channel = try await DatagramBootstrap(group: group)
@@ -46,9 +41,12 @@ final class DNSUpstreamClient: Sendable {
     func exchange(timeout: Duration, _ make: (UInt16) -> [UInt8]) async throws -> (answer: [UInt8], id: UInt16) {
         var lastError: any Error = DNSUpstreamError.noServer
         for server in servers {
-            let id = reserveID()
+            guard let (id, token) = pending.withLockedValue({ $0.reserve(server: server) }) else {
+                lastError = DNSUpstreamError.idInUse
+                continue
+            }
             do {
-                let answer = try await send(make(id), id: id, to: server, timeout: timeout)
+                let answer = try await send(make(id), id: id, token: token, to: server, timeout: timeout)
                 return (answer, id)
             } catch {
                 lastError = error
@@ -76,7 +74,7 @@ final class DNSUpstreamClient: Sendable {
         let framed = try DNSTCPFraming.frame(query)
         let loop = channel.eventLoop
         let promise = loop.makePromise(of: [UInt8].self)
-        let timeoutAmount = TimeAmount.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        let timeoutAmount = TimeAmount(timeout)
         let connection = try await ClientBootstrap(group: loop)
             .connectTimeout(timeoutAmount)
             .channelInitializer { channel in
@@ -121,33 +119,24 @@ final class DNSUpstreamClient: Sendable {
         }
     }
 
-    private func reserveID() -> UInt16 {
-        pending.withLockedValue { table in
-            var id = UInt16.random(in: .min ... .max)
-            while table[id] != nil { id = UInt16.random(in: .min ... .max) }
-            return id
-        }
-    }
-
-    private func send(_ bytes: [UInt8], id: UInt16, to server: SocketAddress, timeout: Duration) async throws -> [UInt8] {
+    private func send(_ bytes: [UInt8], id: UInt16, token: UInt64, to server: SocketAddress, timeout: Duration) async throws -> [UInt8] {
         let pending = self.pending
         let channel = self.channel
         return try await withCheckedThrowingContinuation { continuation in
-            let registered = pending.withLockedValue { table -> Bool in
-                guard table[id] == nil else { return false }
-                table[id] = Pending(server: server, continuation: continuation)
-                return true
-            }
-            guard registered else {
+            guard pending.withLockedValue({ $0.attach(continuation, id: id, token: token) }) else {
                 continuation.resume(throwing: DNSUpstreamError.idInUse)
                 return
             }
-            channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)) {
-                pending.withLockedValue { $0.removeValue(forKey: id) }?.continuation.resume(throwing: DNSUpstreamError.timeout(server))
+            let timer = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) { () -> Void in
+                let expired = pending.withLockedValue { $0.take(id: id, token: token) }
+                expired?.continuation?.resume(throwing: DNSUpstreamError.timeout(server))
             }
+            if !pending.withLockedValue({ $0.attach(timer: timer, id: id, token: token) }) { timer.cancel() }
             let envelope = AddressedEnvelope(remoteAddress: server, data: channel.allocator.buffer(bytes: bytes))
             channel.writeAndFlush(envelope).whenFailure { error in
-                pending.withLockedValue { $0.removeValue(forKey: id) }?.continuation.resume(throwing: error)
+                guard let entry = pending.withLockedValue({ $0.take(id: id, token: token) }) else { return }
+                entry.timer?.cancel()
+                entry.continuation?.resume(throwing: error)
             }
         }
     }
@@ -155,21 +144,18 @@ final class DNSUpstreamClient: Sendable {
     private final class AnswerHandler: ChannelInboundHandler {
         typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
-        private let pending: NIOLockedValueBox<[UInt16: Pending]>
+        private let pending: NIOLockedValueBox<PendingQueries>
 
-        init(pending: NIOLockedValueBox<[UInt16: Pending]>) {
+        init(pending: NIOLockedValueBox<PendingQueries>) {
             self.pending = pending
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let envelope = unwrapInboundIn(data)
             guard let id = envelope.data.getInteger(at: envelope.data.readerIndex, as: UInt16.self) else { return }
-            let waiting = pending.withLockedValue { table -> Pending? in
-                // Only the server the query went to may answer it.
-                guard let entry = table[id], entry.server == envelope.remoteAddress else { return nil }
-                return table.removeValue(forKey: id)
-            }
-            waiting?.continuation.resume(returning: Array(envelope.data.readableBytesView))
+            guard let waiting = pending.withLockedValue({ $0.takeAnswer(id: id, from: envelope.remoteAddress) }) else { return }
+            waiting.timer?.cancel()
+            waiting.continuation?.resume(returning: Array(envelope.data.readableBytesView))
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -187,7 +173,7 @@ enum DNSUpstreamError: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .noServer: "no upstream DNS server is configured"
-        case .idInUse: "no free query ID"
+        case .idInUse: "no free query ID (65,536 queries in flight)"
         case .timeout(let server): "the upstream DNS server \(server) did not answer in time"
         case .closed: "the upstream DNS server closed the connection without an answer"
         }
