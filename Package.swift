@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "PortholeCore", targets: ["PortholeCore"]),
         .library(name: "PortholeTLS", targets: ["PortholeTLS"]),
         .library(name: "PortholeStore", targets: ["PortholeStore"]),
+        .library(name: "PortholePostgres", targets: ["PortholePostgres"]),
         .library(name: "PortholeProxy", targets: ["PortholeProxy"]),
         .library(name: "PortholeAdmin", targets: ["PortholeAdmin"]),
         .library(name: "PortholeClient", targets: ["PortholeClient"]),
@@ -26,6 +27,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // Only for postgres-nio's TLS configuration (its connections use NIOSSL); the proxy's TLS is
+        // the system OpenSSL.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // The admin API's HTTP server. Its default traits pull in swift-configuration, which we do not use.
@@ -77,6 +82,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The shared policy store for several instances: PostgreSQL through postgres-nio's pool,
+        // LISTEN/NOTIFY for the change feed. A target of its own, so only the binary links it.
+        .target(
+            name: "PortholePostgres",
+            dependencies: [
+                "PortholeCore",
+                "PortholeStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PortholeProxy",
             dependencies: [
@@ -100,6 +122,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             // The OpenAPI document is committed as JSON and compiled into the binary, so the served
@@ -140,6 +163,7 @@ let package = Package(
                 "PortholeCore",
                 "PortholeTLS",
                 "PortholeStore",
+                "PortholePostgres",
                 "PortholeProxy",
                 "PortholeAdmin",
                 "PortholeClient",
@@ -186,7 +210,9 @@ let package = Package(
             name: "PortholeStoreTests",
             dependencies: [
                 "PortholeStore",
+                "PortholePostgres",
                 "PortholeCore",
+                "PortholeTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -100,6 +100,24 @@ def main() -> None:
               "porthole-egress.service: ReadWritePaths= must hold the data-dir of egress.json")
         check("AF_NETLINK" in egress_unit, "porthole-egress.service: nftables needs AF_NETLINK")
 
+    # --- compose: several instances on one PostgreSQL store ---------------------------------
+    compose = yaml.safe_load((DEPLOY / "compose/compose.yaml").read_text())
+    instance = compose["x-porthole"]
+    environment = instance["environment"]
+    as_settings = {key.removeprefix("PORTHOLE_").lower().replace("_", "-") for key in environment}
+    unknown = sorted(as_settings - known)
+    check(not unknown, f"compose/compose.yaml: PORTHOLE_ variables the server does not know: {unknown}")
+    check(environment.get("PORTHOLE_STORE", "").startswith("postgresql://"),
+          "compose/compose.yaml: every instance needs the shared store (PORTHOLE_STORE=postgresql://…)")
+    instances = [name for name, service in compose["services"].items() if service is instance or name.startswith("porthole-")]
+    check(len(instances) >= 2, "compose/compose.yaml: the point is several instances")
+    haproxy_compose = (DEPLOY / "compose/haproxy.cfg").read_text()
+    for name in instances:
+        check(f"{name}:8443" in haproxy_compose, f"compose/haproxy.cfg: no server for {name}")
+    grace = int(environment.get("PORTHOLE_DRAIN_DELAY", 0)) + int(environment.get("PORTHOLE_DRAIN_TIMEOUT", 30))
+    stop = int(str(instance.get("stop_grace_period", "10s")).removesuffix("s"))
+    check(grace < stop, f"compose/compose.yaml: stop_grace_period {stop}s must exceed the drain ({grace}s)")
+
     # --- Dockerfile -------------------------------------------------------------------------
     dockerfile = (DEPLOY / "docker/Dockerfile").read_text()
     check(re.search(r"^FROM swift:\$\{SWIFT_VERSION\}-bookworm AS build", dockerfile, re.M) is not None

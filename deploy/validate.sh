@@ -7,7 +7,8 @@
 #
 # Checks, in order:
 #   systemd     systemd-analyze verify of the unit, and its offline security exposure at most 2.5
-#   haproxy     haproxy -c of haproxy.cfg
+#   haproxy     haproxy -c of haproxy.cfg and of the compose example's
+#   compose     yamllint of the several-instances example (docker compose is not installed here)
 #   docker      hadolint of the Dockerfile (the image itself needs a daemon and the network)
 #   kubernetes  yamllint, then every manifest against the Kubernetes 1.37 OpenAPI schemas, strict
 #               (unknown fields are errors), with kubernetes-validate's bundled schemas
@@ -58,8 +59,9 @@ systemd-analyze verify "$work/porthole-egress.service"
 # CAP_NET_ADMIN costs exposure; the rest is locked down as porthole.service is.
 systemd-analyze security --offline=true --threshold=35 "$work/porthole-egress.service" | tail -n 1
 
-step "haproxy: haproxy -c -f deploy/haproxy/haproxy.cfg"
+step "haproxy: haproxy -c -f deploy/haproxy/haproxy.cfg and deploy/compose/haproxy.cfg"
 haproxy -c -f haproxy/haproxy.cfg
+haproxy -c -f compose/haproxy.cfg
 
 step "docker: hadolint deploy/docker/Dockerfile"
 hadolint docker/Dockerfile
@@ -74,6 +76,11 @@ for manifest in kubernetes/*.yaml; do
     kubernetes-validate --strict --quiet "$manifest"
     echo "$manifest: valid"
 done
+
+step "compose: yamllint deploy/compose/compose.yaml"
+yamllint --strict -d '{extends: default, rules: {line-length: {max: 140}, document-start: disable,
+    comments: {min-spaces-from-content: 1}, comments-indentation: disable, truthy: {check-keys: false}}}' compose/
+echo "compose/compose.yaml: valid YAML (docker compose config needs a Docker installation)"
 
 step "consistency"
 python3 check_consistency.py

@@ -25,6 +25,11 @@ public struct ControlPlaneConfiguration: Sendable {
     /// Most signed preview URLs one sandbox may have revoked and not yet expired; past it, rotating
     /// the preview token (which ends every URL at once) is the answer.
     public var maximumRevokedGrants: Int
+    /// Seconds the store may be unreachable before `/readyz` says not ready. Every instance shares
+    /// one database: a blip must not take them all out of the balancer at once, while they go on
+    /// serving what they have cached. A store that can never work again (its file replaced) is not
+    /// ready at once.
+    public var storeOutageGrace: Int64 = 0
     /// Unix seconds; tests inject a clock.
     public var now: @Sendable () -> Int64
 

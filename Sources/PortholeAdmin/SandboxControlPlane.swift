@@ -1,5 +1,6 @@
 public import PortholeCore
 public import PortholeStore
+import NIOConcurrencyHelpers
 
 /// Every operation of the admin API on sandbox policies, independent of HTTP: the admin server calls it,
 /// and so does `porthole sandbox …` when no server is running (writing the store directly).
@@ -12,6 +13,8 @@ public import PortholeStore
 ///   proxied request reads the new record; other processes learn it from the store's change feed.
 /// - Consistency: read-modify-write cycles of one sandbox are serialised in this process.
 public final class SandboxControlPlane: Sendable {
+    /// When the store was first seen unavailable in the current outage (Unix seconds).
+    private let unavailableSince = NIOLockedValueBox<Int64?>(nil)
     private let store: any PolicyStore
     private let cache: PolicyCache?
     private let configuration: ControlPlaneConfiguration
@@ -231,11 +234,20 @@ public final class SandboxControlPlane: Sendable {
 
     // MARK: - Health
 
-    /// True when the store answers a read and takes writes.
+    /// True when the store answers a read and takes writes, or has been unavailable for less than
+    /// ``ControlPlaneConfiguration/storeOutageGrace``.
     public func isReady() async -> Bool {
+        let now = configuration.now()
         do {
             try await store.checkAvailable()
+            unavailableSince.withLockedValue { $0 = nil }
             return true
+        } catch let error as PolicyStoreError where error.code == .unavailable {
+            let since = unavailableSince.withLockedValue { since in
+                if since == nil { since = now }
+                return since!
+            }
+            return now - since < configuration.storeOutageGrace
         } catch {
             return false
         }

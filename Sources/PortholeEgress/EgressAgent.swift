@@ -75,8 +75,10 @@ public actor EgressAgent {
         let clock = ContinuousClock()
         var nextReport = clock.now
         while !Task.isCancelled {
+            var failed = true
             do {
                 try await step()
+                failed = false
             } catch let error as NftablesError {
                 failures += 1
                 logger.error("egress rules not applied; rebuilding the table next round", metadata: ["error": "\(error)"])
@@ -92,7 +94,13 @@ public actor EgressAgent {
                     logger.warning("egress reports not published; retrying", metadata: ["error": "\(error)"])
                 }
             }
-            try await Task.sleep(for: pollInterval)
+            if failed {
+                try await Task.sleep(for: pollInterval)
+            } else {
+                // At once when the store hears of a write (PostgreSQL's NOTIFY), else next poll.
+                await store.waitForChanges(after: cursor, timeout: pollInterval)
+                try Task.checkCancellation()
+            }
         }
     }
 

@@ -29,6 +29,9 @@ public final class PolicyCache: Sendable {
     /// Built once at init and never mutated, so the hot path reads it without a lock.
     private let loopCaches: [ObjectIdentifier: NIOLoopBoundBox<LoopPolicyCache>]
     private let loads = NIOLockedValueBox(InFlightPolicyLoads())
+    /// When ``run()`` last read the change feed: what it cached is at most that old plus the
+    /// entries' lifetime. `nil` before the first read.
+    private let feedReadAt = NIOLockedValueBox<NIODeadline?>(nil)
     private let logger: Logger
 
     public init(
@@ -107,7 +110,8 @@ public final class PolicyCache: Sendable {
     }
 
     /// Follows the store's change feed, invalidating every id written by anyone (this process,
-    /// the CLI, another instance), every ``Configuration/changePollInterval``. Returns when the
+    /// the CLI, another instance): as soon as the store hears of a write, and at least every
+    /// ``Configuration/changePollInterval``. Returns when the
     /// task is cancelled. Store failures are logged once per outage and polling continues.
     public func run() async throws {
         // `Int64.max` is in every feed's future, so the first read reports an incomplete feed:
@@ -118,6 +122,8 @@ public final class PolicyCache: Sendable {
         while !Task.isCancelled {
             do {
                 let changes = try await self.store.changes(after: cursor)
+                let readAt = self.now()
+                self.feedReadAt.withLockedValue { $0 = readAt }
                 if failing {
                     failing = false
                     self.logger.info("policy change feed is readable again")
@@ -145,10 +151,17 @@ public final class PolicyCache: Sendable {
                     )
                 }
             }
-            do {
-                try await Task.sleep(nanoseconds: interval)
-            } catch {
-                return
+            if failing {
+                // Not woken by notifications while reads fail: they would turn into a busy loop.
+                do {
+                    try await Task.sleep(nanoseconds: interval)
+                } catch {
+                    return
+                }
+            } else {
+                // At once when the store hears of a write (PostgreSQL), else after the interval.
+                await self.store.waitForChanges(after: cursor, timeout: .nanoseconds(Int64(interval)))
+                if Task.isCancelled { return }
             }
         }
     }
@@ -157,6 +170,9 @@ public final class PolicyCache: Sendable {
     public var metrics: PolicyCacheMetrics {
         get async {
             var metrics = PolicyCacheMetrics()
+            if let readAt = self.feedReadAt.withLockedValue({ $0 }) {
+                metrics.changeFeedAgeSeconds = Double((self.now() - readAt).nanoseconds) / 1e9
+            }
             self.loads.withLockedValue {
                 metrics.loads = $0.loadsStarted
                 metrics.loadFailures = $0.loadFailures

@@ -16,6 +16,9 @@ public struct PolicyCacheMetrics: Sendable, Hashable {
     public var evictions: Int
     /// Entries held now, summed over the event loops (an id cached on two loops counts twice).
     public var entries: Int
+    /// Seconds since the change feed was last read: during a store outage, how much older than
+    /// the store a cached policy may be. `nil` before the first read (or without a follower).
+    public var changeFeedAgeSeconds: Double? = nil
 
     public init(
         hits: Int = 0,

@@ -35,6 +35,11 @@ public protocol PolicyStore: Sendable {
     /// `sequence` is in its future): treat every record as changed.
     func changes(after sequence: Int64) async throws -> PolicyChanges
 
+    /// Returns once the change feed may hold entries after `sequence`, after `timeout` at the
+    /// latest, or when the task is cancelled. A store that hears of writes (PostgreSQL's NOTIFY)
+    /// returns as soon as one commits; the others wait out the timeout, and readers poll.
+    func waitForChanges(after sequence: Int64, timeout: Duration) async
+
     /// Stores egress agents' reports (``EgressReport``), replacing each sandbox's previous one, in
     /// one transaction. A report for a sandbox that no longer exists is dropped; deleting a sandbox
     /// deletes its report. Reports are not on the change feed: they describe records, they are
@@ -53,6 +58,10 @@ public protocol PolicyStore: Sendable {
 }
 
 extension PolicyStore {
+    public func waitForChanges(after sequence: Int64, timeout: Duration) async {
+        try? await Task.sleep(for: timeout)
+    }
+
     /// A store that answers a read is taken to take writes too.
     public func checkAvailable() async throws {
         _ = try await self.policy(id: "-")

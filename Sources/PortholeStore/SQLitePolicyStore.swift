@@ -242,11 +242,7 @@ public final class SQLitePolicyStore: PolicyStore {
     public func publish(_ reports: [EgressReport]) async throws {
         guard !reports.isEmpty else { return }
         try self.checkFile()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let rows = try reports.map { report -> String in
-            String(decoding: try encoder.encode(report), as: UTF8.self)
-        }
+        let rows = try reports.map(EgressReportJSON.encode)
         // One statement over a JSON array: one transaction (and one fsync) for the whole batch,
         // however many reports, and only for sandboxes that still exist.
         let batch = "[" + rows.joined(separator: ",") + "]"
@@ -265,11 +261,7 @@ public final class SQLitePolicyStore: PolicyStore {
     public func egressReport(sandboxID: String) async throws -> EgressReport? {
         let rows = try await self.query("SELECT report FROM egress_reports WHERE sandbox_id = ?1", [.text(sandboxID)])
         guard let text = rows.first?.column("report")?.string else { return nil }
-        do {
-            return try JSONDecoder().decode(EgressReport.self, from: Data(text.utf8))
-        } catch {
-            throw PolicyStoreError.corrupt("the egress report of sandbox \(sandboxID) in \(self.path) does not decode: \(error)")
-        }
+        return try EgressReportJSON.decode(text, sandboxID: sandboxID, location: self.path)
     }
 
     public func checkAvailable() async throws {
@@ -546,35 +538,27 @@ extension SQLitePolicyStore {
 
     /// Binds in `columnList` order (`?1` … `?15`).
     private static func encode(_ policy: SandboxPolicy) throws -> [SQLiteData] {
-        let labels: String
-        let revokedGrants: String
-        do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            labels = String(decoding: try encoder.encode(policy.labels), as: UTF8.self)
-            revokedGrants = String(decoding: try encoder.encode(policy.revokedGrants), as: UTF8.self)
-        } catch {
-            throw PolicyStoreError.corrupt("the labels of sandbox '\(policy.id)' cannot be encoded as JSON (\(error))")
-        }
+        let row = try PolicyRow(policy)
         return [
-            .text(policy.id),
-            .text(policy.target),
-            .integer(policy.isPublic ? 1 : 0),
-            .text(policy.previewToken),
-            .integer(Int(policy.tokenGeneration)),
-            .integer(policy.networkBlockAll ? 1 : 0),
-            policy.networkAllowList.map { .text($0) } ?? .null,
-            .integer(policy.tier),
-            .text(labels),
-            .integer(policy.hostRewrite ? 1 : 0),
-            .text(policy.state.rawValue),
-            .integer(Int(policy.createdAt)),
-            .integer(Int(policy.updatedAt)),
-            .text(revokedGrants),
-            policy.domainAllowList.map { .text($0) } ?? .null,
+            .text(row.id),
+            .text(row.target),
+            .integer(row.isPublic ? 1 : 0),
+            .text(row.previewToken),
+            .integer(Int(row.tokenGeneration)),
+            .integer(row.networkBlockAll ? 1 : 0),
+            row.networkAllowList.map { .text($0) } ?? .null,
+            .integer(Int(row.tier)),
+            .text(row.labels),
+            .integer(row.hostRewrite ? 1 : 0),
+            .text(row.state),
+            .integer(Int(row.createdAt)),
+            .integer(Int(row.updatedAt)),
+            .text(row.revokedGrants),
+            row.domainAllowList.map { .text($0) } ?? .null,
         ]
     }
 
+    /// Checks each column's SQLite type; ``PolicyRow/policy()`` checks the values.
     private static func decode(_ row: SQLiteRow) throws -> SandboxPolicy {
         let id = row.column("id")?.string ?? "?"
         func field<T>(_ name: String, _ convert: (SQLiteData) -> T?) throws -> T {
@@ -583,43 +567,14 @@ extension SQLitePolicyStore {
             }
             return value
         }
-        func integer(_ data: SQLiteData) -> Int? {
-            if case .integer(let value) = data { Int(value) } else { nil }
+        func integer(_ data: SQLiteData) -> Int64? {
+            if case .integer(let value) = data { Int64(value) } else { nil }
         }
         func text(_ data: SQLiteData) -> String? {
             if case .text(let value) = data { value } else { nil }
         }
         func bool(_ data: SQLiteData) -> Bool? {
             integer(data).flatMap { $0 == 0 ? false : $0 == 1 ? true : nil }
-        }
-
-        let labelsJSON = try field("labels", text)
-        let labels: [String: String]
-        do {
-            labels = try JSONDecoder().decode([String: String].self, from: Data(labelsJSON.utf8))
-        } catch {
-            throw PolicyStoreError.corrupt("sandbox '\(id)' has labels that are not a JSON object of strings")
-        }
-        let generation = try field("token_generation", integer)
-        guard let tokenGeneration = UInt32(exactly: generation) else {
-            throw PolicyStoreError.corrupt("sandbox '\(id)' has token generation \(generation), outside 0…\(UInt32.max)")
-        }
-        let stateName = try field("state", text)
-        guard let state = SandboxState(rawValue: stateName) else {
-            throw PolicyStoreError.corrupt("sandbox '\(id)' has unknown state '\(stateName)'")
-        }
-        let revokedGrants: [String: Int64]
-        switch row.column("revoked_grants") {
-        case .text(let json)?:
-            do {
-                revokedGrants = try JSONDecoder().decode([String: Int64].self, from: Data(json.utf8))
-            } catch {
-                throw PolicyStoreError.corrupt("sandbox '\(id)' has revoked grants that are not a JSON object of expiry times")
-            }
-        case nil:
-            revokedGrants = [:]
-        default:
-            throw PolicyStoreError.corrupt("sandbox '\(id)' has a malformed 'revoked_grants' column")
         }
         func optionalText(_ name: String) throws -> String? {
             switch row.column(name) {
@@ -628,25 +583,24 @@ extension SQLitePolicyStore {
             default: throw PolicyStoreError.corrupt("sandbox '\(id)' has a malformed '\(name)' column")
             }
         }
-        let allowList = try optionalText("network_allow_list")
-        let domainAllowList = try optionalText("domain_allow_list")
-
-        return SandboxPolicy(
+        // A row read without the column (before schema version 2) has no revocations.
+        let revokedGrants = try row.column("revoked_grants") == nil ? "{}" : field("revoked_grants", text)
+        return try PolicyRow(
             id: try field("id", text),
             target: try field("target", text),
             isPublic: try field("is_public", bool),
             previewToken: try field("preview_token", text),
-            tokenGeneration: tokenGeneration,
+            tokenGeneration: try field("token_generation", integer),
             networkBlockAll: try field("network_block_all", bool),
-            networkAllowList: allowList,
-            domainAllowList: domainAllowList,
+            networkAllowList: try optionalText("network_allow_list"),
             tier: try field("tier", integer),
-            labels: labels,
+            labels: try field("labels", text),
             hostRewrite: try field("host_rewrite", bool),
-            state: state,
-            createdAt: Int64(try field("created_at", integer)),
-            updatedAt: Int64(try field("updated_at", integer)),
-            revokedGrants: revokedGrants
-        )
+            state: try field("state", text),
+            createdAt: try field("created_at", integer),
+            updatedAt: try field("updated_at", integer),
+            revokedGrants: revokedGrants,
+            domainAllowList: try optionalText("domain_allow_list")
+        ).policy()
     }
 }

@@ -31,28 +31,48 @@ struct DataDirectory {
     /// The key that signs session cookies: from settings (hex, shared by every instance behind a
     /// balancer), else generated once into `cookie-secret` (mode 0600).
     func cookieSecret(configured: String?) throws -> [UInt8] {
-        if let configured {
-            guard let bytes = Self.hexBytes(configured), bytes.count >= 32 else {
-                throw DataDirectoryError("cookie-secret must be at least 64 hex digits (32 bytes)")
-            }
-            return bytes
-        }
+        if let configured { return try Self.configuredSecret(configured) }
         let file = path + "/cookie-secret"
         if let data = FileManager.default.contents(atPath: file) {
             let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let bytes = Self.hexBytes(text), bytes.count >= 32 else {
+            guard let bytes = Self.secretBytes(text) else {
                 throw DataDirectoryError("\(file) is damaged: expected 64 hex digits; delete it to generate a new one (signs users out)")
             }
             return bytes
         }
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let text = bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() + "\n"
-        guard FileManager.default.createFile(atPath: file, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+        let text = Self.newSecret()
+        guard FileManager.default.createFile(atPath: file, contents: Data((text + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
             throw DataDirectoryError("cannot write \(file)")
         }
+        return Self.secretBytes(text)!
+    }
+
+    /// The data directory's cookie secret as hex, if it has one (for `porthole store migrate`).
+    func existingCookieSecret() -> String? {
+        guard let data = FileManager.default.contents(atPath: path + "/cookie-secret") else { return nil }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return Self.secretBytes(text) == nil ? nil : text
+    }
+
+    /// A secret from settings: at least 32 bytes of hex.
+    static func configuredSecret(_ text: String) throws -> [UInt8] {
+        guard let bytes = secretBytes(text) else {
+            throw DataDirectoryError("cookie-secret must be at least 64 hex digits (32 bytes)")
+        }
         return bytes
+    }
+
+    /// The bytes of a hex secret of at least 32 bytes.
+    static func secretBytes(_ text: String) -> [UInt8]? {
+        guard let bytes = hexBytes(text), bytes.count >= 32 else { return nil }
+        return bytes
+    }
+
+    /// 32 random bytes as hex.
+    static func newSecret() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16).leftPadded(to: 2) }.joined()
     }
 
     static func hexBytes(_ text: String) -> [UInt8]? {

@@ -24,6 +24,8 @@ struct EgressCommand: AsyncParsableCommand {
     var config: String?
     @Option(help: "Directory of the policy store that porthole serve writes. (default: .porthole)")
     var dataDir: String?
+    @Option(help: "The shared policy store: a postgresql:// URL, as porthole serve --store. Prefer PORTHOLE_STORE or the config file: a flag shows in ps. (default: the SQLite file in --data-dir)")
+    var store: String?
     @Option(help: "Host interface (nft pattern, e.g. psb*) that sandbox traffic enters on; repeat for several. Required.")
     var sandboxInterface: [String] = []
     @Option(help: "CIDR no sandbox may reach whatever its policy (besides link-local, multicast and the host's own addresses); repeat or comma-separate.")
@@ -50,7 +52,7 @@ struct EgressCommand: AsyncParsableCommand {
     var logLevel: String?
 
     static let settingNames = [
-        "data-dir", "sandbox-interface", "egress-deny", "resolver-address", "upstream-dns", "essential-services",
+        "data-dir", "store", "sandbox-interface", "egress-deny", "resolver-address", "upstream-dns", "essential-services",
         "organization-allow-list", "report-interval", "dns-rate-limit", "dns-minimum-ttl", "dns-grace", "metrics-address", "log-level",
     ]
 
@@ -91,12 +93,18 @@ struct EgressCommand: AsyncParsableCommand {
         configuration.organizationNetworks = organization.networks
         let reportSeconds = try source.int("report-interval", flag: reportInterval, default: 5, range: 0...3600)
         // Never a new, empty store: the agent follows the one porthole serve (or the CLI) writes.
-        guard FileManager.default.fileExists(atPath: directory.databasePath) else {
+        let location: StoreLocation
+        do {
+            location = try StoreLocation(store: source.optionalString("store", flag: store), dataDirectory: directory)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if case .sqlite = location, !FileManager.default.fileExists(atPath: directory.databasePath) {
             throw EgressCommandError(
-                "no policy store at \(directory.databasePath): porthole egress follows the store porthole serve writes; point --data-dir at its data directory"
+                "no policy store at \(directory.databasePath): porthole egress follows the store porthole serve writes; point --data-dir at its data directory, or --store at its database"
             )
         }
-        let store = try await SQLitePolicyStore.open(path: directory.databasePath, logger: logger)
+        let store = try await location.open(group: MultiThreadedEventLoopGroup.singleton, logger: logger, mayCreate: false, allowedBy: "")
         let agent: EgressAgent
         do {
             let host = ProcessInfo.processInfo.hostName

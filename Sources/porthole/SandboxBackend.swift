@@ -3,6 +3,7 @@ import Logging
 import PortholeAdmin
 import PortholeClient
 import PortholeCore
+import NIOPosix
 import PortholeStore
 
 /// Where `porthole sandbox …` sends its operations: the running server's admin API (through
@@ -33,26 +34,27 @@ extension AdminClient: SandboxBackend {
     func close() async {}
 }
 
-/// The data directory's SQLite store, written directly. A server running on the same data directory
-/// picks the changes up from the store's change feed within its poll interval (250 ms).
+/// The policy store, written directly (the data directory's SQLite file, or the shared
+/// PostgreSQL database). A server on the same store picks the changes up from its change feed: at
+/// once with PostgreSQL, within its poll interval (250 ms) with SQLite.
 struct DirectStoreBackend: SandboxBackend {
-    let store: SQLitePolicyStore
+    let store: any PolicyStore
     let controlPlane: SandboxControlPlane
 
-    static func open(_ directory: DataDirectory) async throws -> DirectStoreBackend {
+    static func open(_ directory: DataDirectory, location: StoreLocation) async throws -> DirectStoreBackend {
         var logger = Logger(label: "porthole.cli")
         logger.logLevel = .warning
         let environment = ProcessInfo.processInfo.environment
         // As `serve` does: never a new, empty database beside an earlier start's secrets, and the
         // database before the secrets on a new data directory.
-        try directory.checkDatabase(
+        let store = try await location.open(
+            group: MultiThreadedEventLoopGroup.singleton, logger: logger,
             mayCreate: environment["PORTHOLE_CREATE_STORE"].flatMap(SettingsSource.parseBool) ?? false,
             allowedBy: "set PORTHOLE_CREATE_STORE=true (or start porthole serve with --create-store)"
         )
-        let store = try await SQLitePolicyStore.open(path: directory.databasePath, logger: logger)
         let secret: [UInt8]
         do {
-            secret = try directory.cookieSecret(configured: environment["PORTHOLE_COOKIE_SECRET"])
+            secret = try await location.cookieSecret(configured: environment["PORTHOLE_COOKIE_SECRET"], dataDirectory: directory, store: store)
         } catch {
             try? await store.close()
             throw error

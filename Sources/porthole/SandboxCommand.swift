@@ -38,6 +38,9 @@ struct SandboxCommand: AsyncParsableCommand {
         @Option(help: "Data directory of the server. (default: $PORTHOLE_DATA_DIR or .porthole)")
         var dataDir: String?
 
+        @Option(help: "Write the policy store directly: a postgresql:// URL, as porthole serve --store. (default: $PORTHOLE_STORE; else the server's admin API, or the SQLite file in the data directory)")
+        var store: String?
+
         @Flag(help: "Print the API's JSON instead of a table.")
         var json = false
 
@@ -70,6 +73,16 @@ struct SandboxCommand: AsyncParsableCommand {
             if let url = adminURL ?? environment["PORTHOLE_ADMIN_URL"] {
                 return try client(url, credentials)
             }
+            // A shared store named explicitly: written directly, as every instance reads it.
+            if let store = store ?? environment["PORTHOLE_STORE"], !store.isEmpty {
+                let location: StoreLocation
+                do {
+                    location = try StoreLocation(store: store, dataDirectory: directory)
+                } catch {
+                    throw ValidationError("\(error)")
+                }
+                return try await DirectStoreBackend.open(directory, location: location)
+            }
             if let url = credentials.storedURL() {
                 let client = try client(url, credentials)
                 do {
@@ -82,7 +95,7 @@ struct SandboxCommand: AsyncParsableCommand {
             // Never guess a server for an explicitly named data directory: the default port may be
             // another server's.
             if explicitDirectory != nil || FileManager.default.fileExists(atPath: directory.databasePath) {
-                return try await DirectStoreBackend.open(directory)
+                return try await DirectStoreBackend.open(directory, location: .sqlite(directory))
             }
             return try client("http://127.0.0.1:8081", credentials)
         }

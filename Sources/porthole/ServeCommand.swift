@@ -48,6 +48,10 @@ struct ServeCommand: AsyncParsableCommand {
         var baseDomain: [String] = []
         @Option(help: "Directory for the database and generated secrets. (default: .porthole)")
         var dataDir: String?
+        @Option(help: "Seconds the policy store may be unreachable before /readyz says not ready; meanwhile cached sandboxes are served and unknown ones get 503. (default: 10)")
+        var storeOutageGrace: Int?
+        @Option(help: "The policy store shared by several instances: postgresql://user:password@host:5432/database?sslmode=verify-full. Prefer PORTHOLE_STORE or the config file: a flag shows in ps. (default: the SQLite file in --data-dir)")
+        var store: String?
         @Flag(help: "Make a new, empty policy database even though the data directory holds the secrets of an earlier start (its database was lost). Not needed on a first start.")
         var createStore = false
         @Option(help: "Directory with certificate/key pairs (*.pem with matching *-key.pem, or dev-cert.pem/dev-key.pem). (default: certs)")
@@ -106,17 +110,17 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let dataDirectory = DataDirectory(path: settings.dataDirectory)
-        try dataDirectory.checkDatabase(
-            mayCreate: settings.createStore,
-            allowedBy: "pass --create-store (or set PORTHOLE_CREATE_STORE=true, or \"create-store\": true in the config file)"
-        )
+        let location = try StoreLocation(store: settings.store, dataDirectory: dataDirectory)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.threads)
-        let store: SQLitePolicyStore
+        let store: any PolicyStore
         let cookieSecret: [UInt8]
         let certificates: TLSCertificateStore
         do {
-            store = try await SQLitePolicyStore.open(path: dataDirectory.databasePath, eventLoopGroup: group, logger: logger)
+            store = try await location.open(
+                group: group, logger: logger, mayCreate: settings.createStore,
+                allowedBy: "pass --create-store (or set PORTHOLE_CREATE_STORE=true, or \"create-store\": true in the config file)"
+            )
         } catch {
             try? await group.shutdownGracefully()
             throw error
@@ -124,13 +128,14 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             // After the database: a new data directory gets its database before any secret, so
             // secrets without a database always mean a lost database (`checkDatabase`).
-            cookieSecret = try dataDirectory.cookieSecret(configured: settings.cookieSecret)
+            cookieSecret = try await location.cookieSecret(configured: settings.cookieSecret, dataDirectory: dataDirectory, store: store)
             certificates = try CertificateDirectory(path: settings.certificateDirectory).load(logger: logger)
         } catch {
             try? await store.close()
             try? await group.shutdownGracefully()
             throw error
         }
+        logger.info("policy store", metadata: ["store": "\(location.description)"])
         let policies = PolicyCache(store: store, group: group, logger: logger)
 
         let proxyConfiguration = Self.proxyConfiguration(settings, cookieSecret: cookieSecret)
@@ -152,17 +157,15 @@ struct ServeCommand: AsyncParsableCommand {
         let adminCredentials = AdminCredentials(dataDirectory: dataDirectory)
         let adminToken = try adminCredentials.token(configured: settings.adminToken, logger: logger)
         let admin = ProxyService.Admin(required: settings.adminPortIsExplicit) { [logger] httpsPort, onListening in
-            let controlPlane = SandboxControlPlane(
-                store: store,
-                cache: policies,
-                configuration: ControlPlaneConfiguration(
-                    baseDomain: settings.baseDomains[0],
-                    previewPort: settings.previewPort ?? httpsPort,
-                    signingSecret: cookieSecret,
-                    maximumAllowListEntries: settings.maxAllowListEntries,
-                    maximumDomainAllowListEntries: settings.maxDomainAllowListEntries
-                )
+            var controlPlaneConfiguration = ControlPlaneConfiguration(
+                baseDomain: settings.baseDomains[0],
+                previewPort: settings.previewPort ?? httpsPort,
+                signingSecret: cookieSecret,
+                maximumAllowListEntries: settings.maxAllowListEntries,
+                maximumDomainAllowListEntries: settings.maxDomainAllowListEntries
             )
+            controlPlaneConfiguration.storeOutageGrace = Int64(settings.storeOutageGrace)
+            let controlPlane = SandboxControlPlane(store: store, cache: policies, configuration: controlPlaneConfiguration)
             return AdminServer(
                 configuration: .init(host: settings.adminAddress, port: settings.adminPort),
                 controlPlane: controlPlane,
@@ -254,6 +257,7 @@ extension ServeCommand {
                 if fresh.threads != running.threads { needsRestart.append("threads") }
                 if fresh.proxyProtocolListeners != running.proxyProtocolListeners { needsRestart.append("proxy-protocol") }
                 if fresh.cookieSecret != running.cookieSecret { needsRestart.append("cookie-secret") }
+                if fresh.store != running.store { needsRestart.append("store") }
                 await server.apply(proxyConfiguration(fresh, cookieSecret: cookieSecret))
                 if needsRestart.isEmpty {
                     logger.notice("configuration reloaded")

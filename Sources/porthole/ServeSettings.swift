@@ -13,7 +13,7 @@ struct ServeSettings {
         "upstream-connect-timeout", "upstream-response-timeout", "cookie-secret",
         "admin-address", "admin-token", "preview-port", "max-allow-list-entries", "max-domain-allow-list-entries",
         "access-log", "drain-delay", "drain-timeout", "tunnel-grace", "max-connections", "max-connections-per-sandbox",
-        "proxy-protocol", "trusted-proxies", "allow-target", "create-store",
+        "proxy-protocol", "trusted-proxies", "allow-target", "create-store", "store", "store-outage-grace",
     ]
 
     enum HTTPMode: String {
@@ -31,6 +31,10 @@ struct ServeSettings {
     var adminPortIsExplicit: Bool
     var baseDomains: [String]
     var dataDirectory: String
+    /// A `postgresql://` URL, or `nil` for the SQLite file in the data directory.
+    var store: String?
+    /// Seconds the store may be unreachable before readiness fails.
+    var storeOutageGrace: Int
     /// Whether a new, empty database may be made in a data directory that already holds the
     /// secrets of an earlier start (see ``DataDirectory/checkDatabase(mayCreate:allowedBy:)``).
     var createStore: Bool
@@ -88,6 +92,8 @@ struct ServeSettings {
             throw ValidationError("base-domain \"\(domain)\" is not a domain name (expected e.g. preview.example.com)")
         }
         dataDirectory = source.string("data-dir", flag: options.dataDir, default: ".porthole")
+        store = source.optionalString("store", flag: options.store)
+        storeOutageGrace = try source.int("store-outage-grace", flag: options.storeOutageGrace, default: 10, range: 0...86_400)
         createStore = try source.bool("create-store", flag: options.createStore, default: false)
         certificateDirectory = source.string("cert-dir", flag: options.certDir, default: "certs")
         threads = try source.int("threads", flag: options.threads, default: System.coreCount, range: 1...256)

@@ -1,0 +1,163 @@
+import Foundation
+import PortholeCore
+import PortholePostgres
+import PortholeStore
+import PortholeTestSupport
+import Testing
+
+/// What only the PostgreSQL store has: notifications, concurrent migrations, outages it rides out.
+@Suite("PostgresPolicyStore", .serialized, .enabled(if: PostgresCluster.isInstalled, "PostgreSQL is not installed"))
+struct PostgresPolicyStoreTests {
+    /// Generous by default: the suite shares two cores with every other test.
+    static func open(_ cluster: PostgresCluster, timeout: Duration = .seconds(20)) async throws -> PostgresPolicyStore {
+        try await PostgresPolicyStore.open(
+            url: try PostgresStoreURL.parse(cluster.url), configuration: .init(operationTimeout: timeout), logger: testLogger
+        )
+    }
+
+    @Test func aWriteWakesEveryOtherInstanceAtOnce() async throws {
+        try await PostgresCluster.with { cluster in
+            let writer = try await Self.open(cluster)
+            let reader = try await Self.open(cluster)
+            defer { Task { try? await writer.close(); try? await reader.close() } }
+            let cursor = try await reader.changes(after: 0).latest
+            let started = ContinuousClock.now
+            async let woken: Void = reader.waitForChanges(after: cursor, timeout: .seconds(30))
+            // Written by hand, as an operator's psql would: the trigger notifies all the same.
+            try await Task.sleep(for: .milliseconds(200))
+            try await cluster.psql("INSERT INTO sandboxes VALUES ('by-hand', '10.0.0.9', false, 't', 1, false, NULL, 3, '{}', false, 'started', 1, 1, '{}', NULL)", database: "porthole")
+            await woken
+            #expect(ContinuousClock.now - started < .seconds(10), "woken by the notification, not the 30 s timeout")
+            #expect(try await reader.changes(after: cursor).ids == ["by-hand"])
+            #expect(try await reader.policy(id: "by-hand")?.target == "10.0.0.9")
+        }
+    }
+
+    @Test func aKilledListenConnectionIsReplacedAndNothingIsMissed() async throws {
+        try await PostgresCluster.with { cluster in
+            let reader = try await Self.open(cluster)
+            let writer = try await Self.open(cluster)
+            defer { Task { try? await reader.close(); try? await writer.close() } }
+            try await writer.create(samplePolicy("a"))
+            let cursor = try await reader.changes(after: 0).latest
+            // The server ends the LISTEN session (an admin, a failover, a proxy's idle timeout).
+            let killed = try await cluster.psql(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'", database: "porthole"
+            )
+            #expect(killed == "2\n", "each store's one listening connection: \(killed)")
+            // Written while nobody listens: the feed still has it.
+            try await writer.update(samplePolicy("a", target: "10.0.0.2"))
+            #expect(try await reader.changes(after: cursor).ids == ["a"])
+            // And notifications come back: a write wakes the reader long before its timeout.
+            var woken = false
+            for _ in 0..<20 where !woken {
+                let latest = try await reader.changes(after: 0).latest
+                let started = ContinuousClock.now
+                async let wait: Void = reader.waitForChanges(after: latest, timeout: .seconds(20))
+                try await Task.sleep(for: .milliseconds(300))
+                try await writer.update(samplePolicy("a", target: "10.0.0.\(Int.random(in: 3...250))"))
+                await wait
+                woken = ContinuousClock.now - started < .seconds(10)
+            }
+            #expect(woken)
+        }
+    }
+
+    @Test func instancesStartingTogetherMigrateOnceAndANewerSchemaIsRefused() async throws {
+        try await PostgresCluster.with { cluster in
+            let stores = try await withThrowingTaskGroup(of: PostgresPolicyStore.self) { group in
+                for _ in 0..<4 { group.addTask { try await Self.open(cluster) } }
+                var stores: [PostgresPolicyStore] = []
+                for try await store in group { stores.append(store) }
+                return stores
+            }
+            try await stores[0].create(samplePolicy("a"))
+            #expect(try await stores[3].policy(id: "a") != nil)
+            for store in stores { try await store.close() }
+            #expect(try await cluster.psql("SELECT version FROM porthole_schema", database: "porthole") == "\(PostgresPolicyStore.schemaVersion)\n")
+
+            try await cluster.psql("UPDATE porthole_schema SET version = 99", database: "porthole")
+            let error = await #expect(throws: PolicyStoreError.self) { try await Self.open(cluster) }
+            #expect(error?.code == .unsupportedSchema)
+            #expect(error.map { "\($0)" }?.contains(cluster.password) == false, "the password never shows")
+        }
+    }
+
+    @Test func anOutageFailsFastAsUnavailableAndEndsWithoutReopening() async throws {
+        try await PostgresCluster.with { cluster in
+            let store = try await Self.open(cluster, timeout: .seconds(1))
+            let other = try await Self.open(cluster)
+            defer { Task { try? await store.close(); try? await other.close() } }
+            try await store.create(samplePolicy("a", target: "10.0.0.1"))
+
+            await cluster.stopServer()
+            let started = ContinuousClock.now
+            let error = await #expect(throws: PolicyStoreError.self) { try await store.policy(id: "a") }
+            #expect(error?.code == .unavailable)
+            #expect(ContinuousClock.now - started < .seconds(10), "the operation timeout (1 s) bounds the wait")
+            #expect(error.map { "\($0)" }?.contains(cluster.password) == false)
+            await #expect(throws: PolicyStoreError.self) { try await store.checkAvailable() }
+
+            try await cluster.startServer()
+            // The pool reconnects by itself; the LISTEN connection too (within its backoff).
+            var back = false
+            for _ in 0..<100 where !back {
+                back = (try? await store.policy(id: "a"))??.target == "10.0.0.1"
+                if !back { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(back)
+            try await store.checkAvailable()
+            var woken = false
+            for _ in 0..<20 where !woken {
+                let cursor = try await store.changes(after: 0).latest
+                let started = ContinuousClock.now
+                async let wait: Void = store.waitForChanges(after: cursor, timeout: .seconds(20))
+                try await Task.sleep(for: .milliseconds(300))
+                try await other.update(samplePolicy("a", target: "10.0.0.\(Int.random(in: 2...250))"))
+                await wait
+                woken = ContinuousClock.now - started < .seconds(10)
+            }
+            #expect(woken, "notifications are back after the outage")
+        }
+    }
+}
+
+@Suite("PostgresStoreURL")
+struct PostgresStoreURLTests {
+    @Test func theURLsOperatorsWrite() throws {
+        let plain = try PostgresStoreURL.parse("postgresql://porthole:s%40cret@db.internal:6432/policies?sslmode=verify-full&sslrootcert=/etc/ca.pem")
+        #expect(plain.endpoint == .tcp(host: "db.internal", port: 6432))
+        #expect(plain.username == "porthole" && plain.password == "s@cret" && plain.database == "policies")
+        #expect(plain.tlsMode == .verifyFull && plain.rootCertificatePath == "/etc/ca.pem")
+        #expect("\(plain)" == "postgresql://porthole:***@db.internal:6432/policies?sslmode=verify-full")
+
+        let short = try PostgresStoreURL.parse("postgres://u@[2001:db8::5]/d")
+        #expect(short.endpoint == .tcp(host: "2001:db8::5", port: 5432))
+        #expect(short.tlsMode == .prefer && short.password == nil)
+        #expect("\(short)" == "postgresql://u@[2001:db8::5]:5432/d?sslmode=prefer")
+
+        let socket = try PostgresStoreURL.parse("postgresql://u@/d?host=/run/postgresql")
+        #expect(socket.endpoint == .unixSocket(path: "/run/postgresql/.s.PGSQL.5432"))
+        #expect(socket.tlsMode == .disable)
+        let socketPort = try PostgresStoreURL.parse("postgresql://u@/d?host=/tmp/pg&port=5433")
+        #expect(socketPort.endpoint == .unixSocket(path: "/tmp/pg/.s.PGSQL.5433"))
+    }
+
+    @Test(arguments: [
+        ("mysql://u:p@h/d", "postgresql://"),
+        ("postgresql://h/d", "no user"),
+        ("postgresql://u:p@h", "no database"),
+        ("postgresql://u:p@h/d?sslmode=maybe", "sslmode \"maybe\""),
+        ("postgresql://u:p@h/d?connect_timeout=3", "\"connect_timeout\" is not supported"),
+        ("postgresql://u:p@h:0/d", "port"),
+        ("postgresql://u:p@/d?host=relative", "UNIX socket directory"),
+        ("postgresql://u:p@/d?host=/run/postgresql&sslmode=require", "cannot be met over a UNIX socket"),
+    ])
+    func badURLsSayWhatIsWrong(text: String, message: String) {
+        #expect {
+            try PostgresStoreURL.parse(text)
+        } throws: { error in
+            "\(error)".contains(message) && !"\(error)".contains(":p@")
+        }
+    }
+}
