@@ -32,10 +32,16 @@ public actor EgressAgent {
     public private(set) var transactions = 0
     /// Transactions the kernel refused.
     public private(set) var failures = 0
+    /// Transactions that put resolved addresses in the kernel (a repeated answer needs none).
+    public private(set) var resolvedTransactions = 0
     /// What the resolver sees of the sandboxes: replaced whenever the kernel's state is.
     public nonisolated let directory = ResolverDirectory()
     /// The addresses DNS answers opened, for the reports.
     private var resolved = ResolvedAddressBook()
+    /// Until when (Unix seconds, at least) each resolved element is in the kernel, so a repeated
+    /// answer needs no transaction; emptied with the table.
+    private var inKernelUntil: [EgressRuleset.ResolvedElement: Int64] = [:]
+    private var nextExpiryPrune: Int64 = 0
     /// The reports last published, by sandbox id: an unchanged report is published again only
     /// after `reportRefresh`, so readers can tell a live agent from a stopped one.
     private var published: [String: EgressReport] = [:]
@@ -83,8 +89,10 @@ public actor EgressAgent {
                 failures += 1
                 logger.error("egress rules not applied; rebuilding the table next round", metadata: ["error": "\(error)"])
                 needsRebuild = true
+            var failed = true
             } catch {
                 logger.error("policy store unreadable; the last applied egress rules stay in force", metadata: ["error": "\(error)"])
+                failed = false
             }
             if let reporting, clock.now >= nextReport, !needsRebuild {
                 nextReport = clock.now.advanced(by: reporting.interval)
@@ -187,6 +195,7 @@ public actor EgressAgent {
         // with it. The book is updated only once the kernel took the change.
         var book = resolved
         var handedOver: [SandboxEgress.Source] = []
+        var revoked = Set<SandboxEgress.Source>()
         for source in touched {
             let old = before.entries[source]
             let new = after.entries[source]
@@ -194,6 +203,7 @@ public actor EgressAgent {
             if newClaimant { handedOver.append(source) }
             guard new == nil || newClaimant || old?.domains != new?.domains || old?.egressClass != new?.egressClass else { continue }
             text += EgressRuleset.revokeResolved(configuration, source: source, addresses: book.takeOwn(source))
+            revoked.insert(source)
         }
         text += EgressRuleset.forgetDrops(of: handedOver, table: "inet \(configuration.tableName)")
         if !text.isEmpty {
@@ -202,6 +212,10 @@ public actor EgressAgent {
             logConflicts(after, before: before)
         }
         resolved = book
+        // What was revoked is no longer in the kernel: a new answer must put it back.
+        if !revoked.isEmpty {
+            inKernelUntil = inKernelUntil.filter { element, _ in element.owner.map { !revoked.contains($0) } ?? true }
+        }
         applied = state
         directory.update(Dictionary(uniqueKeysWithValues: touched.map { source in
             (source, state.entries[source].map { ResolverDirectory.Entry(egressClass: $0.egressClass, domains: $0.domains) })
@@ -237,6 +251,7 @@ public actor EgressAgent {
         applied = state
         // The table was replaced: its timeout sets start empty.
         resolved = ResolvedAddressBook()
+        inKernelUntil = [:]
         directory.replace(with: state.resolverEntries)
         cursor = latest
         needsRebuild = false
@@ -246,23 +261,36 @@ public actor EgressAgent {
 
     /// Lets `source` reach what its resolver answered for `name`, before the answer is passed on:
     /// one transaction. Refused for a source the kernel no longer knows (its record changed meanwhile).
+    ///
+    /// An element already in the kernel for at least as long as this answer needs is left as it
+    /// is: a busy sandbox asking for the same name again (or a recursive upstream counting the TTL
+    /// down) costs no transaction, and the kernel's timeout never ends before the answer's.
     func allowResolved(
         _ source: SandboxEgress.Source, name: String, addresses: [(bytes: [UInt8], ttl: UInt32)], in set: EgressRuleset.ResolvedSet
     ) throws {
         guard applied.entries[source] != nil else { return }
-        let text = EgressRuleset.allowResolved(configuration, source: source, addresses: addresses, in: set)
-        guard !text.isEmpty else { return }
-        try session.run(text)
-        let opened = addresses.compactMap { bytes, ttl -> (address: String, lifetime: UInt32)? in
-            let address: String? =
-                switch bytes.count {
-                case 4: IPv4Address(bytes[0], bytes[1], bytes[2], bytes[3]).description
-                case 16: IPv6Address(bytes: bytes)?.description
-                default: nil
-                }
-            return address.map { ($0, EgressRuleset.timeout(forTTL: ttl, configuration)) }
+        let now = Self.unixNow()
+        var due: [(element: EgressRuleset.ResolvedElement, timeout: UInt32)] = []
+        var opened: [(address: String, lifetime: UInt32)] = []
+        for (bytes, ttl) in addresses {
+            guard let element = EgressRuleset.resolvedElement(source: source, bytes: bytes, in: set) else { continue }
+            let timeout = EgressRuleset.timeout(forTTL: ttl, configuration)
+            opened.append((element.address, timeout))
+            // Recorded in whole seconds from the second the transaction began, so never later
+            // than the kernel's own expiry.
+            if let until = inKernelUntil[element], until >= now + Int64(timeout) { continue }
+            due.append((element, timeout))
         }
-        resolved.record(source, name: name, addresses: opened, shared: set != .own, now: Self.unixNow())
+        if !due.isEmpty {
+            try session.run(EgressRuleset.allowResolved(configuration, due))
+            resolvedTransactions += 1
+            for (element, timeout) in due { inKernelUntil[element] = now + Int64(timeout) }
+            if now >= nextExpiryPrune {
+                inKernelUntil = inKernelUntil.filter { $0.value > now }
+                nextExpiryPrune = now + 60
+            }
+        }
+        resolved.record(source, name: name, addresses: opened, shared: set != .own, now: now)
     }
 
     /// Prometheus text: the table's drop counters by reason, sandboxes by class, transactions.
@@ -283,6 +311,8 @@ public actor EgressAgent {
         text += "# TYPE porthole_egress_address_conflicts gauge\nporthole_egress_address_conflicts \(applied.conflicts.count)\n"
         text += "# HELP porthole_egress_transactions_total nftables transactions applied (rebuilds included).\n"
         text += "# TYPE porthole_egress_transactions_total counter\nporthole_egress_transactions_total \(transactions)\n"
+        text += "# HELP porthole_egress_resolved_transactions_total nftables transactions that put answered addresses in sets (repeated answers need none).\n"
+        text += "# TYPE porthole_egress_resolved_transactions_total counter\nporthole_egress_resolved_transactions_total \(resolvedTransactions)\n"
         text += "# HELP porthole_egress_failures_total nftables transactions the kernel refused (the table is rebuilt after).\n"
         text += "# TYPE porthole_egress_failures_total counter\nporthole_egress_failures_total \(failures)\n"
         return text

@@ -48,46 +48,58 @@ enum EgressRuleset {
         }
     }
 
-    /// The transaction that lets `source` reach resolved `addresses` (in `set`) for their TTL.
-    /// Each element is added, deleted and added again: the first add makes sure it exists, so the
-    /// delete cannot fail, and the last add sets the new timeout whether or not this kernel
-    /// refreshes a timeout on a plain add.
-    static func allowResolved(
-        _ configuration: EgressConfiguration, source: SandboxEgress.Source, addresses: [(bytes: [UInt8], ttl: UInt32)], in set: ResolvedSet
-    ) -> String {
+    /// One resolved address as an element of the set it goes into.
+    struct ResolvedElement: Hashable {
+        /// `allow_dns_v4`, `essential_v6`, `org_dns_v4`, …
+        let set: String
+        /// The element's key: `source . address` in a sandbox's own set, the address in a shared one.
+        let key: String
+        let address: String
+        /// The sandbox whose own set holds it; `nil` in a shared set.
+        let owner: SandboxEgress.Source?
+    }
+
+    /// Where an answered address of `bytes` goes for `source`; `nil` for an address of the other
+    /// family in a sandbox's own set (an IPv4 answer for an IPv6 sandbox: nothing it could use),
+    /// or one that is not an address at all.
+    static func resolvedElement(source: SandboxEgress.Source, bytes: [UInt8], in set: ResolvedSet) -> ResolvedElement? {
+        let family: String
+        let address: String
+        switch bytes.count {
+        case 4:
+            family = "v4"
+            address = IPv4Address(bytes[0], bytes[1], bytes[2], bytes[3]).description
+        case 16:
+            guard let parsed = IPv6Address(bytes: bytes) else { return nil }
+            family = "v6"
+            address = parsed.description
+        default:
+            return nil
+        }
+        switch set {
+        case .essential:
+            return ResolvedElement(set: "essential_\(family)", key: address, address: address, owner: nil)
+        case .organization:
+            return ResolvedElement(set: "org_dns_\(family)", key: address, address: address, owner: nil)
+        case .own:
+            let sourceFamily = if case .ipv4 = source { "v4" } else { "v6" }
+            guard sourceFamily == family else { return nil }
+            return ResolvedElement(set: "allow_dns_\(family)", key: "\(source) . \(address)", address: address, owner: source)
+        }
+    }
+
+    /// The transaction that puts `elements` in their sets for `timeout` seconds each. Each element
+    /// is added, deleted and added again: the first add makes sure it exists, so the delete cannot
+    /// fail, and the last add sets the new timeout whether or not this kernel refreshes a timeout
+    /// on a plain add.
+    static func allowResolved(_ configuration: EgressConfiguration, _ elements: [(element: ResolvedElement, timeout: UInt32)]) -> String {
         let table = "inet \(configuration.tableName)"
         var text = ""
-        for (bytes, ttl) in addresses {
-            let timeout = "timeout \(timeout(forTTL: ttl, configuration))s"
-            let family: String
-            let address: String
-            switch bytes.count {
-            case 4:
-                family = "v4"
-                address = "\(bytes[0]).\(bytes[1]).\(bytes[2]).\(bytes[3])"
-            case 16:
-                guard let parsed = IPv6Address(bytes: bytes) else { continue }
-                family = "v6"
-                address = parsed.description
-            default:
-                continue
-            }
-            let name: String
-            let key: String
-            switch set {
-            case .essential:
-                (name, key) = ("essential_\(family)", address)
-            case .organization:
-                (name, key) = ("org_dns_\(family)", address)
-            case .own:
-                // An IPv4 answer for an IPv6 sandbox (or the reverse): nothing it could use.
-                let sourceFamily = if case .ipv4 = source { "v4" } else { "v6" }
-                guard sourceFamily == family else { continue }
-                (name, key) = ("allow_dns_\(family)", "\(source) . \(address)")
-            }
-            text += "add element \(table) \(name) { \(key) \(timeout) }\n"
-            text += "delete element \(table) \(name) { \(key) }\n"
-            text += "add element \(table) \(name) { \(key) \(timeout) }\n"
+        for (element, timeout) in elements {
+            let set = "\(table) \(element.set)"
+            text += "add element \(set) { \(element.key) timeout \(timeout)s }\n"
+            text += "delete element \(set) { \(element.key) }\n"
+            text += "add element \(set) { \(element.key) timeout \(timeout)s }\n"
         }
         return text
     }

@@ -293,6 +293,18 @@ struct EgressTests {
             let lab = env.lab
             #expect(try await lab.resolve(from: 1, "mine.example") == "NOERROR 203.0.113.20")
             #expect(try await env.probe(1, "tcp", "203.0.113.20") == "reached")
+            // Asked again while the address is in the kernel for as long as the answer needs: no
+            // new transaction. (dnsmasq answers TTL 1 here, floored to 300 s, so each new second
+            // needs one more second of lifetime: at most one transaction per second.)
+            let before = try await env.metrics()
+            let firstSecond = Int(Date().timeIntervalSince1970)
+            for _ in 0..<5 { #expect(try await lab.resolve(from: 1, "mine.example") == "NOERROR 203.0.113.20") }
+            let seconds = Int(Date().timeIntervalSince1970) - firstSecond + 1
+            let after = try await env.metrics()
+            let transactions = try #require(Self.metric(before, "porthole_egress_resolved_transactions_total"), "\(before)")
+            #expect(transactions == 1)
+            let more = (Self.metric(after, "porthole_egress_resolved_transactions_total") ?? 99) - transactions
+            #expect(more <= min(seconds, 5), "5 answers over \(seconds) s took \(more) transactions")
             for _ in 0..<2 { #expect(try await env.probe(1, "tcp", "198.51.100.10") == "rejected") }
             #expect(try await env.probe(1, "tcp", "169.254.169.254") == "silent")
             for _ in 0..<3 { #expect(try await env.probe(2, "udp", "198.51.100.10") == "silent") }
@@ -395,6 +407,50 @@ struct EgressTests {
         let data = env.porthole.dataDirectory
         let url = try String(contentsOfFile: data + "/admin-url", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let token = try String(contentsOfFile: data + "/admin-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    @Test("on a shared PostgreSQL store the agent follows changes made through any writer, within a second")
+    func sharedStore() async throws {
+        try #require(PostgresCluster.isInstalled, "PostgreSQL is not installed (.ci/run installs it)")
+        try await PostgresCluster.with { cluster in
+            let lab = try await NetworkLab.build(sandboxes: 1)
+            do {
+                let servers = try await lab.startServers()
+                defer { servers.stop() }
+                let porthole = try await PortholeProcess.start(environment: ["PORTHOLE_STORE": cluster.url])
+                defer { porthole.stop() }
+                #expect(try await porthole.cli(["create", "--id", "sb", "--target", lab.sandboxIPv4(1)]).status == 0)
+                // The agent is in the host namespace, where 127.0.0.1 is not this one: the UNIX socket.
+                let agent = try await Self.startAgent(lab, porthole, extra: ["--store", cluster.socketURL])
+                defer { agent.stop() }
+                #expect(try await lab.probe(from: 1, "tcp", "198.51.100.10") == "reached")
+
+                // Written directly to the database by another writer (the CLI with --store)...
+                let direct = try await CommandResult.run(
+                    TestPaths.portholeBinary, ["sandbox", "network", "sb", "--block-all", "true", "--store", cluster.url]
+                )
+                #expect(direct.status == 0, "\(direct.stderr)")
+                #expect(try await Self.eventually(timeout: .seconds(1)) { try await Self.inKernel(lab, "10.77.1.2 : jump block_all") })
+                #expect(try await lab.probe(from: 1, "tcp", "198.51.100.10") == "silent")
+                // ...and through the instance's admin API.
+                #expect(try await porthole.cli(["network", "sb", "--block-all", "false"]).status == 0)
+                #expect(try await Self.eventually(timeout: .seconds(1)) { try await Self.inKernel(lab, "10.77.1.2 : jump open") })
+                #expect(try await lab.probe(from: 1, "tcp", "198.51.100.10") == "reached")
+            } catch {
+                await lab.tearDown()
+                throw error
+            }
+            await lab.tearDown()
+        }
+    }
+
+    /// The value of an unlabelled metric in Prometheus text.
+    static func metric(_ text: String, _ name: String) -> Int? {
+        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") }
+    }
+
+    static func inKernel(_ lab: NetworkLab, _ element: String) async throws -> Bool {
+        try await lab.exec(lab.host, ["nft", "list", "map", "inet", "porthole", "class_v4"]).stdout.contains(element)
+    }
+
         let created = try await CommandResult.run(
             TestPaths.which("python3"), [TestPaths.peers + "/create_many.py", url, token, "1000"], timeout: .seconds(120)
         )

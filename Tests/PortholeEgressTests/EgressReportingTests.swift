@@ -50,21 +50,28 @@ struct EgressReportingTests {
             """)
     }
 
-    @Test func resolvedAddressesGoToTheSetOfTheListThatAllowedThem() {
-        let v4: [(bytes: [UInt8], ttl: UInt32)] = [([203, 0, 113, 20], 5)]
-        let v6: [(bytes: [UInt8], ttl: UInt32)] = [([0x20, 0x01, 0x0d, 0xb8] + Array(repeating: 0, count: 11) + [1], 100_000)]
-        // 5 s is floored to the 30 s minimum, plus 10 s grace; a day at most.
-        #expect(EgressRuleset.allowResolved(Self.configuration, source: Self.a, addresses: v4, in: .organization).hasPrefix(
-            "add element inet porthole org_dns_v4 { 203.0.113.20 timeout 40s }\n"
-        ))
-        #expect(EgressRuleset.allowResolved(Self.configuration, source: Self.a, addresses: v4, in: .own).hasPrefix(
-            "add element inet porthole allow_dns_v4 { 10.0.0.2 . 203.0.113.20 timeout 40s }\n"
-        ))
-        #expect(EgressRuleset.allowResolved(Self.configuration, source: Self.b, addresses: v6, in: .essential).hasPrefix(
-            "add element inet porthole essential_v6 { 2001:db8::1 timeout 86410s }\n"
-        ))
+    @Test func resolvedAddressesGoToTheSetOfTheListThatAllowedThem() throws {
+        let v4: [UInt8] = [203, 0, 113, 20]
+        let v6: [UInt8] = [0x20, 0x01, 0x0d, 0xb8] + Array(repeating: 0, count: 11) + [1]
+        #expect(EgressRuleset.resolvedElement(source: Self.a, bytes: v4, in: .organization)
+            == .init(set: "org_dns_v4", key: "203.0.113.20", address: "203.0.113.20", owner: nil))
+        #expect(EgressRuleset.resolvedElement(source: Self.a, bytes: v4, in: .own)
+            == .init(set: "allow_dns_v4", key: "10.0.0.2 . 203.0.113.20", address: "203.0.113.20", owner: Self.a))
+        #expect(EgressRuleset.resolvedElement(source: Self.b, bytes: v6, in: .essential)
+            == .init(set: "essential_v6", key: "2001:db8::1", address: "2001:db8::1", owner: nil))
         // An answer of the other family for a sandbox's own set: nothing it could use.
-        #expect(EgressRuleset.allowResolved(Self.configuration, source: Self.b, addresses: v4, in: .own) == "")
+        #expect(EgressRuleset.resolvedElement(source: Self.b, bytes: v4, in: .own) == nil)
+        #expect(EgressRuleset.resolvedElement(source: Self.a, bytes: [1, 2, 3], in: .essential) == nil)
+        // 5 s is floored to the 30 s minimum, plus 10 s grace; a day at most.
+        #expect(EgressRuleset.timeout(forTTL: 5, Self.configuration) == 40)
+        #expect(EgressRuleset.timeout(forTTL: 100_000, Self.configuration) == 86_410)
+        let element = try #require(EgressRuleset.resolvedElement(source: Self.a, bytes: v4, in: .own))
+        #expect(EgressRuleset.allowResolved(Self.configuration, [(element, 40)]) == """
+            add element inet porthole allow_dns_v4 { 10.0.0.2 . 203.0.113.20 timeout 40s }
+            delete element inet porthole allow_dns_v4 { 10.0.0.2 . 203.0.113.20 }
+            add element inet porthole allow_dns_v4 { 10.0.0.2 . 203.0.113.20 timeout 40s }
+
+            """)
     }
 
     @Test func aChainTakesTheNarrowestSet() {
