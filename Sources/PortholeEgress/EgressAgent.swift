@@ -89,10 +89,8 @@ public actor EgressAgent {
                 failures += 1
                 logger.error("egress rules not applied; rebuilding the table next round", metadata: ["error": "\(error)"])
                 needsRebuild = true
-            var failed = true
             } catch {
                 logger.error("policy store unreadable; the last applied egress rules stay in force", metadata: ["error": "\(error)"])
-                failed = false
             }
             if let reporting, clock.now >= nextReport, !needsRebuild {
                 nextReport = clock.now.advanced(by: reporting.interval)
@@ -133,6 +131,7 @@ public actor EgressAgent {
                     notAllowed: drops["refused"]?[source] ?? 0
                 )
             )
+            logNewDrops(report, since: published[id])
             if let last = published[id], last.saysTheSame(as: report), now - last.reportedAt < reporting.refresh { continue }
             due.append(report)
         }
@@ -140,6 +139,22 @@ public actor EgressAgent {
         guard !due.isEmpty else { return }
         try await store.publish(due)
         for report in due { published[report.sandboxId] = report }
+    }
+
+    /// One line per sandbox and reason whose drops grew since the last report: what was refused
+    /// is in the log within a report interval, without a line per packet.
+    private func logNewDrops(_ report: EgressReport, since last: EgressReport?) {
+        let now = report.droppedPackets
+        let before = last?.droppedPackets ?? EgressReport.DroppedPackets()
+        for (reason, count, previous) in [
+            ("blocked_all", now.blockedAll, before.blockedAll), ("never_reachable", now.neverReachable, before.neverReachable),
+            ("not_allowed", now.notAllowed, before.notAllowed),
+        ] where count > previous {
+            logger.notice(
+                "sandbox packets dropped",
+                metadata: ["sandbox": "\(report.sandboxId)", "reason": "\(reason)", "packets": "\(count - previous)", "total": "\(count)"]
+            )
+        }
     }
 
     static func unixNow() -> Int64 {

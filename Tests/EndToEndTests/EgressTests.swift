@@ -407,50 +407,6 @@ struct EgressTests {
         let data = env.porthole.dataDirectory
         let url = try String(contentsOfFile: data + "/admin-url", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let token = try String(contentsOfFile: data + "/admin-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-    @Test("on a shared PostgreSQL store the agent follows changes made through any writer, within a second")
-    func sharedStore() async throws {
-        try #require(PostgresCluster.isInstalled, "PostgreSQL is not installed (.ci/run installs it)")
-        try await PostgresCluster.with { cluster in
-            let lab = try await NetworkLab.build(sandboxes: 1)
-            do {
-                let servers = try await lab.startServers()
-                defer { servers.stop() }
-                let porthole = try await PortholeProcess.start(environment: ["PORTHOLE_STORE": cluster.url])
-                defer { porthole.stop() }
-                #expect(try await porthole.cli(["create", "--id", "sb", "--target", lab.sandboxIPv4(1)]).status == 0)
-                // The agent is in the host namespace, where 127.0.0.1 is not this one: the UNIX socket.
-                let agent = try await Self.startAgent(lab, porthole, extra: ["--store", cluster.socketURL])
-                defer { agent.stop() }
-                #expect(try await lab.probe(from: 1, "tcp", "198.51.100.10") == "reached")
-
-                // Written directly to the database by another writer (the CLI with --store)...
-                let direct = try await CommandResult.run(
-                    TestPaths.portholeBinary, ["sandbox", "network", "sb", "--block-all", "true", "--store", cluster.url]
-                )
-                #expect(direct.status == 0, "\(direct.stderr)")
-                #expect(try await Self.eventually(timeout: .seconds(1)) { try await Self.inKernel(lab, "10.77.1.2 : jump block_all") })
-                #expect(try await lab.probe(from: 1, "tcp", "198.51.100.10") == "silent")
-                // ...and through the instance's admin API.
-                #expect(try await porthole.cli(["network", "sb", "--block-all", "false"]).status == 0)
-                #expect(try await Self.eventually(timeout: .seconds(1)) { try await Self.inKernel(lab, "10.77.1.2 : jump open") })
-                #expect(try await lab.probe(from: 1, "tcp", "198.51.100.10") == "reached")
-            } catch {
-                await lab.tearDown()
-                throw error
-            }
-            await lab.tearDown()
-        }
-    }
-
-    /// The value of an unlabelled metric in Prometheus text.
-    static func metric(_ text: String, _ name: String) -> Int? {
-        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") }
-    }
-
-    static func inKernel(_ lab: NetworkLab, _ element: String) async throws -> Bool {
-        try await lab.exec(lab.host, ["nft", "list", "map", "inet", "porthole", "class_v4"]).stdout.contains(element)
-    }
-
         let created = try await CommandResult.run(
             TestPaths.which("python3"), [TestPaths.peers + "/create_many.py", url, token, "1000"], timeout: .seconds(120)
         )

@@ -115,3 +115,22 @@ struct EgressReportingTests {
         #expect(NftablesDropCounters.parse("not json").isEmpty)
     }
 }
+
+@Suite("RefusalLogLimiter")
+struct RefusalLogLimiterTests {
+    @Test func oneLinePerSandboxAndReasonPerIntervalWithTheRestCounted() {
+        var limiter = RefusalLogLimiter(interval: 10, maximumEntries: 3)
+        let a = RefusalLogLimiter.Key(client: "10.0.0.2", reason: "name_not_allowed")
+        let b = RefusalLogLimiter.Key(client: "10.0.0.2", reason: "rate_limited")
+        #expect(limiter.admit(a, now: 100) == 0)
+        #expect(limiter.admit(a, now: 101) == nil)
+        #expect(limiter.admit(a, now: 109) == nil)
+        #expect(limiter.admit(b, now: 109) == 0, "another reason is another line")
+        #expect(limiter.admit(a, now: 110) == 2, "the next line says how many were held back")
+        #expect(limiter.admit(a, now: 111) == nil)
+        // Bounded: past the maximum, keys whose interval ended are forgotten.
+        for client in 0..<10 {
+            #expect(limiter.admit(.init(client: "10.0.1.\(client)", reason: "blocked"), now: 200 + UInt64(client) * 20) == 0)
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -31,6 +32,7 @@ final class EgressResolver: Sendable {
     private let allow: Allow
     private let limiter: QueryRateLimiter
     private let logger: Logger
+    private let refusalLog = NIOLockedValueBox(RefusalLogLimiter())
     let counters: ResolverCounters
 
     init(
@@ -119,7 +121,14 @@ final class EgressResolver: Sendable {
 
     private func refuse(_ query: DNSQuery, _ reason: ResolverCounters.Outcome, client: SocketAddress) -> [UInt8] {
         counters.count(reason)
-        logger.debug("DNS query refused", metadata: ["client": "\(client)", "name": "\(query.name)", "reason": "\(reason.rawValue)"])
+        let address = client.ipAddress ?? "\(client)"
+        let key = RefusalLogLimiter.Key(client: address, reason: reason.rawValue)
+        let now = DispatchTime.now().uptimeNanoseconds
+        if let suppressed = refusalLog.withLockedValue({ $0.admit(key, now: now) }) {
+            var metadata: Logger.Metadata = ["client": "\(address)", "name": "\(query.name)", "reason": "\(reason.rawValue)"]
+            if suppressed > 0 { metadata["earlier_refusals_not_logged"] = "\(suppressed)" }
+            logger.notice("DNS query refused", metadata: metadata)
+        }
         return DNSResponse.refused(for: query)
     }
 
