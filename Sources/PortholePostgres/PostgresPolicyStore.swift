@@ -69,6 +69,11 @@ public final class PostgresPolicyStore: PolicyStore {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
     ) async throws -> PostgresPolicyStore {
+        do {
+            try await Self.probe(url, configuration, group: eventLoopGroup, logger: Self.quiet(logger))
+        } catch {
+            throw Self.storeError(error, url: url)
+        }
         let clientConfiguration = try Self.clientConfiguration(url, configuration)
         let client = PostgresClient(configuration: clientConfiguration, eventLoopGroup: eventLoopGroup, backgroundLogger: Self.quiet(logger))
         let store = PostgresPolicyStore(url: url, client: client, configuration: configuration, logger: logger)
@@ -358,27 +363,47 @@ public final class PostgresPolicyStore: PolicyStore {
         return result
     }
 
-    private static func tls(_ url: PostgresStoreURL) throws -> PostgresClient.Configuration.TLS {
+    /// The TLS settings `sslmode` asks for; `nil` for none.
+    private static func tlsConfiguration(_ url: PostgresStoreURL) -> TLSConfiguration? {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let path = url.rootCertificatePath {
             tls.trustRoots = .file(path)
         }
         switch url.tlsMode {
-        case .disable:
-            return .disable
-        case .prefer:
-            tls.certificateVerification = .none
-            return .prefer(tls)
-        case .require:
-            tls.certificateVerification = .none
-            return .require(tls)
-        case .verifyCA:
-            tls.certificateVerification = .noHostnameVerification
-            return .require(tls)
-        case .verifyFull:
-            tls.certificateVerification = .fullVerification
-            return .require(tls)
+        case .disable: return nil
+        case .prefer, .require: tls.certificateVerification = .none
+        case .verifyCA: tls.certificateVerification = .noHostnameVerification
+        case .verifyFull: tls.certificateVerification = .fullVerification
         }
+        return tls
+    }
+
+    private static func tls(_ url: PostgresStoreURL) throws -> PostgresClient.Configuration.TLS {
+        guard let tls = tlsConfiguration(url) else { return .disable }
+        return url.tlsMode == .prefer ? .prefer(tls) : .require(tls)
+    }
+
+    /// One connection made and closed before the pool starts: a wrong password, host, database or
+    /// certificate fails the start at once with what went wrong, instead of a pool retrying in
+    /// the background until the migration's timeout.
+    private static func probe(_ url: PostgresStoreURL, _ configuration: Configuration, group: any EventLoopGroup, logger: Logger) async throws {
+        var connection: PostgresConnection.Configuration
+        switch url.endpoint {
+        case .tcp(let host, let port):
+            let tls: PostgresConnection.Configuration.TLS
+            if let settings = tlsConfiguration(url) {
+                let context = try NIOSSLContext(configuration: settings)
+                tls = url.tlsMode == .prefer ? .prefer(context) : .require(context)
+            } else {
+                tls = .disable
+            }
+            connection = .init(host: host, port: port, username: url.username, password: url.password, database: url.database, tls: tls)
+        case .unixSocket(let path):
+            connection = .init(unixSocketPath: path, username: url.username, password: url.password, database: url.database)
+        }
+        connection.options.connectTimeout = TimeAmount(configuration.operationTimeout)
+        let opened = try await PostgresConnection.connect(on: group.any(), configuration: connection, id: 0, logger: logger).get()
+        try await opened.close()
     }
 
     // MARK: - LISTEN

@@ -63,6 +63,46 @@ struct PostgresPolicyStoreTests {
         }
     }
 
+    @Test func tlsToTheDatabaseIsVerifiedWhenTheURLAsksForIt() async throws {
+        try await PostgresCluster.with(tls: true) { cluster in
+            // verify-full with the CA that signed the server: encrypted, and it works.
+            let store = try await PostgresPolicyStore.open(url: try PostgresStoreURL.parse(cluster.tlsURL()), logger: testLogger)
+            try await store.create(samplePolicy("over-tls"))
+            #expect(try await store.policy(id: "over-tls") != nil)
+            let encrypted = try await cluster.psql(
+                "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE ssl AND client_addr IS NOT NULL", database: "porthole"
+            )
+            #expect(Int(encrypted.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 1, "the store's connections use TLS")
+            try await store.close()
+
+            // Another CA: the server cannot prove who it is, and nothing is sent.
+            let stranger = try TestPaths.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: stranger) }
+            let made = try await CommandResult.run(TestPaths.which("openssl"), [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=someone else",
+                "-keyout", stranger + "/key.pem", "-out", stranger + "/ca.pem",
+            ])
+            #expect(made.status == 0)
+            let refused = await #expect(throws: PolicyStoreError.self) {
+                try await PostgresPolicyStore.open(
+                    url: try PostgresStoreURL.parse(cluster.tlsURL(rootCertificate: stranger + "/ca.pem")),
+                    configuration: .init(operationTimeout: .seconds(5)), logger: testLogger
+                )
+            }
+            #expect(refused?.code == .unavailable)
+        }
+        // A server without TLS and a URL that requires it: refused, never sent in the clear.
+        try await PostgresCluster.with { cluster in
+            let refused = await #expect(throws: PolicyStoreError.self) {
+                try await PostgresPolicyStore.open(
+                    url: try PostgresStoreURL.parse(cluster.url.replacingOccurrences(of: "sslmode=disable", with: "sslmode=require")),
+                    configuration: .init(operationTimeout: .seconds(5)), logger: testLogger
+                )
+            }
+            #expect(refused?.code == .unavailable)
+        }
+    }
+
     @Test func instancesStartingTogetherMigrateOnceAndANewerSchemaIsRefused() async throws {
         try await PostgresCluster.with { cluster in
             let stores = try await withThrowingTaskGroup(of: PostgresPolicyStore.self) { group in

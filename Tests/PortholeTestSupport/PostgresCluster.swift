@@ -26,17 +26,27 @@ public final class PostgresCluster: Sendable {
 
     private var dataDirectory: String { directory + "/data" }
 
-    private init(directory: String, port: Int, password: String) {
+    /// The CA that signed the server's certificate, when the cluster serves TLS.
+    public let certificateAuthority: String?
+
+    /// The store URL asking for TLS with `mode`, trusting `rootCertificate` (default: the cluster's CA).
+    public func tlsURL(mode: String = "verify-full", rootCertificate: String? = nil) -> String {
+        let root = rootCertificate ?? certificateAuthority ?? ""
+        return "postgresql://porthole:\(password)@127.0.0.1:\(port)/porthole?sslmode=\(mode)&sslrootcert=\(root)"
+    }
+
+    private init(directory: String, port: Int, password: String, certificateAuthority: String? = nil) {
         self.directory = directory
         self.port = port
         self.password = password
+        self.certificateAuthority = certificateAuthority
     }
 
     /// Whether this machine has PostgreSQL's server programs (Debian's postgresql package).
     public static var isInstalled: Bool { binary("initdb") != nil }
 
-    public static func with<T>(_ body: (PostgresCluster) async throws -> T) async throws -> T {
-        let cluster = try await start()
+    public static func with<T>(tls: Bool = false, _ body: (PostgresCluster) async throws -> T) async throws -> T {
+        let cluster = try await start(tls: tls)
         do {
             let result = try await body(cluster)
             await cluster.stop()
@@ -47,12 +57,18 @@ public final class PostgresCluster: Sendable {
         }
     }
 
-    public static func start() async throws -> PostgresCluster {
+    /// With `tls`, the server also speaks TLS with a certificate for 127.0.0.1 and localhost, signed
+    /// by a CA of its own (``certificateAuthority``), made with openssl.
+    public static func start(tls: Bool = false) async throws -> PostgresCluster {
         guard let initdb = binary("initdb") else { throw TestFailure("PostgreSQL is not installed (apt-get install postgresql)") }
         let directory = try TestPaths.temporaryDirectory(prefix: "porthole-pg-")
         let password = UUID().uuidString.replacingOccurrences(of: "-", with: "")
-        let cluster = PostgresCluster(directory: directory, port: try TestPaths.freePort(), password: password)
+        let cluster = PostgresCluster(
+            directory: directory, port: try TestPaths.freePort(), password: password,
+            certificateAuthority: tls ? directory + "/ca.pem" : nil
+        )
         do {
+            if tls { try await cluster.makeCertificates() }
             try password.write(toFile: directory + "/password", atomically: true, encoding: .utf8)
             try await cluster.runAsPostgres(initdb, [
                 "-D", cluster.dataDirectory, "-U", "porthole", "--pwfile", directory + "/password",
@@ -75,7 +91,9 @@ public final class PostgresCluster: Sendable {
         let arguments = [
             "-D", dataDirectory, "-p", String(port), "-k", directory, "-c", "listen_addresses=127.0.0.1",
             "-c", "fsync=off", "-c", "full_page_writes=off",
-        ]
+        ] + (certificateAuthority == nil ? [] : [
+            "-c", "ssl=on", "-c", "ssl_cert_file=\(directory)/server.pem", "-c", "ssl_key_file=\(directory)/server-key.pem",
+        ])
         let (executable, fullArguments) = try ServerPrivileges.unprivileged.command(binary: postgres, arguments: arguments, directory: directory)
         let process = try ChildProcess(executable, fullArguments, name: "postgres")
         server.withLockedValue { $0 = process }
@@ -122,6 +140,24 @@ public final class PostgresCluster: Sendable {
         guard result.status == 0 else {
             throw TestFailure("\(program) failed (\(result.status)): \(result.stderr)\(result.stdout)\n\(log)")
         }
+    }
+
+    /// A CA, and a server certificate it signs for 127.0.0.1 and localhost (the key readable by
+    /// the server's user only, as PostgreSQL demands).
+    private func makeCertificates() async throws {
+        let openssl = TestPaths.which("openssl")
+        func run(_ arguments: [String]) async throws {
+            let result = try await CommandResult.run(openssl, arguments)
+            guard result.status == 0 else { throw TestFailure("openssl \(arguments.first ?? ""): \(result.stderr)") }
+        }
+        try await run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                       "-subj", "/CN=porthole test database CA", "-keyout", directory + "/ca-key.pem", "-out", directory + "/ca.pem"])
+        try await run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1",
+                       "-keyout", directory + "/server-key.pem", "-out", directory + "/server.csr"])
+        try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(toFile: directory + "/san.ext", atomically: true, encoding: .utf8)
+        try await run(["x509", "-req", "-in", directory + "/server.csr", "-CA", directory + "/ca.pem", "-CAkey", directory + "/ca-key.pem",
+                       "-CAcreateserial", "-days", "2", "-extfile", directory + "/san.ext", "-out", directory + "/server.pem"])
+        chmod(directory + "/server-key.pem", 0o600)
     }
 
     /// The newest installed version's server program, or one on the PATH.
