@@ -41,7 +41,8 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from egresslab import (  # noqa: E402
-    exit_on_sigterm, OTHER_SERVER, RESOLVER, SERVER, UPSTREAM_DNS, Agent, Lab, Porthole, Processes, median, wait_until,
+    exit_on_sigterm, OTHER_SERVER, RESOLVER, SERVER, UPSTREAM_DNS, Agent, Lab, Porthole, Processes, clean_up, median,
+    wait_until,
 )
 
 HTTP_PORT = 80
@@ -272,17 +273,7 @@ http {{
         print(json.dumps({"summary": {k: rounded(v) for k, v in summary.items()}}), flush=True)
         return 0
     finally:
-        if agent is not None:
-            try:
-                agent.stop()
-            except Exception as error:
-                print(f"cleanup: {error}", file=sys.stderr)
-        processes.stop_all()
-        lab.tear_down()
-        if args.keep:
-            log(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        clean_up(agent, processes, lab, work, keep=args.keep)
 
 
 if __name__ == "__main__":

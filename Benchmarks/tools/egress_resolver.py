@@ -40,14 +40,14 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from egresslab import (  # noqa: E402
-    exit_on_sigterm, RESOLVER, UPSTREAM_DNS, Agent, Lab, Porthole, Processes, cpu_seconds, median, metrics, wait_until,
+    exit_on_sigterm, RESOLVER, UPSTREAM_DNS, Agent, Lab, Porthole, Processes, clean_up, cpu_seconds, median, metrics,
+    wait_until,
 )
 
 ANSWER = "198.51.100.7"
@@ -266,17 +266,7 @@ def main() -> int:
         print(json.dumps({"summary": {k: rounded(v) for k, v in summary.items()}}), flush=True)
         return 0
     finally:
-        if agent is not None:
-            try:
-                agent.stop()
-            except Exception as error:
-                print(f"cleanup: {error}", file=sys.stderr)
-        processes.stop_all()
-        lab.tear_down()
-        if args.keep:
-            log(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        clean_up(agent, processes, lab, work, keep=args.keep)
 
 
 if __name__ == "__main__":

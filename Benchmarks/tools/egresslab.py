@@ -17,7 +17,7 @@ import http.client
 import json
 import os
 import random
-import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -344,6 +344,21 @@ class Agent:
         self.processes.stop(self.process)
         self.reader.join(timeout=5)
         self.log.close()
+
+
+def clean_up(agent, processes, lab, work, keep=False):
+    """Stops the agent and every process, deletes the namespaces, and the work directory unless kept."""
+    if agent is not None:
+        try:
+            agent.stop()
+        except Exception as error:
+            print(f"cleanup: {error}", file=sys.stderr)
+    processes.stop_all()
+    lab.tear_down()
+    if keep:
+        print(f"kept {work}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def metrics(lab, address):

@@ -231,7 +231,7 @@ def main():
     try:
         store, psql = start_postgres(work, processes)
         upstream = start_nginx(work, processes)
-        log(f"postgres and nginx up; starting instances")
+        log("postgres and nginx up; starting instances")
         a = Instance("a", porthole, work, processes, store=store)
         b = Instance("b", porthole, work, processes, store=store)
         s = Instance("s", porthole, work, processes)
