@@ -117,6 +117,27 @@ struct StreamingTests {
         }
     }
 
+    @Test("an HTTP/1.0 upstream's answer reaches the client in the proxy's own HTTP/1.1 (RFC 9110 §6.2)")
+    func http10Upstream() async throws {
+        try await withProxy { env in
+            // Python's own http.server speaks HTTP/1.0: a real HTTP/1.0 upstream.
+            let directory = try TestPaths.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try "hello from 1.0\n".write(toFile: directory + "/file.txt", atomically: true, encoding: .utf8)
+            let port = try TestPaths.freePort()
+            let server = try ChildProcess(
+                TestPaths.which("python3"), ["-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory", directory, String(port)],
+                name: "http.server"
+            )
+            defer { server.stop() }
+            _ = try await server.waitFor("http.server") { stdout, stderr in (stdout + stderr).contains("Serving HTTP") }
+            let response = try await env.curl.get(env.host("pub", port: port), "/file.txt")
+            #expect(response.status == 200)
+            #expect(response.text == "hello from 1.0\n")
+            #expect(response.headers.hasPrefix("HTTP/1.1 200"), "\(response.headers)")
+        }
+    }
+
     @Test("Expect: 100-continue is relayed")
     func expectContinue() async throws {
         try await withProxy { env in

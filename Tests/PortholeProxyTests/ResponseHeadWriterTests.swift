@@ -32,7 +32,19 @@ import Testing
 
     @Test func saysCloseWhenTheProxyWillClose() throws {
         let output = try Self.rewrite(wireHead("HTTP/1.0 200 OK", "Server: dev", "Connection: keep-alive"), closingClient: true)
-        #expect(output == wireHead("HTTP/1.0 200 OK", "Server: dev", "Connection: close"))
+        #expect(output == wireHead("HTTP/1.1 200 OK", "Server: dev", "Connection: close"))
+    }
+
+    /// RFC 9110 §6.2: the version in a status line is the sender's, and the proxy is the sender.
+    @Test func anHTTP10UpstreamIsAnsweredInHTTP11() throws {
+        let parsed = try Wire.response(wireHead("HTTP/1.0 404 Not  Found", "Content-Length: 3"))
+        #expect(ResponseHeadWriter.needsRewrite(parsed.head, closingClient: false))
+        let output = try Self.rewrite(wireHead("HTTP/1.0 404 Not  Found", "Content-Length: 3"), closingClient: false)
+        #expect(output == wireHead("HTTP/1.1 404 Not  Found", "Content-Length: 3"))
+        let bare = try Self.rewrite("HTTP/1.0 200\r\n\r\n", closingClient: true)
+        #expect(bare == wireHead("HTTP/1.1 200", "Connection: close"))
+        let current = try Wire.response(wireHead("HTTP/1.1 200 OK", "Content-Length: 3"))
+        #expect(!ResponseHeadWriter.needsRewrite(current.head, closingClient: false), "an HTTP/1.1 head still goes byte for byte")
     }
 
     @Test func keepsTheStatusLineExactly() throws {

@@ -1,11 +1,13 @@
 import NIOCore
 
 /// Writes the response head the client sees: the upstream's head minus hop-by-hop fields
-/// (RFC 9110 §7.6.1), plus `Connection: close` when the proxy will close the client connection.
-/// When there is nothing to change the caller forwards the upstream bytes untouched instead.
+/// (RFC 9110 §7.6.1), plus `Connection: close` when the proxy will close the client connection,
+/// in the proxy's own protocol version: an HTTP/1.0 upstream's `HTTP/1.0 200` reaches the client
+/// as `HTTP/1.1 200` (RFC 9110 §6.2: the version is the sender's, hop by hop). When there is
+/// nothing to change the caller forwards the upstream bytes untouched instead.
 enum ResponseHeadWriter {
     static func needsRewrite(_ head: ResponseHead, closingClient: Bool) -> Bool {
-        head.hasHopByHopFields || head.hasForbiddenFramingFields || closingClient
+        head.version == .http10 || head.hasHopByHopFields || head.hasForbiddenFramingFields || closingClient
     }
 
     static func write(
@@ -27,7 +29,14 @@ enum ResponseHeadWriter {
         closingClient: Bool,
         into writer: inout HeadBytesWriter
     ) {
-        var copier = FieldLineCopier(keeping: 0..<head.statusLineEnd)
+        // The parser checked that the status line starts with the 8-byte version.
+        var copier: FieldLineCopier
+        if head.version == .http10 {
+            writer.append("HTTP/1.1")
+            copier = FieldLineCopier(keeping: 8..<head.statusLineEnd)
+        } else {
+            copier = FieldLineCopier(keeping: 0..<head.statusLineEnd)
+        }
         for field in head.fields {
             switch field.kind {
             case .connection, .keepAlive, .proxyConnection:
