@@ -78,4 +78,10 @@ public struct ListenerRole: Sendable {
         if case .https = mode { return "https" }
         return "http"
     }
+
+    /// The listener as the settings name it (`--https-port`, `--http-port`).
+    var settingName: String {
+        if case .https = mode { return "https" }
+        return "http"
+    }
 }

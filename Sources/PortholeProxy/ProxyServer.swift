@@ -79,7 +79,9 @@ public final class ProxyServer: Sendable {
         let metrics = self.metrics
         let logger = self.logger
         let listenerName = "\(listener.host):\(listener.port) (\(listener.role.mode))"
-        let channel = try await ServerBootstrap(group: group)
+        let channel: any Channel
+        do {
+            channel = try await ServerBootstrap(group: group)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
@@ -129,6 +131,9 @@ public final class ProxyServer: Sendable {
             }
             .bind(host: listener.host, port: listener.port)
             .get()
+        } catch {
+            throw ListenerBindError(listener: listener.role.settingName, address: "\(listener.host):\(listener.port)", underlying: error)
+        }
         channels.withLockedValue { $0.append(channel) }
         let port = channel.localAddress?.port ?? listener.port
         ownListeners.add(port: port)

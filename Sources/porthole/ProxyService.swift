@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import PortholeAdmin
 import PortholeProxy
 import PortholeStore
@@ -15,6 +16,8 @@ struct ProxyService: Service {
         /// Whether serving without it is an error; when the default port is merely taken, the proxy
         /// serves anyway (logged) and `porthole sandbox` writes the data directory directly.
         var required: Bool
+        /// HOST:PORT it binds, for messages.
+        var address: String
         /// Makes the server; it calls the given closure once it listens.
         var make: @Sendable (_ httpsPort: Int, _ onListening: @escaping @Sendable () async -> Void) -> AdminServer
     }
@@ -103,9 +106,10 @@ struct ProxyService: Service {
         )
         let task = Task.detached {
             do { try await adminGroup.run() } catch {
+                let reason = error is IOError ? "\(ListenerBindError(listener: "admin", address: admin.address, underlying: error))" : "\(error)"
                 logger.error(
                     admin.required ? "admin API stopped" : "admin API unavailable; the proxy serves without it",
-                    metadata: ["error": "\(error)"]
+                    metadata: ["error": "\(reason)"]
                 )
             }
             signal.finish()

@@ -156,7 +156,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let adminCredentials = AdminCredentials(dataDirectory: dataDirectory)
         let adminToken = try adminCredentials.token(configured: settings.adminToken, logger: logger)
-        let admin = ProxyService.Admin(required: settings.adminPortIsExplicit) { [logger] httpsPort, onListening in
+        let admin = ProxyService.Admin(required: settings.adminPortIsExplicit, address: "\(settings.adminAddress):\(settings.adminPort)") { [logger] httpsPort, onListening in
             var controlPlaneConfiguration = ControlPlaneConfiguration(
                 baseDomain: settings.baseDomains[0],
                 previewPort: settings.previewPort ?? httpsPort,

@@ -251,4 +251,28 @@ struct LifecycleTests {
             #expect(try await eventually(timeout: .seconds(10)) { try await counters() == (2, 2) })
         }
     }
+
+    @Test("a port in use fails the start with exit 1 and a message naming the listener and the address")
+    func busyPort() async throws {
+        // A port another Porthole already holds: the first one's HTTPS port.
+        let first = try await PortholeProcess.start()
+        defer { first.stop() }
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for (flag, listener) in [("--https-port", "https"), ("--admin-port", "admin")] {
+            var arguments = [
+                "serve", "--bind-address", "127.0.0.1", "--https-port", "0", "--http-port", "0", "--admin-port", "0",
+                "--data-dir", directory + "/data", "--cert-dir", directory + "/certs", "--log-level", "warning",
+            ]
+            let index = try #require(arguments.firstIndex(of: flag))
+            arguments[index + 1] = String(first.httpsPort)
+            let (executable, privileged) = try ServerPrivileges.unprivileged.command(
+                binary: TestPaths.portholeBinary, arguments: arguments, directory: directory
+            )
+            let result = try await CommandResult.run(executable, privileged, timeout: .seconds(30))
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(result.stderr.contains("the \(listener) listener cannot bind 127.0.0.1:\(first.httpsPort): the address is in use"), "\(result.stderr)")
+            #expect(!result.stderr.contains("bind(descriptor:"))
+        }
+    }
 }
