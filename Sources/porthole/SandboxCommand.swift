@@ -102,6 +102,12 @@ struct SandboxCommand: AsyncParsableCommand {
 
         private func client(_ url: String, _ credentials: AdminCredentials) throws -> AdminClient {
             guard let token = adminToken ?? ProcessInfo.processInfo.environment["PORTHOLE_ADMIN_TOKEN"] ?? credentials.storedToken() else {
+                guard FileManager.default.fileExists(atPath: credentials.dataDirectory.path) else {
+                    throw ValidationError(
+                        "no Porthole server or data directory here (\(credentials.dataDirectory.path) does not exist): pass --data-dir of the server "
+                            + "(or set PORTHOLE_DATA_DIR), --admin-url with --admin-token, or --store for a shared PostgreSQL store"
+                    )
+                }
                 throw ValidationError("no admin token: pass --admin-token, set PORTHOLE_ADMIN_TOKEN, or use --data-dir of the server (it keeps admin-token there)")
             }
             do {

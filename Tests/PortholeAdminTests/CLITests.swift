@@ -155,6 +155,16 @@ struct CLITests {
                 TestPaths.portholeBinary, ["sandbox", "list", "--admin-url", "http://127.0.0.1:1", "--admin-token", "x"]
             )
             #expect(noServer.status == 1 && noServer.stderr.contains("cannot connect to the admin API"))
+
+            // Run where there is neither a server's data directory nor a token: it says so.
+            let elsewhere = try TestPaths.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: elsewhere) }
+            let lost = try await CommandResult.run(
+                TestPaths.which("env"), ["-u", "PORTHOLE_ADMIN_TOKEN", "-u", "PORTHOLE_DATA_DIR", "-u", "PORTHOLE_ADMIN_URL",
+                                          "-u", "PORTHOLE_STORE", "-C", elsewhere, TestPaths.portholeBinary, "sandbox", "list"]
+            )
+            #expect(lost.status == 2)
+            #expect(lost.stderr.contains("no Porthole server or data directory here (.porthole does not exist)"), "\(lost.stderr)")
         }
     }
 
