@@ -637,6 +637,10 @@ struct AdminAPITests {
             for path in ["/healthz", "/readyz", "/v1/openapi.json", "/metrics"] {
                 #expect(try await Curl.get(url: server.adminURL + path).status == 200, "\(path)")
             }
+            // The document served is the committed file, byte for byte.
+            let served = try await Curl.get(url: server.adminURL + "/v1/openapi.json")
+            let committed = try String(contentsOfFile: TestPaths.packageRoot + "/Sources/PortholeAdmin/openapi.json", encoding: .utf8)
+            #expect(served.body == committed)
             // The token never reaches the log.
             #expect(!server.process.standardError.contains(server.adminToken))
             #expect(server.process.standardError.contains("admin-token"))

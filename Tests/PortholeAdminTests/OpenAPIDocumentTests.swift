@@ -13,8 +13,9 @@ struct OpenAPIDocumentTests {
         try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.bytes)) as? [String: Any])
     }
 
-    @Test func servedBytesAreTheCommittedFile() throws {
-        #expect(OpenAPIDocument.bytes == Array(try Data(contentsOf: URL(fileURLWithPath: Self.path))))
+    /// (That the server sends these bytes is tested against a live server in AdminAPITests; the
+    /// embedded bytes are the committed file by construction, `embedInCode`.)
+    @Test func theDocumentIsOpenAPI31() throws {
         #expect(try Self.document()["openapi"] as? String == "3.1.0")
     }
 

@@ -113,10 +113,16 @@ public enum TestPaths {
         return url.path
     }()
 
-    public static var portholeBinary: String {
+    /// The `porthole` built with the tests: beside the test runner, so `swift test -c release`,
+    /// another triple or `--build-path` test the binary they built, not whatever is in
+    /// `.build/debug`. `PORTHOLE_BINARY` overrides it.
+    public static let portholeBinary: String = {
         if let override = ProcessInfo.processInfo.environment["PORTHOLE_BINARY"] { return override }
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let beside = runner.deletingLastPathComponent().appendingPathComponent("porthole").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
         return packageRoot + "/.build/debug/porthole"
-    }
+    }()
 
     public static func which(_ program: String) -> String {
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
