@@ -7,8 +7,9 @@ public struct ProxyConfiguration: Sendable {
     public var baseDomains: [String] = ["preview.localhost"]
     /// Ports that always need a token, even on public sandboxes.
     public var reservedPorts: Set<UInt16> = []
-    /// Key for the session cookies made by the token-for-cookie exchange.
-    public var cookieSecret: [UInt8] = []
+    /// Key for the session cookies made by the token-for-cookie exchange; no default, so a
+    /// configuration without a valid one cannot be made.
+    public var cookieSecret: CookieSecret
     /// Lifetime of a session cookie, seconds.
     public var cookieLifetime: Int64 = 86_400
     /// Request heads larger than this get 431.
@@ -47,7 +48,9 @@ public struct ProxyConfiguration: Sendable {
     /// During a drain, open tunnels (WebSocket) get this long before they are closed.
     public var tunnelGracePeriod: TimeAmount = .seconds(10)
 
-    public init() {}
+    public init(cookieSecret: CookieSecret) {
+        self.cookieSecret = cookieSecret
+    }
 }
 
 /// How one listener presents itself to sandboxes and in redirects.

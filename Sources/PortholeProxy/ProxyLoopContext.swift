@@ -58,7 +58,7 @@ final class ProxyLoopContext {
         self.metrics = metrics
         self.accessRules = AccessRules(
             reservedPorts: configuration.reservedPorts,
-            cookieSecret: configuration.cookieSecret,
+            cookieSecret: configuration.cookieSecret.bytes,
             cookieLifetime: configuration.cookieLifetime
         )
         self.pool = UpstreamPool(
@@ -82,7 +82,7 @@ final class ProxyLoopContext {
         configurationGeneration &+= 1
         accessRules = AccessRules(
             reservedPorts: configuration.reservedPorts,
-            cookieSecret: configuration.cookieSecret,
+            cookieSecret: configuration.cookieSecret.bytes,
             cookieLifetime: configuration.cookieLifetime
         )
         pool.update(.init(

@@ -114,7 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: settings.threads)
         let store: any PolicyStore
-        let cookieSecret: [UInt8]
+        let cookieSecret: CookieSecret
         let certificates: TLSCertificateStore
         do {
             store = try await location.open(
@@ -128,7 +128,9 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             // After the database: a new data directory gets its database before any secret, so
             // secrets without a database always mean a lost database (`checkDatabase`).
-            cookieSecret = try await location.cookieSecret(configured: settings.cookieSecret, dataDirectory: dataDirectory, store: store)
+            cookieSecret = try CookieSecret(
+                await location.cookieSecret(configured: settings.cookieSecret, dataDirectory: dataDirectory, store: store)
+            )
             certificates = try CertificateDirectory(path: settings.certificateDirectory).load(logger: logger)
         } catch {
             try? await store.close()
@@ -160,7 +162,7 @@ struct ServeCommand: AsyncParsableCommand {
             var controlPlaneConfiguration = ControlPlaneConfiguration(
                 baseDomain: settings.baseDomains[0],
                 previewPort: settings.previewPort ?? httpsPort,
-                signingSecret: cookieSecret,
+                signingSecret: cookieSecret.bytes,
                 maximumAllowListEntries: settings.maxAllowListEntries,
                 maximumDomainAllowListEntries: settings.maxDomainAllowListEntries
             )
@@ -216,11 +218,10 @@ struct ServeCommand: AsyncParsableCommand {
 
 extension ServeCommand {
     /// The data path's settings from resolved serve settings; used at start and on every reload.
-    static func proxyConfiguration(_ settings: ServeSettings, cookieSecret: [UInt8]) -> ProxyConfiguration {
-        var proxyConfiguration = ProxyConfiguration()
+    static func proxyConfiguration(_ settings: ServeSettings, cookieSecret: CookieSecret) -> ProxyConfiguration {
+        var proxyConfiguration = ProxyConfiguration(cookieSecret: cookieSecret)
         proxyConfiguration.baseDomains = settings.baseDomains
         proxyConfiguration.reservedPorts = settings.reservedPorts
-        proxyConfiguration.cookieSecret = cookieSecret
         proxyConfiguration.keepAliveTimeout = .seconds(Int64(settings.keepAliveTimeout))
         proxyConfiguration.headerTimeout = .seconds(Int64(settings.headerTimeout))
         proxyConfiguration.requestBodyTimeout = .seconds(Int64(settings.requestBodyTimeout))
@@ -241,7 +242,7 @@ extension ServeCommand {
     /// restart can change (listeners, data and certificate directories, threads) are named in the
     /// log. The reload metrics are counted by the caller, once per SIGHUP with the certificates.
     static func reloader(
-        options: Options, running: ServeSettings, cookieSecret: [UInt8], server: ProxyServer, logger: Logger
+        options: Options, running: ServeSettings, cookieSecret: CookieSecret, server: ProxyServer, logger: Logger
     ) -> @Sendable () async -> Bool {
         let options = UncheckedOptions(value: options)
         return {
