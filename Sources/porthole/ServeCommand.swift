@@ -54,7 +54,7 @@ struct ServeCommand: AsyncParsableCommand {
         var store: String?
         @Flag(help: "Make a new, empty policy database even though the data directory holds the secrets of an earlier start (its database was lost). Not needed on a first start.")
         var createStore = false
-        @Option(help: "Directory with certificate/key pairs (*.pem with matching *-key.pem, or dev-cert.pem/dev-key.pem). (default: certs)")
+        @Option(help: "Directory of NAME-cert.pem (chain) + NAME-key.pem pairs, chosen by SNI; default-cert.pem (else the first) for clients without SNI; `porthole certs dev` makes dev-cert.pem/dev-key.pem. Reloaded on SIGHUP and when the files change. (default: certs)")
         var certDir: String?
         @Option(help: "Event loop threads. (default: number of cores)")
         var threads: Int?
