@@ -50,10 +50,12 @@ public final class PostgresPolicyStore: PolicyStore {
     private let configuration: Configuration
     private let logger: Logger
     private let signal = ChangeSignal()
+    private let group: any EventLoopGroup
     private let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
     private let closed = NIOLockedValueBox(false)
 
-    private init(url: PostgresStoreURL, client: PostgresClient, configuration: Configuration, logger: Logger) {
+    private init(url: PostgresStoreURL, client: PostgresClient, configuration: Configuration, group: any EventLoopGroup, logger: Logger) {
+        self.group = group
         self.url = url
         self.client = client
         self.configuration = configuration
@@ -76,7 +78,7 @@ public final class PostgresPolicyStore: PolicyStore {
         }
         let clientConfiguration = try Self.clientConfiguration(url, configuration)
         let client = PostgresClient(configuration: clientConfiguration, eventLoopGroup: eventLoopGroup, backgroundLogger: Self.quiet(logger))
-        let store = PostgresPolicyStore(url: url, client: client, configuration: configuration, logger: logger)
+        let store = PostgresPolicyStore(url: url, client: client, configuration: configuration, group: eventLoopGroup, logger: logger)
         store.tasks.withLockedValue { $0.append(Task { await client.run() }) }
         do {
             try await store.migrate()
@@ -297,20 +299,54 @@ public final class PostgresPolicyStore: PolicyStore {
         let logger = Self.quiet(self.logger)
         let timeout = timeout ?? configuration.operationTimeout
         do {
-            return try await withThrowingTaskGroup(of: Result?.self) { group in
-                group.addTask { try await body(client, logger) }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let result = first else {
-                    throw PolicyStoreError.unavailable("PostgreSQL at \(self.url) did not answer within \(timeout)")
-                }
-                return result
+            return try await Self.withDeadline(timeout) {
+                try await body(client, logger)
+            } onTimeout: {
+                PolicyStoreError.unavailable("PostgreSQL at \(self.url) did not answer within \(timeout)")
             }
         } catch {
             throw Self.storeError(error, url: url)
+        }
+    }
+
+    /// `body`'s result, or `onTimeout()` thrown once `timeout` has passed, whether or not `body`
+    /// notices that it was cancelled: a task group would wait for a child that does not, and an
+    /// operation stuck in the pool must not hang the proxy's cache miss or the admin API.
+    static func withDeadline<Result: Sendable>(
+        _ timeout: Duration,
+        _ body: @escaping @Sendable () async throws -> Result,
+        onTimeout: @escaping @Sendable () -> any Error
+    ) async throws -> Result {
+        let waiting = NIOLockedValueBox<CheckedContinuation<Result, any Error>?>(nil)
+        let work = NIOLockedValueBox<Task<Void, Never>?>(nil)
+        @Sendable func finish(_ outcome: Swift.Result<Result, any Error>) -> Bool {
+            guard let continuation = waiting.withLockedValue({ waiting in
+                defer { waiting = nil }
+                return waiting
+            }) else { return false }
+            continuation.resume(with: outcome)
+            return true
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                waiting.withLockedValue { $0 = continuation }
+                let timer = Task {
+                    try? await Task.sleep(for: timeout)
+                    if !Task.isCancelled, finish(.failure(onTimeout())) {
+                        work.withLockedValue { $0 }?.cancel()
+                    }
+                }
+                work.withLockedValue {
+                    $0 = Task {
+                        let outcome: Swift.Result<Result, any Error>
+                        do { outcome = .success(try await body()) } catch { outcome = .failure(error) }
+                        if finish(outcome) { timer.cancel() }
+                    }
+                }
+            }
+        } onCancel: {
+            work.withLockedValue { $0 }?.cancel()
+            _ = finish(.failure(CancellationError()))
         }
     }
 
@@ -387,6 +423,13 @@ public final class PostgresPolicyStore: PolicyStore {
     /// certificate fails the start at once with what went wrong, instead of a pool retrying in
     /// the background until the migration's timeout.
     private static func probe(_ url: PostgresStoreURL, _ configuration: Configuration, group: any EventLoopGroup, logger: Logger) async throws {
+        let settings = try connectionConfiguration(url, configuration)
+        let opened = try await PostgresConnection.connect(on: group.any(), configuration: settings, id: 0, logger: logger).get()
+        try await opened.close()
+    }
+
+    /// One connection of its own, outside the pool (the probe, and the LISTEN connection).
+    private static func connectionConfiguration(_ url: PostgresStoreURL, _ configuration: Configuration) throws -> PostgresConnection.Configuration {
         var connection: PostgresConnection.Configuration
         switch url.endpoint {
         case .tcp(let host, let port):
@@ -402,21 +445,27 @@ public final class PostgresPolicyStore: PolicyStore {
             connection = .init(unixSocketPath: path, username: url.username, password: url.password, database: url.database)
         }
         connection.options.connectTimeout = TimeAmount(configuration.operationTimeout)
-        let opened = try await PostgresConnection.connect(on: group.any(), configuration: connection, id: 0, logger: logger).get()
-        try await opened.close()
+        return connection
     }
 
     // MARK: - LISTEN
 
-    /// Holds one pooled connection LISTENing on the change channel until the store closes,
-    /// reconnecting with backoff. Each (re)subscription wakes every reader: whatever was written
-    /// while nobody listened is then read from the feed.
+    /// Holds one connection LISTENing on the change channel until the store closes, reconnecting
+    /// with backoff. Each (re)subscription wakes every reader: whatever was written while nobody
+    /// listened is then read from the feed. A connection of its own, outside the pool: a
+    /// long-lived lease that the server may end at any moment is no business of the pool's.
     private func listen() async {
         var backoff = Duration.milliseconds(100)
         var failing = false
+        var number = 0
         while !Task.isCancelled {
             do {
-                try await client.withConnection { connection in
+                number += 1
+                let settings = try Self.connectionConfiguration(url, configuration)
+                let connection = try await PostgresConnection.connect(
+                    on: group.any(), configuration: settings, id: number, logger: Self.quiet(logger)
+                ).get()
+                do {
                     try await connection.listen(on: Self.channel) { notifications in
                         if failing {
                             self.logger.info("listening for policy changes again", metadata: ["store": "\(self.url)"])
@@ -432,7 +481,11 @@ public final class PostgresPolicyStore: PolicyStore {
                             }
                         }
                     }
+                } catch {
+                    try? await connection.close()
+                    throw error
                 }
+                try? await connection.close()
             } catch {
                 if Task.isCancelled { return }
                 if !failing {

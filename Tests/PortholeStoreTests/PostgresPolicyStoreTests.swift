@@ -1,6 +1,7 @@
 import Foundation
 import PortholeCore
-import PortholePostgres
+import NIOConcurrencyHelpers
+@testable import PortholePostgres
 import PortholeStore
 import PortholeTestSupport
 import Testing
@@ -154,6 +155,52 @@ struct PostgresPolicyStoreTests {
             try await store.checkAvailable()
             #expect(try await Self.notificationsArrive(at: store, from: other), "notifications are back after the outage")
         }
+    }
+}
+
+@Suite("PostgresPolicyStore deadline")
+struct PostgresDeadlineTests {
+    /// An operation that ignores cancellation (as one stuck in a connection pool may).
+    final class Gate: Sendable {
+        private let state = NIOLockedValueBox<(open: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+        func wait() async {
+            await withCheckedContinuation { continuation in
+                let go = state.withLockedValue { state -> Bool in
+                    if state.open { return true }
+                    state.waiter = continuation
+                    return false
+                }
+                if go { continuation.resume() }
+            }
+        }
+
+        func open() {
+            state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+                state.open = true
+                defer { state.waiter = nil }
+                return state.waiter
+            }?.resume()
+        }
+    }
+
+    @Test func anOperationThatIgnoresCancellationStillEndsAtItsDeadline() async throws {
+        let gate = Gate()
+        let started = ContinuousClock.now
+        let error = await #expect(throws: PolicyStoreError.self) {
+            try await PostgresPolicyStore.withDeadline(.milliseconds(200)) {
+                await gate.wait()
+                return 1
+            } onTimeout: {
+                PolicyStoreError.unavailable("no answer within 200 ms")
+            }
+        }
+        #expect(error?.code == .unavailable)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        gate.open()
+        // And one that answers in time gets its answer.
+        let answer = try await PostgresPolicyStore.withDeadline(.seconds(5)) { 42 } onTimeout: { PolicyStoreError.unavailable("late") }
+        #expect(answer == 42)
     }
 }
 
