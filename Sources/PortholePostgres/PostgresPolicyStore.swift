@@ -14,13 +14,14 @@ import PostgresNIO
 ///   inside the writing transaction, whoever writes (Porthole, a migration, an operator's psql),
 ///   numbered from a one-row counter whose row lock orders concurrent writers: a sequence number
 ///   is never committed after a larger one, so a reader at `n` misses nothing by reading `> n`.
-///   The trigger also sends `NOTIFY porthole_changes, '<seq>'`; the store LISTENs on one pooled
-///   connection and wakes every reader at once (``waitForChanges(after:timeout:)``). A lost
+///   The trigger also sends `NOTIFY porthole_changes, '<seq>'`; the store LISTENs on a connection
+///   of its own, outside the pool, and wakes every reader at once (``waitForChanges(after:timeout:)``). A lost
 ///   notification costs one poll interval; a lost LISTEN connection is re-established with
 ///   backoff, and readers then read the feed at once (anything may have been missed meanwhile).
 /// - Migrations: versioned (`porthole_schema`), run at open inside one transaction holding an
 ///   advisory lock, so instances starting together migrate once; a newer schema is refused.
-/// - Outage: each operation gives up after ``Configuration/operationTimeout`` with
+/// - Outage: each operation gives up after ``Configuration/operationTimeout`` (even one that
+///   ignores cancellation) with
 ///   ``PolicyStoreError/Code/unavailable`` (the proxy answers 503 for what it has not cached);
 ///   the pool reconnects by itself, nothing needs a restart.
 /// - Errors and logs name the database by its URL without the password, and never include a
