@@ -82,8 +82,7 @@ enum EgressRuleset {
         case .organization:
             return ResolvedElement(set: "org_dns_\(family)", key: address, address: address, owner: nil)
         case .own:
-            let sourceFamily = if case .ipv4 = source { "v4" } else { "v6" }
-            guard sourceFamily == family else { return nil }
+            guard source.setFamily == family else { return nil }
             return ResolvedElement(set: "allow_dns_\(family)", key: "\(source) . \(address)", address: address, owner: source)
         }
     }
@@ -108,11 +107,15 @@ enum EgressRuleset {
     /// its address went away, and what it resolved before must not outlive that (nor pass to the
     /// next sandbox given the address). Added first, so the delete cannot fail.
     static func revokeResolved(_ configuration: EgressConfiguration, source: SandboxEgress.Source, addresses: [String]) -> String {
-        guard !addresses.isEmpty else { return "" }
-        let family = if case .ipv4 = source { "v4" } else { "v6" }
-        let elements = addresses.map { "\(source) . \($0)" }.joined(separator: ", ")
-        let set = "inet \(configuration.tableName) allow_dns_\(family)"
-        return "add element \(set) { \(elements) }\ndelete element \(set) { \(elements) }\n"
+        removeWhetherPresent(addresses.map { "\(source) . \($0)" }, from: "inet \(configuration.tableName) allow_dns_\(source.setFamily)")
+    }
+
+    /// Removes `elements` from `set` whether or not each is there: added first, so the delete
+    /// cannot fail the transaction on a missing one.
+    static func removeWhetherPresent(_ elements: [String], from set: String) -> String {
+        guard !elements.isEmpty else { return "" }
+        let list = elements.joined(separator: ", ")
+        return "add element \(set) { \(list) }\ndelete element \(set) { \(list) }\n"
     }
 
     /// The per-sandbox drop counters: dynamic sets keyed by source address whose elements count
@@ -151,18 +154,10 @@ enum EgressRuleset {
     /// Removes the drop counters of addresses no sandbox holds any more, so the next sandbox given
     /// the address starts from zero. Added first, so the delete cannot fail on a missing element.
     static func forgetDrops(of sources: [SandboxEgress.Source], table: String) -> String {
-        var keys: [String: [String]] = [:]
-        for source in sources {
-            if case .ipv4 = source { keys["v4", default: []].append(source.description) } else { keys["v6", default: []].append(source.description) }
-        }
-        var text = ""
-        for (reason, family) in dropSets {
-            guard let list = keys[family] else { continue }
-            let elements = list.joined(separator: ", ")
-            text += "add element \(table) drops_\(reason)_\(family) { \(elements) }\n"
-            text += "delete element \(table) drops_\(reason)_\(family) { \(elements) }\n"
-        }
-        return text
+        let keys = Dictionary(grouping: sources, by: \.setFamily).mapValues { $0.map(\.description) }
+        return dropSets.map { reason, family in
+            removeWhetherPresent(keys[family] ?? [], from: "\(table) drops_\(reason)_\(family)")
+        }.joined()
     }
 
     /// The elements `state` holds and `other` does not: whole entries, a changed class, networks.
@@ -200,7 +195,7 @@ enum EgressRuleset {
         let organizationV6 = configuration.organizationNetworks.networks.compactMap { if case .v6(let cidr) = $0 { cidr.description } else { nil } }
         func elements(_ list: [String]) -> String { list.isEmpty ? "" : "elements = { \(list.joined(separator: ", ")) }" }
         let dropSetDefinitions = dropSets.map { reason, family in
-            "        set drops_\(reason)_\(family) { type ip\(family == "v4" ? "v4" : "v6")_addr; flags dynamic; size \(dropSetSize); counter; }\n"
+            "        set drops_\(reason)_\(family) { type ip\(family)_addr; flags dynamic; size \(dropSetSize); counter; }\n"
         }.joined()
         let interfaces = configuration.sandboxInterfaces
             .map { "        iifname \"\($0)\" jump sandbox\n" }.joined()
@@ -365,5 +360,12 @@ extension EgressState {
             if !networksV4.isEmpty { text += "\(verb) element \(table) allow_cidr_v4 { \(networksV4.joined(separator: ", ")) }\n" }
             return text
         }
+    }
+}
+
+extension SandboxEgress.Source {
+    /// The suffix of the sets that hold this family's elements: `v4` or `v6`.
+    var setFamily: String {
+        if case .ipv4 = self { "v4" } else { "v6" }
     }
 }

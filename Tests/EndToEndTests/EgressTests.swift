@@ -388,7 +388,7 @@ struct EgressTests {
 
     /// The value of an unlabelled metric in Prometheus text.
     static func metric(_ text: String, _ name: String) -> Int? {
-        text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ").last ?? "") }
+        PrometheusText.value(of: name, in: text).map { Int($0) }
     }
 
     static func inKernel(_ lab: NetworkLab, _ element: String) async throws -> Bool {

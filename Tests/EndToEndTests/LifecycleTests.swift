@@ -124,10 +124,7 @@ struct LifecycleTests {
                 try await CommandResult.run(TestPaths.which("curl"), ["-sS", "http://127.0.0.1:\(env.porthole.adminPort)/metrics"]).stdout
             }
             func value(_ text: String, _ series: String) -> Double {
-                for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
-                    return Double(line.split(separator: " ").last ?? "") ?? 0
-                }
-                return 0
+                PrometheusText.value(of: series, in: text) ?? 0
             }
             let publicOK = #"porthole_requests_total{decision="public",status="2xx"}"#
             let denied = #"porthole_requests_total{decision="denied",status="4xx"}"#
@@ -218,7 +215,7 @@ struct LifecycleTests {
                     TestPaths.which("curl"), ["-sS", "http://127.0.0.1:\(env.porthole.adminPort)/metrics"]
                 ).stdout
                 func value(_ series: String) -> Double {
-                    text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? -1
+                    PrometheusText.value(of: series, in: text) ?? -1
                 }
                 return (value("porthole_reloads_total"), value("porthole_reload_failures_total"))
             }

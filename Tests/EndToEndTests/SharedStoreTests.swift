@@ -37,10 +37,7 @@ struct SharedStoreTests {
         /// `porthole_policy_change_feed_age_seconds` from the instance's /metrics (-1 when absent).
         func changeFeedAge(of instance: PortholeProcess) async throws -> Double {
             let metrics = try await CommandResult.run(TestPaths.which("curl"), ["-sS", "http://127.0.0.1:\(instance.adminPort)/metrics"]).stdout
-            for line in metrics.split(separator: "\n") where line.hasPrefix("porthole_policy_change_feed_age_seconds ") {
-                return Double(line.split(separator: " ").last ?? "") ?? -1
-            }
-            return -1
+            return PrometheusText.value(of: "porthole_policy_change_feed_age_seconds", in: metrics) ?? -1
         }
 
         static func status(port: Int, host: String, path: String, headers: [String]) async throws -> Int {
