@@ -15,8 +15,8 @@ struct QueryParameters: Sendable {
                 name = pair
                 value = ""
             }
-            let key = Self.decoded(name)
-            if values[key] == nil { values[key] = Self.decoded(value) }
+            let key = PercentEncoding.decode(name, plusAsSpace: true)
+            if values[key] == nil { values[key] = PercentEncoding.decode(value, plusAsSpace: true) }
         }
     }
 
@@ -33,38 +33,6 @@ struct QueryParameters: Sendable {
             throw .invalid(name, "\(name) must be \(range.lowerBound)…\(range.upperBound), got \(value)")
         }
         return value
-    }
-
-    private static func decoded(_ text: Substring) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var index = text.utf8.startIndex
-        let utf8 = text.utf8
-        while index != utf8.endIndex {
-            let byte = utf8[index]
-            if byte == UInt8(ascii: "+") {
-                bytes.append(0x20)
-            } else if byte == UInt8(ascii: "%"),
-                      let first = utf8.index(index, offsetBy: 1, limitedBy: utf8.endIndex), first != utf8.endIndex,
-                      let second = utf8.index(first, offsetBy: 1, limitedBy: utf8.endIndex), second != utf8.endIndex,
-                      let high = hexValue(utf8[first]), let low = hexValue(utf8[second]) {
-                bytes.append(high << 4 | low)
-                index = second
-            } else {
-                bytes.append(byte)
-            }
-            index = utf8.index(after: index)
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case 0x30...0x39: byte - 0x30
-        case 0x41...0x46: byte - 0x41 + 10
-        case 0x61...0x66: byte - 0x61 + 10
-        default: nil
-        }
     }
 }
 

@@ -44,7 +44,7 @@ public struct AdminClient: Sendable {
     }
 
     public func sandbox(id: String) async throws -> SandboxRecord {
-        try await call(.GET, "/v1/sandboxes/\(try segment(id))")
+        try await call(.GET, "/v1/sandboxes/\(segment(id))")
     }
 
     /// One page; pass the returned ``PortholeCore/SandboxPage/nextCursor`` for the next.
@@ -69,50 +69,50 @@ public struct AdminClient: Sendable {
     }
 
     public func updateSandbox(id: String, _ update: SandboxUpdateRequest) async throws -> SandboxRecord {
-        try await call(.PATCH, "/v1/sandboxes/\(try segment(id))", body: update)
+        try await call(.PATCH, "/v1/sandboxes/\(segment(id))", body: update)
     }
 
     public func deleteSandbox(id: String) async throws {
-        let _: Empty = try await call(.DELETE, "/v1/sandboxes/\(try segment(id))")
+        let _: Empty = try await call(.DELETE, "/v1/sandboxes/\(segment(id))")
     }
 
     public func setPublic(id: String, _ isPublic: Bool) async throws -> SandboxRecord {
-        try await call(.POST, "/v1/sandboxes/\(try segment(id))/public/\(isPublic)")
+        try await call(.POST, "/v1/sandboxes/\(segment(id))/public/\(isPublic)")
     }
 
     public func setNetworkSettings(id: String, _ settings: NetworkSettingsRequest) async throws -> SandboxRecord {
-        try await call(.POST, "/v1/sandboxes/\(try segment(id))/network-settings", body: settings)
+        try await call(.POST, "/v1/sandboxes/\(segment(id))/network-settings", body: settings)
     }
 
     /// What the egress firewall enforces for the sandbox: its class, source address, allowed networks
     /// and names, and whether the essential services apply.
     public func egress(id: String) async throws -> EffectiveEgress {
-        try await call(.GET, "/v1/sandboxes/\(try segment(id))/egress")
+        try await call(.GET, "/v1/sandboxes/\(segment(id))/egress")
     }
 
     /// The old token, its session cookies and every signed preview URL stop working on the next request.
     public func rotatePreviewToken(id: String) async throws -> SandboxRecord {
-        try await call(.POST, "/v1/sandboxes/\(try segment(id))/preview-token/rotate")
+        try await call(.POST, "/v1/sandboxes/\(segment(id))/preview-token/rotate")
     }
 
     // MARK: - Preview links
 
     public func previewLink(id: String, port: Int) async throws -> PreviewLink {
-        try await call(.GET, "/v1/sandboxes/\(try segment(id))/ports/\(port)/preview-link")
+        try await call(.GET, "/v1/sandboxes/\(segment(id))/ports/\(port)/preview-link")
     }
 
     /// A URL that opens the preview without any header for `expiresInSeconds` (1…86400; the server's
     /// default, 60, when `nil`).
     public func signedPreviewURL(id: String, port: Int, expiresInSeconds: Int? = nil) async throws -> SignedPreviewURL {
         try await call(
-            .POST, "/v1/sandboxes/\(try segment(id))/ports/\(port)/signed-preview-url",
+            .POST, "/v1/sandboxes/\(segment(id))/ports/\(port)/signed-preview-url",
             query: expiresInSeconds.map { [("expiresInSeconds", String($0))] } ?? []
         )
     }
 
     /// Revokes a signed preview URL (by its token) and the browser sessions it started.
     public func expireSignedPreviewURL(id: String, port: Int, token: String) async throws -> SignedPreviewURLRevocation {
-        try await call(.POST, "/v1/sandboxes/\(try segment(id))/ports/\(port)/signed-preview-url/\(try segment(token))/expire")
+        try await call(.POST, "/v1/sandboxes/\(segment(id))/ports/\(port)/signed-preview-url/\(segment(token))/expire")
     }
 
     // MARK: - Health
@@ -170,35 +170,12 @@ extension AdminClient {
 
     /// A path segment as sent: ids and tokens are plain ASCII; anything that is not is percent-encoded
     /// so it can never change the path's shape.
-    private func segment(_ text: String) throws -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
-            }
-        }
-        return out
+    private func segment(_ text: String) -> String {
+        PercentEncoding.encode(text)
     }
 
     private static func queryString(_ query: [(String, String)]) -> String {
-        func encode(_ text: String) -> String {
-            var out = ""
-            for byte in text.utf8 {
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                     UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                    out.unicodeScalars.append(Unicode.Scalar(byte))
-                default:
-                    out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
-                }
-            }
-            return out
-        }
-        return query.map { encode($0.0) + "=" + encode($0.1) }.joined(separator: "&")
+        query.map { PercentEncoding.encode($0.0) + "=" + PercentEncoding.encode($0.1) }.joined(separator: "&")
     }
 
     private func send(_ method: HTTPMethod, _ path: String, query: [(String, String)], body: [UInt8]?) async throws -> (Int, [UInt8]) {

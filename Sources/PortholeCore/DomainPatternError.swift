@@ -24,11 +24,11 @@ public struct DomainPatternError: Error, Sendable, Hashable, CustomStringConvert
     static let ipAddress = DomainPatternError(.ipAddress)
     static func unexpectedCharacter(_ byte: UInt8) -> DomainPatternError { DomainPatternError(.unexpectedCharacter(byte)) }
     static func labelTooLong(_ label: String) -> DomainPatternError {
-        DomainPatternError(.labelTooLong(bounded(label), length: label.utf8.count))
+        DomainPatternError(.labelTooLong(PrintableByte.bounded(label, limit: 24), length: label.utf8.count))
     }
     static func nameTooLong(_ length: Int) -> DomainPatternError { DomainPatternError(.nameTooLong(length)) }
-    static func hyphenAtLabelEdge(_ label: String) -> DomainPatternError { DomainPatternError(.hyphenAtLabelEdge(bounded(label))) }
-    static func numericTopLevelLabel(_ label: String) -> DomainPatternError { DomainPatternError(.numericTopLevelLabel(bounded(label))) }
+    static func hyphenAtLabelEdge(_ label: String) -> DomainPatternError { DomainPatternError(.hyphenAtLabelEdge(PrintableByte.bounded(label, limit: 24))) }
+    static func numericTopLevelLabel(_ label: String) -> DomainPatternError { DomainPatternError(.numericTopLevelLabel(PrintableByte.bounded(label, limit: 24))) }
 
     public var message: String {
         switch base {
@@ -64,9 +64,5 @@ public struct DomainPatternError: Error, Sendable, Hashable, CustomStringConvert
 
     private static func describe(_ byte: UInt8) -> String {
         PrintableByte.describe(byte)
-    }
-
-    private static func bounded(_ text: String) -> String {
-        text.utf8.count > 24 ? String(text.prefix(24)) + "…" : text
     }
 }

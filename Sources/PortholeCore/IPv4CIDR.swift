@@ -18,27 +18,13 @@ public struct IPv4CIDR: Sendable, Hashable, CustomStringConvertible {
     /// Strict `a.b.c.d/n`: the address as ``IPv4Address/parse(_:)``, then a required prefix length 0…32
     /// in digits without leading zeros. No surrounding whitespace.
     public static func parse(_ text: some StringProtocol) throws(IPv4ParseError) -> IPv4CIDR {
-        let utf8 = text.utf8
-        guard let slash = utf8.firstIndex(of: UInt8(ascii: "/")) else {
-            // Name the real problem first: `300.1.1.1` is a bad octet before it is a missing prefix.
-            _ = try IPv4Address.parse(text)
-            throw .missingPrefixLength
+        let (addressText, prefixLength) = CIDRPrefixLength.split(text, maximum: 32)
+        // Name the real problem first: `300.1.1.1` is a bad octet before it is a missing prefix.
+        let address = try IPv4Address.parse(addressText)
+        switch prefixLength {
+        case .success(let value): return IPv4CIDR(address: address.value, prefixLength: value)
+        case .failure(let problem): throw .prefixLength(problem)
         }
-        let address = try IPv4Address.parse(text[..<slash])
-        let digits = utf8[utf8.index(after: slash)...]
-        guard !digits.isEmpty else { throw .emptyPrefixLength }
-        for byte in digits where !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
-            throw .unexpectedCharacter(byte)
-        }
-        let digitText = String(decoding: digits, as: UTF8.self)
-        if digits.count > 1, digits.first == UInt8(ascii: "0") { throw .prefixLengthLeadingZero(digitText) }
-        guard digits.count <= 2 else { throw .prefixLengthOutOfRange(digitText) }
-        var value = 0
-        for byte in digits {
-            value = value * 10 + Int(byte - UInt8(ascii: "0"))
-        }
-        guard value <= 32 else { throw .prefixLengthOutOfRange(digitText) }
-        return IPv4CIDR(address: address.value, prefixLength: UInt8(value))
     }
 
     /// The network mask: `/8` → `255.0.0.0`, `/0` → `0.0.0.0`.

@@ -8,10 +8,7 @@ public struct IPv4ParseError: Error, Sendable, Hashable, CustomStringConvertible
         case unexpectedCharacter(UInt8)
         case octetLeadingZero(String)
         case octetOutOfRange(String)
-        case missingPrefixLength
-        case emptyPrefixLength
-        case prefixLengthLeadingZero(String)
-        case prefixLengthOutOfRange(String)
+        case prefixLength(CIDRPrefixLength.Problem)
     }
 
     private let base: Base
@@ -20,13 +17,10 @@ public struct IPv4ParseError: Error, Sendable, Hashable, CustomStringConvertible
     static let emptyAddress = IPv4ParseError(.emptyAddress)
     static let octetCount = IPv4ParseError(.octetCount)
     static let emptyOctet = IPv4ParseError(.emptyOctet)
-    static let missingPrefixLength = IPv4ParseError(.missingPrefixLength)
-    static let emptyPrefixLength = IPv4ParseError(.emptyPrefixLength)
     static func unexpectedCharacter(_ byte: UInt8) -> IPv4ParseError { IPv4ParseError(.unexpectedCharacter(byte)) }
-    static func octetLeadingZero(_ text: String) -> IPv4ParseError { IPv4ParseError(.octetLeadingZero(bounded(text))) }
-    static func octetOutOfRange(_ text: String) -> IPv4ParseError { IPv4ParseError(.octetOutOfRange(bounded(text))) }
-    static func prefixLengthLeadingZero(_ text: String) -> IPv4ParseError { IPv4ParseError(.prefixLengthLeadingZero(bounded(text))) }
-    static func prefixLengthOutOfRange(_ text: String) -> IPv4ParseError { IPv4ParseError(.prefixLengthOutOfRange(bounded(text))) }
+    static func octetLeadingZero(_ text: String) -> IPv4ParseError { IPv4ParseError(.octetLeadingZero(PrintableByte.bounded(text))) }
+    static func octetOutOfRange(_ text: String) -> IPv4ParseError { IPv4ParseError(.octetOutOfRange(PrintableByte.bounded(text))) }
+    static func prefixLength(_ problem: CIDRPrefixLength.Problem) -> IPv4ParseError { IPv4ParseError(.prefixLength(problem)) }
 
     public var message: String {
         switch base {
@@ -36,10 +30,7 @@ public struct IPv4ParseError: Error, Sendable, Hashable, CustomStringConvertible
         case .unexpectedCharacter(let byte): "unexpected character \(Self.describe(byte))"
         case .octetLeadingZero(let text): "octet \(text) has a leading zero"
         case .octetOutOfRange(let text): "octet \(text) is out of range"
-        case .missingPrefixLength: "missing prefix length"
-        case .emptyPrefixLength: "the prefix length after '/' is empty"
-        case .prefixLengthLeadingZero(let text): "prefix length \(text) has a leading zero"
-        case .prefixLengthOutOfRange(let text): "prefix length \(text) is greater than 32"
+        case .prefixLength(let problem): problem.message
         }
     }
 
@@ -47,9 +38,5 @@ public struct IPv4ParseError: Error, Sendable, Hashable, CustomStringConvertible
 
     private static func describe(_ byte: UInt8) -> String {
         PrintableByte.describe(byte)
-    }
-
-    private static func bounded(_ text: String) -> String {
-        text.utf8.count > 12 ? String(text.prefix(12)) + "…" : text
     }
 }

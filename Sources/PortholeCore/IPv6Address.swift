@@ -130,26 +130,18 @@ public struct IPv6Address: Sendable, Hashable, Comparable, CustomStringConvertib
                 groups.append(UInt16(truncatingIfNeeded: ipv4.value))
                 continue
             }
-            for byte in part where hexValue(byte) == nil { throw .unexpectedCharacter(byte) }
+            for byte in part where ASCIIByte.hexValue(byte) == nil { throw .unexpectedCharacter(byte) }
             // Counting digits rather than the value: `00000` fits in 16 bits but is still not a group.
             guard part.count <= 4 else { throw .groupTooLong(String(decoding: part, as: UTF8.self)) }
             var value: UInt16 = 0
             for byte in part {
-                value = value << 4 | UInt16(hexValue(byte)!)
+                value = value << 4 | UInt16(ASCIIByte.hexValue(byte)!)
             }
             groups.append(value)
         }
         return groups
     }
 
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
 
     /// RFC 5952 canonical text: lower-case hex without leading zeros, the longest run of two or more zero
     /// groups (the first of equal runs) as `::`, and IPv4-mapped addresses as `::ffff:a.b.c.d` (§5).

@@ -14,27 +14,13 @@ public struct IPv6CIDR: Sendable, Hashable, CustomStringConvertible {
     /// Strict `address/n`: the address as ``IPv6Address/parse(_:)``, then a required prefix length
     /// 0…128 in digits without leading zeros. No surrounding whitespace.
     public static func parse(_ text: some StringProtocol) throws(IPv6ParseError) -> IPv6CIDR {
-        let utf8 = text.utf8
-        guard let slash = utf8.firstIndex(of: UInt8(ascii: "/")) else {
-            // Name the real problem first: a bad group is worse than a missing prefix.
-            _ = try IPv6Address.parse(text)
-            throw .missingPrefixLength
+        let (addressText, prefixLength) = CIDRPrefixLength.split(text, maximum: 128)
+        // Name the real problem first: a bad group is worse than a missing prefix.
+        let address = try IPv6Address.parse(addressText)
+        switch prefixLength {
+        case .success(let value): return IPv6CIDR(address: address, prefixLength: value)
+        case .failure(let problem): throw .prefixLength(problem)
         }
-        let address = try IPv6Address.parse(text[..<slash])
-        let digits = utf8[utf8.index(after: slash)...]
-        guard !digits.isEmpty else { throw .emptyPrefixLength }
-        for byte in digits where !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
-            throw .unexpectedCharacter(byte)
-        }
-        let digitText = String(decoding: digits, as: UTF8.self)
-        if digits.count > 1, digits.first == UInt8(ascii: "0") { throw .prefixLengthLeadingZero(digitText) }
-        guard digits.count <= 3 else { throw .prefixLengthOutOfRange(digitText) }
-        var value = 0
-        for byte in digits {
-            value = value * 10 + Int(byte - UInt8(ascii: "0"))
-        }
-        guard value <= 128 else { throw .prefixLengthOutOfRange(digitText) }
-        return IPv6CIDR(address: address, prefixLength: UInt8(value))
     }
 
     /// The network mask as two halves: `/72` → `ffff:ffff:ffff:ffff:ff00::`.

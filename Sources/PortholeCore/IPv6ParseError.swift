@@ -12,10 +12,7 @@ public struct IPv6ParseError: Error, Sendable, Hashable, CustomStringConvertible
         case compressionWithEightGroups
         case misplacedIPv4
         case invalidIPv4(IPv4ParseError)
-        case missingPrefixLength
-        case emptyPrefixLength
-        case prefixLengthLeadingZero(String)
-        case prefixLengthOutOfRange(String)
+        case prefixLength(CIDRPrefixLength.Problem)
     }
 
     private let base: Base
@@ -28,13 +25,10 @@ public struct IPv6ParseError: Error, Sendable, Hashable, CustomStringConvertible
     static let repeatedCompression = IPv6ParseError(.repeatedCompression)
     static let compressionWithEightGroups = IPv6ParseError(.compressionWithEightGroups)
     static let misplacedIPv4 = IPv6ParseError(.misplacedIPv4)
-    static let missingPrefixLength = IPv6ParseError(.missingPrefixLength)
-    static let emptyPrefixLength = IPv6ParseError(.emptyPrefixLength)
     static func unexpectedCharacter(_ byte: UInt8) -> IPv6ParseError { IPv6ParseError(.unexpectedCharacter(byte)) }
-    static func groupTooLong(_ text: String) -> IPv6ParseError { IPv6ParseError(.groupTooLong(bounded(text))) }
+    static func groupTooLong(_ text: String) -> IPv6ParseError { IPv6ParseError(.groupTooLong(PrintableByte.bounded(text))) }
     static func invalidIPv4(_ error: IPv4ParseError) -> IPv6ParseError { IPv6ParseError(.invalidIPv4(error)) }
-    static func prefixLengthLeadingZero(_ text: String) -> IPv6ParseError { IPv6ParseError(.prefixLengthLeadingZero(bounded(text))) }
-    static func prefixLengthOutOfRange(_ text: String) -> IPv6ParseError { IPv6ParseError(.prefixLengthOutOfRange(bounded(text))) }
+    static func prefixLength(_ problem: CIDRPrefixLength.Problem) -> IPv6ParseError { IPv6ParseError(.prefixLength(problem)) }
 
     public var message: String {
         switch base {
@@ -48,10 +42,7 @@ public struct IPv6ParseError: Error, Sendable, Hashable, CustomStringConvertible
         case .compressionWithEightGroups: "'::' must stand for at least one group, but eight are given"
         case .misplacedIPv4: "an embedded IPv4 address may only be the last 32 bits"
         case .invalidIPv4(let error): "embedded IPv4 address: \(error.message)"
-        case .missingPrefixLength: "missing prefix length"
-        case .emptyPrefixLength: "the prefix length after '/' is empty"
-        case .prefixLengthLeadingZero(let text): "prefix length \(text) has a leading zero"
-        case .prefixLengthOutOfRange(let text): "prefix length \(text) is greater than 128"
+        case .prefixLength(let problem): problem.message
         }
     }
 
@@ -59,9 +50,5 @@ public struct IPv6ParseError: Error, Sendable, Hashable, CustomStringConvertible
 
     private static func describe(_ byte: UInt8) -> String {
         PrintableByte.describe(byte)
-    }
-
-    private static func bounded(_ text: String) -> String {
-        text.utf8.count > 12 ? String(text.prefix(12)) + "…" : text
     }
 }

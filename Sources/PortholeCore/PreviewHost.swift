@@ -84,7 +84,7 @@ extension PreviewHost {
 
         let sandboxID = String(unsafeUninitializedCapacity: id.count) { buffer in
             for (offset, byte) in id.enumerated() {
-                buffer[offset] = asciiLowercased(byte)
+                buffer[offset] = ASCIIByte.lowercased(byte)
             }
             return id.count
         }
@@ -196,7 +196,7 @@ extension PreviewHost {
     }
 
     private static func isSandboxIDByte(_ byte: UInt8) -> Bool {
-        let lower = asciiLowercased(byte)
+        let lower = ASCIIByte.lowercased(byte)
         return isDigit(lower) || (lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z")) || lower == UInt8(ascii: "-")
     }
 
@@ -206,14 +206,10 @@ extension PreviewHost {
         isSandboxIDByte(byte) || byte == UInt8(ascii: ".")
     }
 
-    private static func asciiLowercased(_ byte: UInt8) -> UInt8 {
-        (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) ? byte | 0x20 : byte
-    }
-
     private static func asciiCaseInsensitiveEquals(_ bytes: UnsafeRawBufferPointer, _ domain: String) -> Bool {
         let utf8 = domain.utf8
         guard bytes.count == utf8.count else { return false }
-        for (byte, expected) in zip(bytes, utf8) where asciiLowercased(byte) != asciiLowercased(expected) {
+        for (byte, expected) in zip(bytes, utf8) where ASCIIByte.lowercased(byte) != ASCIIByte.lowercased(expected) {
             return false
         }
         return true

@@ -9,4 +9,10 @@ enum PrintableByte {
         let hex = String(byte, radix: 16, uppercase: true)
         return "0x" + (hex.count == 1 ? "0" + hex : hex)
     }
+
+    /// A piece of input as an error message quotes it: at most `limit` characters, so a message
+    /// stays readable whatever was sent.
+    static func bounded(_ text: String, limit: Int = 12) -> String {
+        text.count > limit ? String(text.prefix(limit)) + "…" : text
+    }
 }

@@ -23,7 +23,7 @@ public enum QueryString {
                 let segment = target[segmentStart..<index]
                 if let segmentValue = parameterValue(segment, name: name) {
                     removedAny = true
-                    if value == nil { value = percentDecoded(segmentValue) }
+                    if value == nil { value = PercentEncoding.decode(segmentValue) }
                 } else {
                     kept.append(segment)
                 }
@@ -50,33 +50,5 @@ public enum QueryString {
         let equals = utf8.firstIndex(of: UInt8(ascii: "=")) ?? utf8.endIndex
         guard utf8[utf8.startIndex..<equals].elementsEqual(name.utf8) else { return nil }
         return equals == utf8.endIndex ? segment[equals...] : segment[utf8.index(after: equals)...]
-    }
-
-    /// Decodes `%XX`; a `%` not followed by two hex digits stays as it is rather than failing the request.
-    static func percentDecoded(_ text: Substring) -> String {
-        let bytes = Array(text.utf8)
-        var output: [UInt8] = []
-        output.reserveCapacity(bytes.count)
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count,
-               let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) {
-                output.append(high << 4 | low)
-                index += 3
-            } else {
-                output.append(bytes[index])
-                index += 1
-            }
-        }
-        return String(decoding: output, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }

@@ -1,3 +1,5 @@
+import PortholeCore
+
 /// Follows the framing of a chunked body as it streams through, without copying or decoding it:
 /// the proxy forwards chunked bodies verbatim and only needs to know where they end, and to refuse
 /// framing that a peer could read differently (invalid sizes, bare LF, overflow: RFC 9112 §7.1).
@@ -71,7 +73,7 @@ public struct ChunkedBodyScanner: Sendable {
             index += 1
             switch state {
             case .sizeStart, .size:
-                if let digit = Self.hexValue(byte) {
+                if let digit = ASCIIByte.hexValue(byte) {
                     // 15 hex digits already exceed any body we would accept; more is an overflow attempt.
                     guard digits < 15 else { throw .invalidChunkSize }
                     size = size << 4 | Int64(digit)
@@ -142,13 +144,4 @@ public struct ChunkedBodyScanner: Sendable {
         return index
     }
 
-    @inline(__always)
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
 }

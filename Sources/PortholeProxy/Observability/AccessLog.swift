@@ -1,4 +1,5 @@
 import NIOCore
+import PortholeCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -113,7 +114,7 @@ final class AccessLog {
         outer: for start in 0...(haystack.count - needle.count) {
             for offset in 0..<needle.count {
                 let byte = haystack[start + offset]
-                let folded = ignoringCase && byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                let folded = ignoringCase ? ASCIIByte.lowercased(byte) : byte
                 if folded != needle[offset] { continue outer }
             }
             return start
