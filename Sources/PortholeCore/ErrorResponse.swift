@@ -57,43 +57,6 @@ public struct ErrorResponse: Sendable, Hashable {
     }
 }
 
-// MARK: - Content negotiation
-
-extension ErrorResponse {
-    /// HTML for browser page loads, JSON for everything else. `Sec-Fetch-Mode: navigate` settles it when
-    /// present; otherwise an `Accept` that lists `text/html` (or XHTML) with a non-zero quality does.
-    public static func prefersHTML(accept: String?, secFetchMode: String?) -> Bool {
-        if let secFetchMode, asciiLowercased(trimmed(secFetchMode[...])) == "navigate" {
-            return true
-        }
-        guard let accept else { return false }
-        for range in accept.split(separator: ",") {
-            let parameters = range.split(separator: ";")
-            guard let type = parameters.first else { continue }
-            let mediaType = asciiLowercased(trimmed(type))
-            guard mediaType == "text/html" || mediaType == "application/xhtml+xml" else { continue }
-            let refused = parameters.dropFirst().contains { parameter in
-                let parameter = asciiLowercased(trimmed(parameter)).filter { $0 != " " }
-                guard parameter.hasPrefix("q=") else { return false }
-                return Double(parameter.dropFirst(2)) == 0
-            }
-            if !refused { return true }
-        }
-        return false
-    }
-
-    private static func trimmed(_ text: Substring) -> Substring {
-        var text = text
-        while text.first == " " || text.first == "\t" { text = text.dropFirst() }
-        while text.last == " " || text.last == "\t" { text = text.dropLast() }
-        return text
-    }
-
-    private static func asciiLowercased(_ text: Substring) -> String {
-        String(decoding: text.utf8.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 | 0x20 : $0 }, as: UTF8.self)
-    }
-}
-
 // MARK: - Reason phrases
 
 extension ErrorResponse {

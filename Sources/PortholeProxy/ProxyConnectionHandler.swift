@@ -467,8 +467,6 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         let request: AccessRequest = headBytes!.withUnsafeReadableBytes { bytes in
             var headerToken: String? = nil
             var sessionCookies: [String] = []
-            var secFetchMode: Range<Int>? = nil
-            var accept: Range<Int>? = nil
             var preflightMethod: Range<Int>? = nil
             for field in head.fields {
                 switch field.kind {
@@ -477,8 +475,6 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                 case .cookie where ASCII.contains(bytes, field.value, PreviewSessionCookie.name):
                     let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self)
                     sessionCookies += CookieHeader.values(name: PreviewSessionCookie.name, in: value).map(String.init)
-                case .secFetchMode: secFetchMode = field.value
-                case .accept: accept = field.value
                 case .accessControlRequestMethod where head.isOPTIONS: preflightMethod = field.value
                 default: break
                 }
@@ -495,24 +491,12 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
                     strippedTarget = stripped.target
                 }
             }
-            let kind: RequestKind
-            if head.isUpgrade {
-                kind = .upgrade
-            } else if preflight != nil {
-                kind = .preflight
-            } else if let secFetchMode {
-                kind = ASCII.equalsLowercase(bytes, secFetchMode, "navigate") && (head.isGET || head.isHEAD) ? .navigation : .other
-            } else if head.isGET, let accept, ASCII.contains(bytes, accept, "text/html") {
-                kind = .navigation
-            } else {
-                kind = .other
-            }
             return AccessRequest(
                 port: target.port,
                 headerToken: headerToken,
                 queryToken: queryToken,
                 sessionCookies: sessionCookies,
-                kind: kind,
+                kind: head.hints(bytes, isPreflight: preflight != nil).kind,
                 now: Int64(time(nil))
             )
         }
@@ -951,13 +935,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     private var prefersHTML: Bool {
         guard let headBytes else { return false }
-        return headBytes.withUnsafeReadableBytes { bytes in
-            for field in head.fields {
-                if field.kind == .accept && ASCII.contains(bytes, field.value, "text/html") { return true }
-                if field.kind == .secFetchMode && ASCII.equalsLowercase(bytes, field.value, "navigate") { return true }
-            }
-            return false
-        }
+        return headBytes.withUnsafeReadableBytes { head.hints($0).prefersHTML }
     }
 
     /// Answers the current request with the proxy's own response and keeps the connection when the

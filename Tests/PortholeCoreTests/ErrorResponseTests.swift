@@ -90,34 +90,6 @@ struct ErrorResponseTests {
     }
 
     @Test(arguments: [
-        (nil, nil, false),
-        ("text/html", nil, true),
-        ("TEXT/HTML", nil, true),
-        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", nil, true),
-        ("application/xhtml+xml", nil, true),
-        ("application/json", nil, false),
-        ("*/*", nil, false),
-        ("", nil, false),
-        ("text/html;q=0", nil, false),
-        ("text/html; q=0.0", nil, false),
-        ("text/html ; Q=0", nil, false),
-        ("text/html;q=0.5", nil, true),
-        ("application/json, text/html;q=0.1", nil, true),
-        ("application/json, text/html;q=0", nil, false),
-        ("text/html;level=1", nil, true),
-        ("text/htmlx", nil, false),
-        (nil, "navigate", true),
-        (nil, "NAVIGATE", true),
-        ("application/json", "navigate", true),
-        ("*/*", "cors", false),
-        ("text/html", "cors", true),
-        (nil, "no-cors", false),
-    ] as [(String?, String?, Bool)])
-    func prefersHTML(_ accept: String?, _ mode: String?, _ expected: Bool) {
-        #expect(ErrorResponse.prefersHTML(accept: accept, secFetchMode: mode) == expected)
-    }
-
-    @Test(arguments: [
         (ErrorResponse.badHost("bad host text"), 400, "bad_host", "bad host text"),
         (.sandboxNotFound("abc"), 404, "sandbox_not_found", "sandbox abc does not exist; check the preview link"),
         (.sandboxStopped("abc"), 503, "sandbox_stopped", "sandbox abc is stopped; start it and reload this page"),

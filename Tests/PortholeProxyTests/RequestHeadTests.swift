@@ -1,4 +1,5 @@
 @_spi(Benchmarks) @testable import PortholeProxy
+import PortholeCore
 import Testing
 
 /// What `RequestHead.parse` accepts and how it reads it: request line, versions, field lines, framing.
@@ -508,5 +509,26 @@ import Testing
 
     private static func alternatingCase(_ text: String) -> String {
         String(text.enumerated().map { $0.offset % 2 == 0 ? Character($0.element.lowercased()) : Character($0.element.uppercased()) })
+    }
+}
+
+/// The proxy hands Core's ``RequestHints`` the fields it parsed: the rule that runs is the one tested.
+@Suite struct RequestHeadHintsTests {
+    @Test(arguments: [
+        (wireHead("GET / HTTP/1.1", "Host: a", "Accept: text/html"), RequestKind.navigation, true),
+        (wireHead("HEAD / HTTP/1.1", "Host: a", "ACCEPT: TEXT/HTML"), .navigation, true),
+        (wireHead("GET / HTTP/1.1", "Host: a", "Accept: text/html;q=0"), .other, false),
+        (wireHead("GET / HTTP/1.1", "Host: a", "Sec-Fetch-Mode: cors", "Accept: text/html"), .other, true),
+        (wireHead("POST / HTTP/1.1", "Host: a", "Sec-Fetch-Mode: navigate", "Content-Length: 0"), .other, true),
+        (wireHead("GET / HTTP/1.1", "Host: a", "Connection: upgrade", "Upgrade: websocket", "Accept: text/html"), .upgrade, true),
+        // A bare Upgrade field is no upgrade (RFC 9110 §7.8): an ordinary request, a navigation here.
+        (wireHead("GET / HTTP/1.1", "Host: a", "Upgrade: websocket", "Accept: text/html"), .navigation, true),
+        (wireHead("GET / HTTP/1.1", "Host: a", "Accept: application/json", "Accept: text/html"), .navigation, true),
+    ] as [(String, RequestKind, Bool)])
+    func parsedHeadsGiveTheirHints(_ wire: String, _ kind: RequestKind, _ html: Bool) throws {
+        let parsed = try Wire.request(wire)
+        let hints = parsed.bytes.withUnsafeBytes { parsed.head.hints($0) }
+        #expect(hints.kind == kind)
+        #expect(hints.prefersHTML == html)
     }
 }

@@ -1,0 +1,128 @@
+/// What a request head tells about its sender, read field by field as the proxy meets them: the
+/// one place that decides "is this a browser navigation" (``kind``) and "does the client want an
+/// HTML error page" (``prefersHTML``). Byte-level and allocation-free, so the proxy calls it on
+/// its hot path and the table-driven tests cover exactly what runs.
+public struct RequestHints: Sendable, Hashable {
+    /// The request methods the rules tell apart (methods are case-sensitive, RFC 9110 §9.1).
+    public enum Method: Sendable, Hashable {
+        case get, head, options, other
+    }
+
+    public var method: Method
+    /// `Connection: upgrade` with an `Upgrade` field in an HTTP/1.1 request: what the proxy
+    /// forwards as an upgrade. A bare `Upgrade` field is not one (RFC 9110 §7.8: the sender must
+    /// list it in `Connection`), and is forwarded as an ordinary request.
+    public var isUpgrade: Bool
+    /// A well-formed CORS preflight (``CORSPreflight``).
+    public var isPreflight: Bool
+    /// `Sec-Fetch-Mode`: `nil` when absent, else whether it says `navigate`.
+    public private(set) var secFetchModeIsNavigate: Bool?
+    /// An `Accept` field lists `text/html` or `application/xhtml+xml` with a quality above zero.
+    public private(set) var acceptsHTML = false
+
+    public init(method: Method, isUpgrade: Bool = false, isPreflight: Bool = false) {
+        self.method = method
+        self.isUpgrade = isUpgrade
+        self.isPreflight = isPreflight
+    }
+
+    /// Reads one `Sec-Fetch-Mode` field value; a repeated field counts as its last value.
+    public mutating func readSecFetchMode(_ value: UnsafeRawBufferPointer) {
+        secFetchModeIsNavigate = ASCIIByte.equalsIgnoringCase(ASCIIByte.trimmingWhitespace(value), "navigate")
+    }
+
+    /// Reads one `Accept` field value. Repeated fields are one list (RFC 9110 §5.3), so any of them
+    /// that accepts HTML counts.
+    public mutating func readAccept(_ value: UnsafeRawBufferPointer) {
+        if !acceptsHTML { acceptsHTML = Self.listsHTML(value) }
+    }
+
+    /// How authorisation treats the request.
+    ///
+    /// Only `GET` and `HEAD` are navigations: the token-for-cookie redirect replays the request as
+    /// a `GET`, which would drop the body of a form `POST` sent with `Sec-Fetch-Mode: navigate`.
+    /// When `Sec-Fetch-Mode` is present it is trusted over `Accept`, since `fetch()` calls can ask
+    /// for `text/html` too; `Accept` decides for clients that predate Fetch Metadata.
+    public var kind: RequestKind {
+        if isUpgrade { return .upgrade }
+        if isPreflight { return .preflight }
+        guard method == .get || method == .head else { return .other }
+        if let secFetchModeIsNavigate { return secFetchModeIsNavigate ? .navigation : .other }
+        return acceptsHTML ? .navigation : .other
+    }
+
+    /// HTML for browser page loads, JSON for everything else: `Sec-Fetch-Mode: navigate`, or an
+    /// `Accept` that lists HTML, whatever the method (a form `POST` that fails shows a page).
+    public var prefersHTML: Bool {
+        secFetchModeIsNavigate == true || acceptsHTML
+    }
+
+    /// Whether a comma-separated list of media ranges (`text/html;q=0.9, */*;q=0.8`) names
+    /// `text/html` or `application/xhtml+xml`, in any case, without `q=0`. `*/*` does not count:
+    /// curl sends it, and wants JSON.
+    static func listsHTML(_ value: UnsafeRawBufferPointer) -> Bool {
+        var start = 0
+        while start <= value.count {
+            let end = value[start...].firstIndex(of: UInt8(ascii: ",")) ?? value.count
+            if rangeAcceptsHTML(value[start..<end]) { return true }
+            start = end + 1
+        }
+        return false
+    }
+
+    /// One media range with its parameters: an HTML type whose last `q` is not zero.
+    private static func rangeAcceptsHTML(_ range: Slice<UnsafeRawBufferPointer>) -> Bool {
+        let typeEnd = range.firstIndex(of: UInt8(ascii: ";")) ?? range.endIndex
+        let mediaType = ASCIIByte.trimmingWhitespace(range[range.startIndex..<typeEnd])
+        guard ASCIIByte.equalsIgnoringCase(mediaType, "text/html")
+            || ASCIIByte.equalsIgnoringCase(mediaType, "application/xhtml+xml")
+        else { return false }
+        var refused = false
+        var separator = typeEnd
+        while separator < range.endIndex {
+            let parameterStart = separator + 1
+            let parameterEnd = range[parameterStart...].firstIndex(of: UInt8(ascii: ";")) ?? range.endIndex
+            if let quality = quality(ASCIIByte.trimmingWhitespace(range[parameterStart..<parameterEnd])) {
+                refused = quality == 0
+            }
+            separator = parameterEnd
+        }
+        return !refused
+    }
+
+    /// A `q=` parameter's weight in thousandths (RFC 9110 §12.4.2: `0`, `0.0`… `1.000`), `nil` for
+    /// other parameters. A malformed weight counts as 1: it does not refuse the type.
+    private static func quality(_ parameter: Slice<UnsafeRawBufferPointer>) -> Int? {
+        guard parameter.count >= 2, ASCIIByte.lowercased(parameter.first!) == UInt8(ascii: "q") else { return nil }
+        var rest = parameter.dropFirst().drop { $0 == 0x20 || $0 == 0x09 }
+        guard rest.first == UInt8(ascii: "=") else { return nil }
+        rest = rest.dropFirst().drop { $0 == 0x20 || $0 == 0x09 }
+        guard let leading = rest.first, leading == UInt8(ascii: "0") || leading == UInt8(ascii: "1") else { return 1000 }
+        var thousandths = leading == UInt8(ascii: "1") ? 1000 : 0
+        rest = rest.dropFirst()
+        guard rest.first == UInt8(ascii: ".") else { return rest.isEmpty ? thousandths : 1000 }
+        var scale = 100
+        for byte in rest.dropFirst() {
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"), scale > 0 else { return 1000 }
+            thousandths += Int(byte - UInt8(ascii: "0")) * scale
+            scale /= 10
+        }
+        return min(thousandths, 1000)
+    }
+}
+
+extension RequestHints {
+    /// The same hints from header values as text (`nil` when a field is absent): for callers that
+    /// hold strings, and for the tables of tests. The method is matched case-sensitively.
+    public init(method: String, isUpgrade: Bool = false, isPreflight: Bool = false, secFetchMode: String? = nil, accept: String? = nil) {
+        let parsed: Method = switch method {
+        case "GET": .get
+        case "HEAD": .head
+        case "OPTIONS": .options
+        default: .other
+        }
+        self.init(method: parsed, isUpgrade: isUpgrade, isPreflight: isPreflight)
+        if var secFetchMode { secFetchMode.withUTF8 { readSecFetchMode(UnsafeRawBufferPointer($0)) } }
+        if var accept { accept.withUTF8 { readAccept(UnsafeRawBufferPointer($0)) } }
+    }
+}
