@@ -158,7 +158,7 @@ struct EgressTests {
             #expect(try await env.probe(3, "tcp", "198.51.100.10") == "silent")
             let blocked = try await env.porthole.cli(["network", "six", "--block-all", "true"])
             #expect(blocked.status == 0, "\(blocked.stderr)")
-            #expect(try await Self.eventually { try await env.probe(3, "tcp", "2001:db8:1::10") == "silent" })
+            #expect(try await eventually(timeout: .seconds(3)) { try await env.probe(3, "tcp", "2001:db8:1::10") == "silent" })
         }
     }
 
@@ -199,7 +199,7 @@ struct EgressTests {
             // A deleted record takes the sandbox's network with it.
             let deleted = try await env.porthole.cli(["delete", "sb"])
             #expect(deleted.status == 0)
-            #expect(try await Self.eventually { try await env.probe(1, "tcp", "198.51.100.10") == "silent" })
+            #expect(try await eventually(timeout: .seconds(3)) { try await env.probe(1, "tcp", "198.51.100.10") == "silent" })
         }
     }
 
@@ -278,7 +278,7 @@ struct EgressTests {
             // ...until its domain list changes: then what it resolved goes, within a second.
             let changed = try await env.porthole.cli(["network", "listed", "--domain-allow-list", "other.example"])
             #expect(changed.status == 0, "\(changed.stderr)")
-            #expect(try await Self.eventually { try await env.probe(2, "tcp", "203.0.113.20") == "rejected" })
+            #expect(try await eventually(timeout: .seconds(3)) { try await env.probe(2, "tcp", "203.0.113.20") == "rejected" })
         }
     }
 
@@ -321,7 +321,7 @@ struct EgressTests {
                 return (enforcement?["droppedPackets"] as? [String: Int]) ?? [:]
             }
             // Reported within a couple of report intervals.
-            #expect(try await Self.eventually(timeout: .seconds(5)) {
+            #expect(try await eventually(timeout: .seconds(5)) {
                 let listed = drops(try await egress("listed"))
                 return listed["notAllowed"] ?? 0 >= 2 && listed["neverReachable"] ?? 0 >= 1
             })
@@ -336,17 +336,17 @@ struct EgressTests {
             #expect(resolved.first?["shared"] as? Bool == false)
             let lifetime = resolved.first?["expiresInSeconds"] as? Int ?? 0
             #expect(lifetime > 250 && lifetime <= 301, "300 s floor plus 1 s grace: \(lifetime)")
-            #expect(try await Self.eventually(timeout: .seconds(5)) { drops(try await egress("blocked"))["blockedAll"] ?? 0 >= 3 })
+            #expect(try await eventually(timeout: .seconds(5)) { drops(try await egress("blocked"))["blockedAll"] ?? 0 >= 3 })
             // The open sandbox dropped nothing; the human-readable form says the same as the JSON.
-            #expect(try await Self.eventually(timeout: .seconds(5)) { try await egress("open")["enforcement"] is [String: Any] })
+            #expect(try await eventually(timeout: .seconds(5)) { try await egress("open")["enforcement"] is [String: Any] })
             #expect(drops(try await egress("open")) == ["blockedAll": 0, "neverReachable": 0, "notAllowed": 0])
             let text = try await env.porthole.cli(["egress", "listed"])
             #expect(text.stdout.contains("mine.example 203.0.113.20"), "\(text.stdout)")
             // A deleted sandbox's report goes with it; one recreated at the address starts from zero.
             #expect(try await env.porthole.cli(["delete", "listed"]).status == 0)
             #expect(try await env.porthole.cli(["create", "--id", "again", "--target", lab.sandboxIPv4(1), "--domain-allow-list", "mine.example"]).status == 0)
-            #expect(try await Self.eventually { try await env.probe(1, "tcp", "203.0.113.20") == "rejected" }, "what the deleted sandbox resolved is not the new one's")
-            #expect(try await Self.eventually(timeout: .seconds(5)) { try await egress("again")["enforcement"] is [String: Any] })
+            #expect(try await eventually(timeout: .seconds(3)) { try await env.probe(1, "tcp", "203.0.113.20") == "rejected" }, "what the deleted sandbox resolved is not the new one's")
+            #expect(try await eventually(timeout: .seconds(5)) { try await egress("again")["enforcement"] is [String: Any] })
             #expect(drops(try await egress("again"))["notAllowed"] ?? 0 <= 1, "the counters of the address started again")
         }
     }
@@ -372,11 +372,11 @@ struct EgressTests {
                     TestPaths.portholeBinary, ["sandbox", "network", "sb", "--block-all", "true", "--store", cluster.url]
                 )
                 #expect(direct.status == 0, "\(direct.stderr)")
-                #expect(try await Self.eventually(timeout: .seconds(1)) { try await Self.inKernel(lab, "10.77.1.2 : jump block_all") })
+                #expect(try await eventually(timeout: .seconds(1)) { try await Self.inKernel(lab, "10.77.1.2 : jump block_all") })
                 #expect(try await lab.probe(from: 1, "tcp", "198.51.100.10") == "silent")
                 // ...and through the instance's admin API.
                 #expect(try await porthole.cli(["network", "sb", "--block-all", "false"]).status == 0)
-                #expect(try await Self.eventually(timeout: .seconds(1)) { try await Self.inKernel(lab, "10.77.1.2 : jump open") })
+                #expect(try await eventually(timeout: .seconds(1)) { try await Self.inKernel(lab, "10.77.1.2 : jump open") })
                 #expect(try await lab.probe(from: 1, "tcp", "198.51.100.10") == "reached")
             } catch {
                 await lab.tearDown()
@@ -439,12 +439,4 @@ struct EgressTests {
         monitor.stop()
     }
 
-    static func eventually(timeout: Duration = .seconds(3), _ attempt: () async throws -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await attempt() { return true }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        return false
-    }
 }

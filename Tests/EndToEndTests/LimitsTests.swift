@@ -1,3 +1,4 @@
+import PortholeTestSupport
 import Foundation
 import Testing
 

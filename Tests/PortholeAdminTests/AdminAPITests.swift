@@ -276,12 +276,12 @@ struct AdminAPITests {
                 url: server.adminURL + "/v1/sandboxes", method: "POST", headers: [auth, "Content-Type: application/json"],
                 body: #"{"id":"echo","target":"127.0.0.1","domainAllowList":null}"#
             )
-            #expect(echoed.status == 201 && echoed.body.contains(#""domainAllowList":null"#), "\(echoed.body)")
+            #expect(echoed.status == 201 && echoed.text.contains(#""domainAllowList":null"#), "\(echoed.text)")
             let wrongType = try await Curl.get(
                 url: server.adminURL + "/v1/sandboxes/echo/network-settings", method: "POST", headers: [auth, "Content-Type: application/json"],
                 body: #"{"domainAllowList":["pypi.org"]}"#
             )
-            #expect(wrongType.status == 400 && wrongType.body.contains(#""field":"domainAllowList""#), "\(wrongType.body)")
+            #expect(wrongType.status == 400 && wrongType.text.contains(#""field":"domainAllowList""#), "\(wrongType.text)")
         }
     }
 
@@ -326,7 +326,7 @@ struct AdminAPITests {
 
             // The wire form: every key, nulls explicit, the class as documented.
             let raw = try await Curl.get(url: server.adminURL + "/v1/sandboxes/named/egress", headers: ["Authorization: Bearer \(server.adminToken)"])
-            let json = try #require(try JSONSerialization.jsonObject(with: Data(raw.body.utf8)) as? [String: Any])
+            let json = try #require(try JSONSerialization.jsonObject(with: raw.body) as? [String: Any])
             #expect(Set(json.keys) == ["sandboxId", "class", "source", "networks", "domains", "essentialServices", "unenforceable", "enforcement"])
             #expect(json["class"] as? String == "allow_list" && json["source"] is NSNull && json["domains"] as? [String] == ["pypi.org"])
             // No egress agent runs here: nothing is reported.
@@ -481,7 +481,7 @@ struct AdminAPITests {
             let url = server.adminURL + "/v1/sandboxes"
             func post(_ body: String, to target: String = url, method: String = "POST") async throws -> (CurlResponse, [String: Any]) {
                 let response = try await Curl.get(url: target, method: method, headers: [auth, "Content-Type: application/json"], body: body)
-                let json = try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any] ?? [:]
+                let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any] ?? [:]
                 return (response, json)
             }
 
@@ -540,7 +540,7 @@ struct AdminAPITests {
             {
                 // `Content-Type:` with no value makes curl send none at all.
                 let response = try await Curl.get(url: target, method: method, headers: [auth, "Content-Type: \(contentType ?? "")"], body: body)
-                let json = try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any] ?? [:]
+                let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any] ?? [:]
                 return (response.status, json)
             }
             func expectRefused(_ answer: (status: Int, json: [String: Any]), _ status: Int, _ code: String, field: String?, says text: String) {
@@ -565,7 +565,7 @@ struct AdminAPITests {
             )
             // A filter is only compared: any value is fine, and finds nothing here.
             let filter = try await Curl.get(url: url + "?label=team%3Da%E2%80%AEb", headers: [auth])
-            #expect(filter.status == 200 && filter.body.contains(#""items":[]"#), "\(filter.body)")
+            #expect(filter.status == 200 && filter.text.contains(#""items":[]"#), "\(filter.text)")
 
             // Duplicate keys at any level, named; before this they were read as the first.
             expectRefused(
@@ -630,7 +630,7 @@ struct AdminAPITests {
                 let response = try await Curl.get(url: server.adminURL + path, headers: headers)
                 #expect(response.status == 401, "\(path) \(headers)")
                 #expect(response.header("WWW-Authenticate") == "Bearer")
-                bodies.insert(response.body)
+                bodies.insert(response.text)
             }
             #expect(bodies.count == 1)
             // Probes and the document need no token.
@@ -639,7 +639,7 @@ struct AdminAPITests {
             }
             // The document served is the committed file, byte for byte.
             let served = try await Curl.get(url: server.adminURL + "/v1/openapi.json")
-            let committed = try String(contentsOfFile: TestPaths.packageRoot + "/Sources/PortholeAdmin/openapi.json", encoding: .utf8)
+            let committed = try #require(FileManager.default.contents(atPath: TestPaths.packageRoot + "/Sources/PortholeAdmin/openapi.json"))
             #expect(served.body == committed)
             // The token never reaches the log.
             #expect(!server.process.standardError.contains(server.adminToken))

@@ -1,3 +1,4 @@
+import PortholeTestSupport
 import Foundation
 import PortholeClient
 import PortholeCore
@@ -56,7 +57,7 @@ struct PreviewAccessTests {
             #expect(try await server.proxy(sandbox: "priv", port: upstream.port, path: "/?preview_token=\(old)").status == 403)
             let fresh = try await server.proxy(sandbox: "priv", port: upstream.port, headers: ["X-Preview-Token: \(rotated.previewToken)"])
             #expect(fresh.status == 200)
-            #expect(fresh.body.contains("hello from the sandbox"))
+            #expect(fresh.text.contains("hello from the sandbox"))
         }
     }
 
@@ -73,7 +74,7 @@ struct PreviewAccessTests {
             // Within its second (the test would be too slow a machine otherwise; then the expiry is checked below anyway).
             if Int64(Date().timeIntervalSince1970) < signed.expiresAt {
                 #expect(program.status == 200)
-                #expect(program.body.contains("hello from the sandbox"))
+                #expect(program.text.contains("hello from the sandbox"))
             }
             // Bound to its port and sandbox.
             #expect(try await server.proxy(sandbox: "shared", port: upstream.port + 1, path: path).status == 403)

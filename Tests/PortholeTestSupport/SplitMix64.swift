@@ -1,4 +1,3 @@
-import PortholeTestSupport
 /// SplitMix64: a deterministic generator so the fuzz tests are reproducible from their seed.
 public struct SplitMix64: RandomNumberGenerator {
     public var state: UInt64

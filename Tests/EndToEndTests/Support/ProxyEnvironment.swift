@@ -50,13 +50,3 @@ func withProxy(
     try await body(ProxyEnvironment(upstream: upstream, porthole: porthole, tokens: tokens))
 }
 
-/// Repeats `attempt` until it returns true or `timeout` passes: for changes that reach the proxy
-/// through the store's change feed, which is polled (250 ms).
-func eventually(timeout: Duration = .seconds(5), _ attempt: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await attempt() { return true }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    return false
-}

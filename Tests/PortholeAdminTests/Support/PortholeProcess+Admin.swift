@@ -28,12 +28,3 @@ func withServer(arguments: [String] = [], _ body: (PortholeProcess, Upstream) as
     try await body(server, upstream)
 }
 
-/// Polls `attempt` (every 50 ms) until it holds or `timeout` passes.
-func eventually(timeout: Duration = .seconds(10), _ attempt: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await attempt() { return true }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    return false
-}
