@@ -200,6 +200,7 @@ let package = Package(
             name: "PortholeTLSTests",
             dependencies: [
                 "PortholeTLS",
+                "PortholeTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import Foundation
 import PortholeTLS
+import PortholeTestSupport
 import Testing
 
 @Suite struct TLSCertificateStoreTests {

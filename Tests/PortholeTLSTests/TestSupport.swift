@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import PortholeTLS
+import PortholeTestSupport
 
 // MARK: - Small concurrency helpers
 
@@ -31,10 +32,6 @@ func waitUntil(
     }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
 
 // MARK: - Temporary directories and certificates
 
@@ -297,55 +294,30 @@ func run(
 }
 
 /// A running peer whose output is collected as it arrives, so a test can wait for a line.
-final class PeerProcess: @unchecked Sendable {
-    private let process = Process()
-    private let input = Pipe()
-    private let output = Pipe()
-    private let errors = Pipe()
-    private let collected = Locked((stdout: Data(), stderr: Data(), openStreams: 2))
+/// Spawned with ``SpawnedProcess`` (not Foundation's `Process`, whose `run()` can crash on Linux).
+final class PeerProcess: Sendable {
+    private let process: SpawnedProcess
+    private let name: String
 
     init(_ executable: String, _ arguments: [String]) throws {
-        self.process.executableURL = URL(fileURLWithPath: executable)
-        self.process.arguments = arguments
-        self.process.standardInput = self.input
-        self.process.standardOutput = self.output
-        self.process.standardError = self.errors
-        try self.process.run()
-        // Blocking reads on their own threads: readabilityHandler can miss EOF on Linux.
-        Self.drain(self.output.fileHandleForReading, into: self.collected) { $0.stdout.append($1) }
-        Self.drain(self.errors.fileHandleForReading, into: self.collected) { $0.stderr.append($1) }
-    }
-
-    private static func drain(
-        _ handle: FileHandle,
-        into collected: Locked<(stdout: Data, stderr: Data, openStreams: Int)>,
-        _ append: @escaping @Sendable (inout (stdout: Data, stderr: Data, openStreams: Int), Data) -> Void
-    ) {
-        let thread = Thread {
-            while true {
-                let data = handle.availableData
-                if data.isEmpty { break }
-                collected.withLock { append(&$0, data) }
-            }
-            collected.withLock { $0.openStreams -= 1 }
-        }
-        thread.start()
+        self.name = URL(fileURLWithPath: executable).lastPathComponent
+        self.process = try SpawnedProcess(executable, arguments)
     }
 
     deinit { self.kill() }
 
-    var stdout: String { String(decoding: self.collected.current.stdout, as: UTF8.self) }
-    var stderr: String { String(decoding: self.collected.current.stderr, as: UTF8.self) }
+    var stdout: String { String(decoding: self.process.standardOutput.data, as: UTF8.self) }
+    var stderr: String { String(decoding: self.process.standardError.data, as: UTF8.self) }
     var isRunning: Bool { self.process.isRunning }
 
     /// Writes from another thread: a large input fills the pipe, and blocking the test's thread while
     /// the peer waits for us would stall other tests too.
     func send(_ data: Data) async {
         guard !data.isEmpty else { return }
-        let handle = self.input.fileHandleForWriting
+        let process = self.process
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async {
-                try? handle.write(contentsOf: data)
+                process.write(data)
                 done.resume()
             }
         }
@@ -353,10 +325,10 @@ final class PeerProcess: @unchecked Sendable {
 
     func send(_ text: String) async { await self.send(Data(text.utf8)) }
 
-    func closeInput() { try? self.input.fileHandleForWriting.close() }
+    func closeInput() { self.process.closeInput() }
 
     func waitForOutput(containing text: String, timeout: Duration = .seconds(10)) async throws {
-        try await waitUntil(timeout: timeout, "\"\(text)\" from \(self.process.executableURL!.lastPathComponent); got: \(self.stdout)\(self.stderr)") {
+        try await waitUntil(timeout: timeout, "\"\(text)\" from \(self.name); got: \(self.stdout)\(self.stderr)") {
             self.stdout.contains(text)
         }
     }
@@ -365,23 +337,22 @@ final class PeerProcess: @unchecked Sendable {
     func waitForExit(timeout: TimeInterval) async throws -> Int32 {
         do {
             try await waitUntil(timeout: .seconds(timeout), "process exit") {
-                !self.process.isRunning && self.collected.current.openStreams == 0
+                !self.process.isRunning && self.process.standardOutput.isFinished && self.process.standardError.isFinished
             }
         } catch {
             self.kill()
             throw TestFailure("\(error); stdout: \(self.stdout.suffix(2000)) stderr: \(self.stderr.suffix(2000))")
         }
-        return self.process.terminationStatus
+        return self.process.terminationStatus ?? -1
     }
 
-    /// SIGKILL: the test runner's blocked signal mask is inherited, so SIGTERM may never arrive.
     func kill() {
-        if self.process.isRunning { Foundation.kill(self.process.processIdentifier, SIGKILL) }
+        self.process.signal(SIGKILL)
     }
 
     /// Freezes the peer: the kernel still holds its socket open, but it answers nothing.
     func stop() {
-        Foundation.kill(self.process.processIdentifier, SIGSTOP)
+        self.process.signal(SIGSTOP)
     }
 }
 

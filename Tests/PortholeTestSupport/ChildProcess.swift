@@ -6,43 +6,20 @@ import NIOConcurrencyHelpers
 /// A process started by a test, with its output collected so the test can wait for a readiness
 /// line instead of sleeping. Terminated (and reaped) by `stop()`; tests call it in `defer`.
 public final class ChildProcess: Sendable {
-    private let process: Process
-    private let stdinPipe = Pipe()
-    private let stdoutPipe = Pipe()
-    private let stderrPipe = Pipe()
-    private let output = NIOLockedValueBox(Data())
-    private let errors = NIOLockedValueBox(Data())
+    private let process: SpawnedProcess
     public let name: String
 
     public init(_ executable: String, _ arguments: [String], name: String? = nil, environment: [String: String]? = nil) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
         self.name = name ?? URL(fileURLWithPath: executable).lastPathComponent
-        process.standardOutput = stdoutPipe
-        process.standardError = stderrPipe
-        process.standardInput = stdinPipe
-        let output = self.output
-        let errors = self.errors
-        stdoutPipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            output.withLockedValue { $0.append(data) }
-        }
-        stderrPipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            errors.withLockedValue { $0.append(data) }
-        }
-        try process.run()
+        process = try SpawnedProcess(executable, arguments, environment: environment)
     }
 
-    public var standardOutput: String { output.withLockedValue { String(decoding: $0, as: UTF8.self) } }
-    public var standardError: String { errors.withLockedValue { String(decoding: $0, as: UTF8.self) } }
+    public var standardOutput: String { String(decoding: process.standardOutput.data, as: UTF8.self) }
+    public var standardError: String { String(decoding: process.standardError.data, as: UTF8.self) }
     public var isRunning: Bool { process.isRunning }
     public var processIdentifier: Int32 { process.processIdentifier }
-    public var exitCode: Int32 { process.terminationStatus }
+    /// The exit code (or the signal that ended it); -1 while it runs.
+    public var exitCode: Int32 { process.terminationStatus ?? -1 }
 
     /// Waits until `condition` holds for the collected stdout and stderr, or fails after `timeout`.
     @discardableResult
@@ -56,7 +33,8 @@ public final class ChildProcess: Sendable {
             let current = (standardOutput, standardError)
             if condition(current.0, current.1) { return current }
             if !process.isRunning {
-                throw TestFailure("\(name) exited (\(process.terminationStatus)) before \(description):\n\(current.1)\n\(current.0)")
+                drainOutput()
+                throw TestFailure("\(name) exited (\(exitCode)) before \(description):\n\(standardError)\n\(standardOutput)")
             }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -70,32 +48,28 @@ public final class ChildProcess: Sendable {
             guard ContinuousClock.now < deadline else { throw TestFailure("\(name) did not exit within \(timeout)") }
             try await Task.sleep(for: .milliseconds(10))
         }
-        return process.terminationStatus
+        return exitCode
     }
 
-    /// After exit: takes what the readability handlers have not delivered yet, so no output is lost.
+    /// After exit: waits until everything the process wrote has been collected, so no output is
+    /// lost (bounded: a grandchild that keeps the pipe open cannot hang the test).
     public func drainOutput() {
-        stdoutPipe.fileHandleForReading.readabilityHandler = nil
-        stderrPipe.fileHandleForReading.readabilityHandler = nil
-        let restOut = stdoutPipe.fileHandleForReading.readDataToEndOfFile()
-        let restErr = stderrPipe.fileHandleForReading.readDataToEndOfFile()
-        output.withLockedValue { $0.append(restOut) }
-        errors.withLockedValue { $0.append(restErr) }
+        process.standardOutput.waitForEnd()
+        process.standardError.waitForEnd()
     }
 
     public func signal(_ number: Int32) {
-        kill(process.processIdentifier, number)
+        process.signal(number)
     }
 
     /// Ends the process (SIGTERM, then SIGKILL after a grace period) and reaps it.
     public func stop() {
-        try? stdinPipe.fileHandleForWriting.close()
+        process.closeInput()
         guard process.isRunning else { return }
-        process.terminate()
-        // Test peers (Python) may start with SIGTERM blocked, inherited from the test runner: do not wait long.
+        process.signal(SIGTERM)
         let deadline = Date().addingTimeInterval(1)
         while process.isRunning && Date() < deadline { usleep(5_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.signal(SIGKILL)
         process.waitUntilExit()
     }
 }
