@@ -12,7 +12,7 @@ final class ProxyLoopContext {
     /// Bumped by every reload, so what connections derived from the old settings is re-derived.
     private(set) var configurationGeneration = 0
     private(set) var accessRules: AccessRules
-    let policies: PolicyCache
+    let policies: any PolicySource
     let metrics: ProxyMetrics
     /// Per-request counters and latencies of this loop, read by the metrics scrape.
     let exchanges = ExchangeCounters()
@@ -46,7 +46,7 @@ final class ProxyLoopContext {
     let tlsWriteBuffer = ReusableBuffer()
 
     init(
-        eventLoop: any EventLoop, configuration: ProxyConfiguration, policies: PolicyCache, metrics: ProxyMetrics,
+        eventLoop: any EventLoop, configuration: ProxyConfiguration, policies: any PolicySource, metrics: ProxyMetrics,
         limits: ConnectionLimits, ownListeners: OwnListeners = OwnListeners(), logger: Logger = Logger(label: "porthole"),
         viaPseudonym: String = ""
     ) {

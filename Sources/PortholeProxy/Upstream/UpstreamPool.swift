@@ -54,6 +54,9 @@ final class UpstreamPool {
 
     private let ownListeners: OwnListeners
     private let logger: Logger
+    /// Makes a new upstream channel, connected, with an ``UpstreamHandler`` in its pipeline, in
+    /// place of a socket: for the proxy's in-memory tests. `nil` in the server.
+    var channelMaker: ((UpstreamKey) -> EventLoopFuture<any Channel>)?
 
     init(eventLoop: any EventLoop, configuration: Configuration, ownListeners: OwnListeners = OwnListeners(), logger: Logger = Logger(label: "porthole")) {
         self.eventLoop = eventLoop
@@ -151,8 +154,8 @@ final class UpstreamPool {
         idleCount -= 1
     }
 
-    private func connect(_ key: UpstreamKey) -> EventLoopFuture<UpstreamHandler> {
-        let bootstrap = ClientBootstrap(group: eventLoop)
+    private var bootstrap: ClientBootstrap {
+        ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)  // TCP level: see ProxyServer.bind
             .channelInitializer { channel in
@@ -160,11 +163,16 @@ final class UpstreamPool {
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
             }
+    }
+
+    private func connect(_ key: UpstreamKey) -> EventLoopFuture<UpstreamHandler> {
         let targets = configuration.targets
         let ownListeners = self.ownListeners
         let logger = self.logger
         let connected: EventLoopFuture<any Channel>
-        if let address = addresses[key] {
+        if let channelMaker {
+            connected = channelMaker(key)
+        } else if let address = addresses[key] {
             connected = bootstrap.connect(to: address)
         } else if let address = try? SocketAddress(ipAddress: key.target, port: Int(key.port)) {
             // An address literal is judged before any packet is sent to it (the metadata service

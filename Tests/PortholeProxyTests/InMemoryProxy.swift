@@ -1,0 +1,102 @@
+import NIOCore
+import NIOEmbedded
+import PortholeCore
+@testable import PortholeProxy
+import PortholeStore
+import Testing
+
+/// Policies from a fixed table, answered at once: the proxy's in-memory tests do not exercise the
+/// cache (``PolicyCache`` has tests of its own).
+final class FixedPolicies: PolicySource, @unchecked Sendable {
+    var policies: [String: SandboxPolicy]
+
+    init(_ policies: [SandboxPolicy]) {
+        self.policies = Dictionary(uniqueKeysWithValues: policies.map { ($0.id, $0) })
+    }
+
+    func lookup(_ id: String, on eventLoop: any EventLoop) -> PolicyLookup {
+        policies[id].map { .found($0) } ?? .notFound
+    }
+}
+
+/// One client connection of the real ``ProxyConnectionHandler`` on an `EmbeddedEventLoop`: the
+/// client and every upstream connection are `EmbeddedChannel`s, time is the loop's manual clock.
+/// Nothing touches a socket and nothing waits.
+final class InMemoryProxy {
+    static let sandbox = "abc123"
+    static let host = "3000-abc123.preview.localhost"
+
+    let loop = EmbeddedEventLoop()
+    let context: ProxyLoopContext
+    let client: EmbeddedChannel
+    let handler: ProxyConnectionHandler
+    /// Every upstream connection the proxy opened, in order.
+    private(set) var upstreams: [EmbeddedChannel] = []
+
+    init(configure: (inout ProxyConfiguration) -> Void = { _ in }, policy: SandboxPolicy? = nil) throws {
+        var configuration = ProxyConfiguration(cookieSecret: try CookieSecret([UInt8](repeating: 7, count: 32)))
+        configuration.accessLog = false
+        configure(&configuration)
+        let policy = policy ?? SandboxPolicy(id: Self.sandbox, target: "10.0.0.2", isPublic: true, previewToken: "t")
+        context = ProxyLoopContext(
+            eventLoop: loop, configuration: configuration, policies: FixedPolicies([policy]), metrics: ProxyMetrics(),
+            limits: ConnectionLimits()
+        )
+        client = EmbeddedChannel(loop: loop)
+        client.remoteAddress = try SocketAddress(ipAddress: "192.0.2.7", port: 50_000)
+        handler = ProxyConnectionHandler(loop: context, role: ListenerRole(mode: .plainProxy, publicPort: 80))
+        try client.pipeline.syncOperations.addHandler(handler)
+        context.pool.channelMaker = { [unowned self] key in
+            let upstream = EmbeddedChannel(loop: self.loop)
+            do {
+                upstream.remoteAddress = try SocketAddress(ipAddress: key.target, port: Int(key.port))
+                try upstream.pipeline.syncOperations.addHandler(UpstreamHandler())
+                try upstream.connect(to: upstream.remoteAddress!).wait()
+            } catch {
+                return self.loop.makeFailedFuture(error)
+            }
+            self.upstreams.append(upstream)
+            return self.loop.makeSucceededFuture(upstream)
+        }
+        try client.connect(to: client.remoteAddress!).wait()
+    }
+
+    /// Bytes from the client, as one read.
+    func send(_ text: String) throws {
+        try client.writeInbound(ByteBuffer(string: text))
+    }
+
+    /// Everything the proxy wrote to the client since the last call.
+    func received() throws -> String {
+        try Self.drain(client)
+    }
+
+    /// Bytes from upstream connection `index`, as one read.
+    func upstreamSends(_ text: String, on index: Int = 0) throws {
+        try upstreams[index].writeInbound(ByteBuffer(string: text))
+    }
+
+    /// Everything the proxy wrote to upstream connection `index` since the last call.
+    func upstreamReceived(_ index: Int = 0) throws -> String {
+        try Self.drain(upstreams[index])
+    }
+
+    private static func drain(_ channel: EmbeddedChannel) throws -> String {
+        var text = ""
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) {
+            text += String(buffer: buffer)
+        }
+        return text
+    }
+
+    /// Ends the test: whatever is still open is closed, so no channel outlives it.
+    func finish() {
+        _ = try? client.finish(acceptAlreadyClosed: true)
+        for upstream in upstreams { _ = try? upstream.finish(acceptAlreadyClosed: true) }
+    }
+}
+
+/// A request head for the test sandbox.
+func get(_ path: String = "/", _ fields: String...) -> String {
+    "GET \(path) HTTP/1.1\r\nHost: \(InMemoryProxy.host)\r\n" + fields.map { $0 + "\r\n" }.joined() + "\r\n"
+}

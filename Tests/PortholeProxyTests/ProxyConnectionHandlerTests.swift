@@ -1,0 +1,233 @@
+import NIOCore
+import NIOEmbedded
+import PortholeCore
+@testable import PortholeProxy
+import Testing
+
+/// The real connection handler in memory (``InMemoryProxy``): exchanges, pipelining, retries,
+/// tunnels, drains and every timeout, on a manual clock.
+@Suite struct ProxyConnectionHandlerTests {
+    static let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
+
+    @Test func relaysAnExchangeAndReusesTheUpstream() throws {
+        let proxy = try InMemoryProxy()
+        defer { proxy.finish() }
+        try proxy.send(get("/a?x=1", "Accept: */*"))
+        let forwarded = try proxy.upstreamReceived()
+        #expect(forwarded.hasPrefix("GET /a?x=1 HTTP/1.1\r\n"))
+        #expect(forwarded.contains("\r\nX-Forwarded-For: 192.0.2.7\r\n"))
+        #expect(forwarded.contains("\r\nX-Forwarded-Proto: http\r\n"))
+        try proxy.upstreamSends(Self.ok)
+        #expect(try proxy.received() == Self.ok)
+
+        try proxy.send(get("/b"))
+        #expect(try proxy.upstreamReceived().hasPrefix("GET /b HTTP/1.1\r\n"))
+        try proxy.upstreamSends(Self.ok)
+        #expect(try proxy.received() == Self.ok)
+        #expect(proxy.upstreams.count == 1, "the second request went over the pooled connection")
+        #expect(proxy.client.isActive)
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrder() throws {
+        let proxy = try InMemoryProxy()
+        defer { proxy.finish() }
+        try proxy.send(get("/one") + get("/two"))
+        // Only the first is sent until its response is complete.
+        let first = try proxy.upstreamReceived()
+        #expect(first.hasPrefix("GET /one ") && !first.contains("/two"))
+        try proxy.upstreamSends("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none")
+        #expect(try proxy.upstreamReceived().hasPrefix("GET /two "))
+        try proxy.upstreamSends("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo")
+        #expect(try proxy.received() == "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\noneHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo")
+    }
+
+    @Test func aSafeRequestIsRetriedWhenThePooledConnectionWasClosed() throws {
+        let proxy = try InMemoryProxy()
+        defer { proxy.finish() }
+        try proxy.send(get("/first"))
+        _ = try proxy.upstreamReceived()
+        try proxy.upstreamSends(Self.ok)
+        _ = try proxy.received()
+        // The sandbox closes the idle connection just as the next request is sent on it.
+        try proxy.send(get("/second"))
+        #expect(try proxy.upstreamReceived(0).hasPrefix("GET /second "))
+        try proxy.upstreams[0].close().wait()
+        #expect(proxy.upstreams.count == 2, "sent again on a fresh connection")
+        #expect(try proxy.upstreamReceived(1).hasPrefix("GET /second "))
+        try proxy.upstreamSends(Self.ok, on: 1)
+        #expect(try proxy.received() == Self.ok)
+    }
+
+    @Test func aRequestWithABodyIsNotRetried() throws {
+        let proxy = try InMemoryProxy()
+        defer { proxy.finish() }
+        try proxy.send(get("/first"))
+        try proxy.upstreamSends(Self.ok)
+        _ = try proxy.received()
+        try proxy.send("POST /form HTTP/1.1\r\nHost: \(InMemoryProxy.host)\r\nContent-Length: 2\r\n\r\nab")
+        try proxy.upstreams[0].close().wait()
+        #expect(proxy.upstreams.count == 1)
+        let answer = try proxy.received()
+        #expect(answer.hasPrefix("HTTP/1.1 502 Bad Gateway\r\n") && answer.contains("Connection: close"))
+        #expect(!proxy.client.isActive)
+    }
+
+    @Test func anUpgradeBecomesATunnel() throws {
+        let proxy = try InMemoryProxy()
+        defer { proxy.finish() }
+        try proxy.send(get("/ws", "Connection: Upgrade", "Upgrade: websocket"))
+        let forwarded = try proxy.upstreamReceived()
+        #expect(forwarded.contains("\r\nUpgrade: websocket\r\n"))
+        try proxy.upstreamSends("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nfrom-sandbox")
+        #expect(try proxy.received() == "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nfrom-sandbox")
+        // Bytes both ways, untouched, and no timer cuts an idle tunnel.
+        try proxy.send("GET not-http\r\n\r\n")
+        #expect(try proxy.upstreamReceived() == "GET not-http\r\n\r\n")
+        proxy.loop.advanceTime(by: .hours(1))
+        try proxy.upstreamSends("pong")
+        #expect(try proxy.received() == "pong")
+        // The sandbox closes: so does the client connection.
+        try proxy.upstreams[0].close().wait()
+        #expect(!proxy.client.isActive)
+    }
+
+    @Test func a101WithoutAnUpgradeRequestIsABrokenUpstream() throws {
+        let proxy = try InMemoryProxy()
+        defer { proxy.finish() }
+        try proxy.send(get("/"))
+        try proxy.upstreamSends("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")
+        #expect(try proxy.received().hasPrefix("HTTP/1.1 502 Bad Gateway\r\n"))
+        #expect(!proxy.client.isActive && !proxy.upstreams[0].isActive)
+    }
+
+    @Test func aDrainEndsTheConnectionAfterTheExchangeInFlight() throws {
+        let proxy = try InMemoryProxy()
+        defer { proxy.finish() }
+        try proxy.send(get("/"))
+        proxy.handler.drain()
+        try proxy.upstreamSends(Self.ok)
+        let answer = try proxy.received()
+        #expect(answer.hasPrefix("HTTP/1.1 200 OK\r\n") && answer.contains("\r\nConnection: close\r\n") && answer.hasSuffix("hi"))
+        #expect(!proxy.client.isActive)
+    }
+
+    @Test func anIdleConnectionClosesOnADrain() throws {
+        let proxy = try InMemoryProxy()
+        defer { proxy.finish() }
+        proxy.handler.drain()
+        #expect(!proxy.client.isActive)
+    }
+
+    @Test func anHTTP10UpstreamIsAnsweredAsHTTP11() throws {
+        let proxy = try InMemoryProxy()
+        defer { proxy.finish() }
+        try proxy.send(get("/"))
+        try proxy.upstreamSends("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi")
+        #expect(try proxy.received().hasPrefix("HTTP/1.1 200 OK\r\n"))
+    }
+
+    @Test func theProxysOwnErrorsKeepTheConnection() throws {
+        let proxy = try InMemoryProxy()
+        defer { proxy.finish() }
+        try proxy.send("GET / HTTP/1.1\r\nHost: 3000-nosuch.preview.localhost\r\nAccept: text/html\r\n\r\n")
+        let notFound = try proxy.received()
+        #expect(notFound.hasPrefix("HTTP/1.1 404 Not Found\r\n") && notFound.contains("Content-Type: text/html"))
+        #expect(!notFound.contains("Connection: close"))
+        try proxy.send(get("/"))
+        try proxy.upstreamSends(Self.ok)
+        #expect(try proxy.received() == Self.ok)
+    }
+
+    @Test func aPrivateSandboxWithoutTokenIsRefusedAndNothingIsSent() throws {
+        let proxy = try InMemoryProxy(policy: SandboxPolicy(id: InMemoryProxy.sandbox, target: "10.0.0.2", previewToken: "secret-token-value"))
+        defer { proxy.finish() }
+        try proxy.send(get("/", "Accept: application/json"))
+        let answer = try proxy.received()
+        #expect(answer.hasPrefix("HTTP/1.1 401 Unauthorized\r\n") && answer.contains("application/json"))
+        #expect(proxy.upstreams.isEmpty)
+    }
+
+    // MARK: - Timeouts, on the loop's manual clock
+
+    @Test func anIncompleteHeadTimesOutWith408() throws {
+        let proxy = try InMemoryProxy { $0.headerTimeout = .seconds(30) }
+        defer { proxy.finish() }
+        try proxy.send("GET / HTTP/1.1\r\nHost: ")
+        proxy.loop.advanceTime(by: .seconds(29))
+        #expect(proxy.client.isActive)
+        proxy.loop.advanceTime(by: .seconds(1))
+        #expect(try proxy.received().hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
+        #expect(!proxy.client.isActive)
+    }
+
+    @Test func anIdleConnectionClosesAfterTheKeepAliveTimeout() throws {
+        let proxy = try InMemoryProxy { $0.keepAliveTimeout = .seconds(75) }
+        defer { proxy.finish() }
+        try proxy.send(get("/"))
+        try proxy.upstreamSends(Self.ok)
+        _ = try proxy.received()
+        proxy.loop.advanceTime(by: .seconds(74))
+        #expect(proxy.client.isActive)
+        proxy.loop.advanceTime(by: .seconds(1))
+        #expect(!proxy.client.isActive)
+        #expect(try proxy.received().isEmpty, "an idle close says nothing")
+    }
+
+    @Test func aSilentSandboxIsA504() throws {
+        let proxy = try InMemoryProxy { $0.upstreamResponseTimeout = .seconds(60) }
+        defer { proxy.finish() }
+        try proxy.send(get("/", "Accept: text/html"))
+        proxy.loop.advanceTime(by: .seconds(59))
+        #expect(try proxy.received().isEmpty)
+        proxy.loop.advanceTime(by: .seconds(1))
+        let answer = try proxy.received()
+        #expect(answer.hasPrefix("HTTP/1.1 504 Gateway Timeout\r\n") && answer.contains("text/html"))
+        #expect(!proxy.client.isActive && !proxy.upstreams[0].isActive)
+    }
+
+    @Test func aStreamingResponseIsNotTimed() throws {
+        let proxy = try InMemoryProxy { $0.upstreamResponseTimeout = .seconds(60) }
+        defer { proxy.finish() }
+        try proxy.send(get("/events"))
+        try proxy.upstreamSends("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+        proxy.loop.advanceTime(by: .hours(2))
+        #expect(proxy.client.isActive)
+        try proxy.upstreamSends("0\r\n\r\n")
+        #expect(try proxy.received().hasSuffix("5\r\nhello\r\n0\r\n\r\n"))
+    }
+
+    @Test func aStalledBodyIsA408AndProgressBuysTime() throws {
+        let proxy = try InMemoryProxy {
+            $0.requestBodyTimeout = .seconds(30)
+            $0.requestBodyMinimumRate = 1
+        }
+        defer { proxy.finish() }
+        try proxy.send("POST /upload HTTP/1.1\r\nHost: \(InMemoryProxy.host)\r\nContent-Length: 100\r\n\r\n0123456789")
+        #expect(try proxy.upstreamReceived().hasSuffix("\r\n\r\n0123456789"))
+        // Ten more bytes at 1 B/s buy ten seconds past the first deadline (t=30 → t=40), at most
+        // one timeout from now (t=20 → t=50).
+        proxy.loop.advanceTime(by: .seconds(20))
+        try proxy.send("0123456789")
+        proxy.loop.advanceTime(by: .seconds(19))
+        #expect(proxy.client.isActive)
+        proxy.loop.advanceTime(by: .seconds(1))
+        #expect(try proxy.received().hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
+        #expect(!proxy.client.isActive && !proxy.upstreams[0].isActive)
+    }
+
+    @Test func theBodyClockWaitsFor100Continue() throws {
+        let proxy = try InMemoryProxy {
+            $0.requestBodyTimeout = .seconds(30)
+            $0.upstreamResponseTimeout = .seconds(300)
+        }
+        defer { proxy.finish() }
+        try proxy.send("PUT /f HTTP/1.1\r\nHost: \(InMemoryProxy.host)\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+        // Until the sandbox says 100, the client owes nothing.
+        proxy.loop.advanceTime(by: .seconds(100))
+        #expect(proxy.client.isActive)
+        try proxy.upstreamSends("HTTP/1.1 100 Continue\r\n\r\n")
+        #expect(try proxy.received() == "HTTP/1.1 100 Continue\r\n\r\n")
+        proxy.loop.advanceTime(by: .seconds(30))
+        #expect(try proxy.received().hasPrefix("HTTP/1.1 408 "))
+    }
+}
