@@ -32,10 +32,6 @@ static inline uint64_t porthole_SSL_CTX_set_options(SSL_CTX *ctx, uint64_t optio
     return SSL_CTX_set_options(ctx, options);
 }
 
-static inline long porthole_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
-    return SSL_set_tlsext_host_name(ssl, name);
-}
-
 static inline long porthole_SSL_CTX_set_tlsext_servername_callback(SSL_CTX *ctx, int (*cb)(SSL *, int *, void *)) {
     return SSL_CTX_set_tlsext_servername_callback(ctx, cb);
 }
@@ -48,16 +44,8 @@ static inline size_t porthole_BIO_pending(BIO *bio) {
     return (size_t)BIO_pending(bio);
 }
 
-static inline long porthole_BIO_set_mem_eof_return(BIO *bio, int value) {
-    return BIO_set_mem_eof_return(bio, value);
-}
-
 static inline long porthole_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_session_cache_mode(ctx, mode);
-}
-
-static inline long porthole_SSL_CTX_add_extra_chain_cert(SSL_CTX *ctx, X509 *cert) {
-    return SSL_CTX_add_extra_chain_cert(ctx, cert);
 }
 
 static inline long porthole_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *list) {
@@ -67,12 +55,9 @@ static inline long porthole_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *l
 static inline const int porthole_TLS1_2_VERSION(void) { return TLS1_2_VERSION; }
 static inline const int porthole_TLS1_3_VERSION(void) { return TLS1_3_VERSION; }
 static inline const long porthole_SSL_MODE_RELEASE_BUFFERS(void) { return SSL_MODE_RELEASE_BUFFERS; }
-static inline const long porthole_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER(void) { return SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER; }
-static inline const long porthole_SSL_MODE_ENABLE_PARTIAL_WRITE(void) { return SSL_MODE_ENABLE_PARTIAL_WRITE; }
 static inline const uint64_t porthole_SSL_OP_NO_COMPRESSION(void) { return SSL_OP_NO_COMPRESSION; }
 static inline const uint64_t porthole_SSL_OP_NO_RENEGOTIATION(void) { return SSL_OP_NO_RENEGOTIATION; }
 static inline const uint64_t porthole_SSL_OP_CIPHER_SERVER_PREFERENCE(void) { return SSL_OP_CIPHER_SERVER_PREFERENCE; }
-static inline const uint64_t porthole_SSL_OP_NO_TICKET(void) { return SSL_OP_NO_TICKET; }
 
 // --- PortholeTLS: custom BIO, certificate names, development certificates ---
 
@@ -111,6 +96,5 @@ static inline void porthole_SHA256_Final(unsigned char *digest, SHA256_CTX *c) {
 #pragma GCC diagnostic pop
 
 static inline const int porthole_MBSTRING_ASC(void) { return MBSTRING_ASC; }
-static inline const int porthole_TLS1_1_VERSION(void) { return TLS1_1_VERSION; }
 
 #endif

@@ -1,6 +1,6 @@
 /// Everything Porthole knows about one sandbox: where it lives, who may open its previews,
 /// and the network limits the firewall enforces. One record per sandbox, stored by `PolicyStore`.
-public struct SandboxPolicy: Sendable, Hashable, Codable {
+public struct SandboxPolicy: Sendable, Hashable {
     /// The fields, in one immutable box shared by copies: the proxy copies the policy it looked up
     /// several times per request, and a copy is then one reference count instead of one for each
     /// string and dictionary (measured with uprobes: about 14 of the 240 retains and releases per
@@ -174,56 +174,6 @@ extension SandboxPolicy {
     /// sessions it started expired with it.
     public mutating func pruneRevokedGrants(now: Int64) {
         revokedGrants = revokedGrants.filter { $0.value > now }
-    }
-}
-
-// MARK: - Codable
-
-extension SandboxPolicy {
-    private enum CodingKeys: String, CodingKey {
-        case id, target, isPublic, previewToken, tokenGeneration, networkBlockAll, networkAllowList, domainAllowList, tier, labels
-        case hostRewrite, state, createdAt, updatedAt, revokedGrants
-    }
-
-    /// Fields added after the first release decode as their defaults when absent.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(
-            id: try container.decode(String.self, forKey: .id),
-            target: try container.decode(String.self, forKey: .target),
-            isPublic: try container.decode(Bool.self, forKey: .isPublic),
-            previewToken: try container.decode(String.self, forKey: .previewToken),
-            tokenGeneration: try container.decode(UInt32.self, forKey: .tokenGeneration),
-            networkBlockAll: try container.decode(Bool.self, forKey: .networkBlockAll),
-            networkAllowList: try container.decodeIfPresent(String.self, forKey: .networkAllowList),
-            domainAllowList: try container.decodeIfPresent(String.self, forKey: .domainAllowList),
-            tier: try container.decode(Int.self, forKey: .tier),
-            labels: try container.decode([String: String].self, forKey: .labels),
-            hostRewrite: try container.decode(Bool.self, forKey: .hostRewrite),
-            state: try container.decode(SandboxState.self, forKey: .state),
-            createdAt: try container.decode(Int64.self, forKey: .createdAt),
-            updatedAt: try container.decode(Int64.self, forKey: .updatedAt),
-            revokedGrants: try container.decodeIfPresent([String: Int64].self, forKey: .revokedGrants) ?? [:]
-        )
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(target, forKey: .target)
-        try container.encode(isPublic, forKey: .isPublic)
-        try container.encode(previewToken, forKey: .previewToken)
-        try container.encode(tokenGeneration, forKey: .tokenGeneration)
-        try container.encode(networkBlockAll, forKey: .networkBlockAll)
-        try container.encodeIfPresent(networkAllowList, forKey: .networkAllowList)
-        try container.encodeIfPresent(domainAllowList, forKey: .domainAllowList)
-        try container.encode(tier, forKey: .tier)
-        try container.encode(labels, forKey: .labels)
-        try container.encode(hostRewrite, forKey: .hostRewrite)
-        try container.encode(state, forKey: .state)
-        try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(updatedAt, forKey: .updatedAt)
-        try container.encode(revokedGrants, forKey: .revokedGrants)
     }
 }
 

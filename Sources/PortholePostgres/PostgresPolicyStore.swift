@@ -201,7 +201,7 @@ public final class PostgresPolicyStore: PolicyStore {
     public func publish(_ reports: [EgressReport]) async throws {
         guard !reports.isEmpty else { return }
         let batch = "[" + (try reports.map(EgressReportJSON.encode)).joined(separator: ",") + "]"
-        try await self.run { client, logger in
+        _ = try await self.run { client, logger in
             try await client.query(
                 """
                 INSERT INTO egress_reports (sandbox_id, reported_at, report)
@@ -249,7 +249,7 @@ public final class PostgresPolicyStore: PolicyStore {
 
     /// Replaces the shared secret `name` (`porthole store migrate` carries the data directory's).
     public func setSharedSecret(named name: String, to value: String) async throws {
-        try await self.run { client, logger in
+        _ = try await self.run { client, logger in
             try await client.query(
                 """
                 INSERT INTO porthole_secrets (name, value) VALUES (\(name), \(value))

@@ -226,10 +226,6 @@ final class TLSConnection {
         guard let name = SSL_get_servername(self.ssl, TLSEXT_NAMETYPE_host_name) else { return nil }
         return String(cString: name)
     }
-
-    var protocolVersion: String {
-        String(cString: SSL_get_version(self.ssl))
-    }
 }
 
 // MARK: - The BIO method

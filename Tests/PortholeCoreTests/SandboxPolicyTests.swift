@@ -16,18 +16,4 @@ struct SandboxPolicyTests {
         #expect(policy == copy && policy.hashValue == copy.hashValue)
     }
 
-    @Test func codableRoundTripAndOlderEncodings() throws {
-        let policy = SandboxPolicy(
-            id: "a", target: "10.0.0.2", previewToken: "t", networkAllowList: "10.0.0.0/8", domainAllowList: "pypi.org"
-        )
-        let data = try JSONEncoder().encode(policy)
-        #expect(try JSONDecoder().decode(SandboxPolicy.self, from: data) == policy)
-
-        // Absent when nil, and an encoding from before the field decodes as "no list".
-        var without = policy
-        without.domainAllowList = nil
-        let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(without)) as? [String: Any])
-        #expect(object["domainAllowList"] == nil)
-        #expect(try JSONDecoder().decode(SandboxPolicy.self, from: JSONEncoder().encode(without)).domainAllowList == nil)
-    }
 }
