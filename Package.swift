@@ -4,10 +4,11 @@ import PackageDescription
 // One set of settings for every Swift target, as Hummingbird does. CI (.ci/run) sets
 // PORTHOLE_WARNINGS_AS_ERRORS=1: a warning in Porthole's own targets fails its build there, while
 // dependencies keep their warnings and local builds stay usable mid-change.
-let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
-    .enableUpcomingFeature("InternalImportsByDefault"),
-] + (Context.environment["PORTHOLE_WARNINGS_AS_ERRORS"] == "1" ? [.unsafeFlags(["-warnings-as-errors"])] : [])
+let swiftSettings: [SwiftSetting] =
+    [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+    ] + (Context.environment["PORTHOLE_WARNINGS_AS_ERRORS"] == "1" ? [.unsafeFlags(["-warnings-as-errors"])] : [])
 
 let package = Package(
     name: "porthole",

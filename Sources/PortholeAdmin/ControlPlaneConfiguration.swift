@@ -61,4 +61,3 @@ public struct ControlPlaneConfiguration: Sendable {
         return "https://\(port)-\(id).\(baseDomain)\(suffix)"
     }
 }
-

@@ -12,7 +12,7 @@ enum JSONMediaType {
         guard let slash = mediaType.firstIndex(of: "/"), mediaType[..<slash] == "application" else { return false }
         let subtype = mediaType[mediaType.index(after: slash)...]
         guard subtype.allSatisfy(isTokenCharacter),
-              subtype == "json" || (subtype.hasSuffix("+json") && subtype.count > "+json".count)
+            subtype == "json" || (subtype.hasSuffix("+json") && subtype.count > "+json".count)
         else { return false }
         while let parameter = parts.next() {
             let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

@@ -205,7 +205,7 @@ public final class SandboxControlPlane: Sendable {
         try Self.checkPort(port)
         try Self.checkID(id, field: "id")
         guard let claims = SignedPreviewToken.claims(of: token, secret: configuration.signingSecret),
-              claims.sandboxID == id, claims.port == UInt16(port)
+            claims.sandboxID == id, claims.port == UInt16(port)
         else {
             throw AdminAPIError(
                 status: 404, code: "signed_url_not_found",
@@ -216,15 +216,19 @@ public final class SandboxControlPlane: Sendable {
         let revocation = SignedPreviewURLRevocation(sandboxId: id, port: port, grantId: claims.grant.description, expiresAt: claims.expiresAt)
         let now = configuration.now()
         let maximum = configuration.maximumRevokedGrants
-        _ = try await modify(id, skipWriteIf: { policy in
-            claims.expiresAt <= now || claims.tokenGeneration != policy.tokenGeneration
-                || policy.revokedGrants[claims.grant.description] != nil
-        }) { policy in
+        _ = try await modify(
+            id,
+            skipWriteIf: { policy in
+                claims.expiresAt <= now || claims.tokenGeneration != policy.tokenGeneration
+                    || policy.revokedGrants[claims.grant.description] != nil
+            }
+        ) { policy in
             policy.revokeGrant(claims.grant, expiresAt: claims.expiresAt, now: now)
             guard policy.revokedGrants.count <= maximum else {
                 throw AdminAPIError(
                     status: 409, code: "too_many_revocations",
-                    message: "sandbox '\(id)' already has \(maximum) revoked signed URLs that have not expired; rotate its preview token instead, which ends every signed URL at once"
+                    message:
+                        "sandbox '\(id)' already has \(maximum) revoked signed URLs that have not expired; rotate its preview token instead, which ends every signed URL at once"
                 )
             }
             return []

@@ -28,7 +28,9 @@ public struct DomainPatternError: Error, Sendable, Hashable, CustomStringConvert
     }
     static func nameTooLong(_ length: Int) -> DomainPatternError { DomainPatternError(.nameTooLong(length)) }
     static func hyphenAtLabelEdge(_ label: String) -> DomainPatternError { DomainPatternError(.hyphenAtLabelEdge(PrintableByte.bounded(label, limit: 24))) }
-    static func numericTopLevelLabel(_ label: String) -> DomainPatternError { DomainPatternError(.numericTopLevelLabel(PrintableByte.bounded(label, limit: 24))) }
+    static func numericTopLevelLabel(_ label: String) -> DomainPatternError {
+        DomainPatternError(.numericTopLevelLabel(PrintableByte.bounded(label, limit: 24)))
+    }
 
     public var message: String {
         switch base {

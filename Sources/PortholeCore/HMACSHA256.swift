@@ -23,7 +23,8 @@ public enum HMACSHA256 {
             withUnsafeMutablePointer(to: &dummy) { dummyPointer in
                 code.withUnsafeMutableBufferPointer { codeBuffer in
                     let keyPointer = UnsafeRawPointer(keyBytes.baseAddress) ?? UnsafeRawPointer(dummyPointer)
-                    let dataPointer = message.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) }
+                    let dataPointer =
+                        message.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) }
                         ?? UnsafePointer(dummyPointer)
                     return HMAC(EVP_sha256(), keyPointer, Int32(key.count), dataPointer, message.count, codeBuffer.baseAddress, &length)
                 }

@@ -142,7 +142,6 @@ public struct IPv6Address: Sendable, Hashable, Comparable, CustomStringConvertib
         return groups
     }
 
-
     /// RFC 5952 canonical text: lower-case hex without leading zeros, the longest run of two or more zero
     /// groups (the first of equal runs) as `::`, and IPv4-mapped addresses as `::ffff:a.b.c.d` (§5).
     public var description: String {

@@ -113,9 +113,9 @@ public enum PreviewSessionCookie {
         // Bounded before decoding: a cookie is attacker input and the real one is under 200 bytes.
         guard value.count <= 512, let dot = value.firstIndex(of: UInt8(ascii: ".")) else { return nil }
         guard let payload = Base64URL.decode(utf8: value[..<dot]),
-              let presentedMAC = Base64URL.decode(utf8: value[value.index(after: dot)...]),
-              presentedMAC.count == HMACSHA256.byteCount,
-              payload.count > fixedPayloadLength
+            let presentedMAC = Base64URL.decode(utf8: value[value.index(after: dot)...]),
+            presentedMAC.count == HMACSHA256.byteCount,
+            payload.count > fixedPayloadLength
         else { return nil }
 
         // The MAC first: nothing in an unauthenticated payload is trusted, not even its version.
@@ -134,8 +134,8 @@ public enum PreviewSessionCookie {
             return nil
         }
         guard readInteger(payload, at: 1, as: UInt16.self) == port,
-              readInteger(payload, at: 3, as: UInt32.self) == tokenGeneration,
-              payload[idOffset...].elementsEqual(sandboxID.utf8)
+            readInteger(payload, at: 3, as: UInt32.self) == tokenGeneration,
+            payload[idOffset...].elementsEqual(sandboxID.utf8)
         else { return nil }
         let expiresAt = Int64(bitPattern: readInteger(payload, at: 7, as: UInt64.self))
         guard now < expiresAt else { return nil }

@@ -74,8 +74,9 @@ public struct RequestHints: Sendable, Hashable {
     private static func rangeAcceptsHTML(_ range: Slice<UnsafeRawBufferPointer>) -> Bool {
         let typeEnd = range.firstIndex(of: UInt8(ascii: ";")) ?? range.endIndex
         let mediaType = ASCIIByte.trimmingWhitespace(range[range.startIndex..<typeEnd])
-        guard ASCIIByte.equalsIgnoringCase(mediaType, "text/html")
-            || ASCIIByte.equalsIgnoringCase(mediaType, "application/xhtml+xml")
+        guard
+            ASCIIByte.equalsIgnoringCase(mediaType, "text/html")
+                || ASCIIByte.equalsIgnoringCase(mediaType, "application/xhtml+xml")
         else { return false }
         var refused = false
         var separator = typeEnd
@@ -115,12 +116,13 @@ extension RequestHints {
     /// The same hints from header values as text (`nil` when a field is absent): for callers that
     /// hold strings, and for the tables of tests. The method is matched case-sensitively.
     public init(method: String, isUpgrade: Bool = false, isPreflight: Bool = false, secFetchMode: String? = nil, accept: String? = nil) {
-        let parsed: Method = switch method {
-        case "GET": .get
-        case "HEAD": .head
-        case "OPTIONS": .options
-        default: .other
-        }
+        let parsed: Method =
+            switch method {
+            case "GET": .get
+            case "HEAD": .head
+            case "OPTIONS": .options
+            default: .other
+            }
         self.init(method: parsed, isUpgrade: isUpgrade, isPreflight: isPreflight)
         if var secFetchMode { secFetchMode.withUTF8 { readSecFetchMode(UnsafeRawBufferPointer($0)) } }
         if var accept { accept.withUTF8 { readAccept(UnsafeRawBufferPointer($0)) } }

@@ -139,23 +139,24 @@ public struct SandboxPolicy: Sendable, Hashable {
         updatedAt: Int64 = 0,
         revokedGrants: [String: Int64] = [:]
     ) {
-        storage = Storage(Fields(
-            id: id,
-            target: target,
-            isPublic: isPublic,
-            previewToken: previewToken,
-            tokenGeneration: tokenGeneration,
-            networkBlockAll: networkBlockAll,
-            networkAllowList: networkAllowList,
-            domainAllowList: domainAllowList,
-            tier: tier,
-            labels: labels,
-            hostRewrite: hostRewrite,
-            state: state,
-            createdAt: createdAt,
-            updatedAt: updatedAt,
-            revokedGrants: revokedGrants
-        ))
+        storage = Storage(
+            Fields(
+                id: id,
+                target: target,
+                isPublic: isPublic,
+                previewToken: previewToken,
+                tokenGeneration: tokenGeneration,
+                networkBlockAll: networkBlockAll,
+                networkAllowList: networkAllowList,
+                domainAllowList: domainAllowList,
+                tier: tier,
+                labels: labels,
+                hostRewrite: hostRewrite,
+                state: state,
+                createdAt: createdAt,
+                updatedAt: updatedAt,
+                revokedGrants: revokedGrants
+            ))
     }
 }
 

@@ -72,9 +72,9 @@ public enum SignedPreviewToken {
         // A real token is under 200 bytes; bound attacker input before decoding it.
         guard utf8.count <= 512, let dot = utf8.firstIndex(of: UInt8(ascii: ".")) else { return nil }
         guard let payload = Base64URL.decode(utf8: utf8[..<dot]),
-              let presentedMAC = Base64URL.decode(utf8: utf8[utf8.index(after: dot)...]),
-              presentedMAC.count == HMACSHA256.byteCount,
-              payload.count > fixedPayloadLength
+            let presentedMAC = Base64URL.decode(utf8: utf8[utf8.index(after: dot)...]),
+            presentedMAC.count == HMACSHA256.byteCount,
+            payload.count > fixedPayloadLength
         else { return nil }
         guard key.isAuthenticationCode(presentedMAC, for: context, payload), payload[0] == version else { return nil }
         let grantStart = 1 + 2 + 4 + 8
@@ -103,9 +103,9 @@ public enum SignedPreviewToken {
         _ value: some StringProtocol, policy: SandboxPolicy, port: UInt16, now: Int64, key: HMACSHA256.Key
     ) -> Result<Claims, Rejection> {
         guard let claims = claims(of: value, key: key),
-              claims.sandboxID == policy.id,
-              claims.port == port,
-              claims.tokenGeneration == policy.tokenGeneration
+            claims.sandboxID == policy.id,
+            claims.port == port,
+            claims.tokenGeneration == policy.tokenGeneration
         else { return .failure(.invalid) }
         guard now < claims.expiresAt else { return .failure(.expired) }
         guard policy.revokedGrants[claims.grant.description] == nil else { return .failure(.revoked) }

@@ -29,7 +29,7 @@ extension DNSResponse {
     /// (see ``DNSMessageError/responseCode``).
     public static func reply(toMalformedQuery bytes: [UInt8], error: DNSMessageError) -> [UInt8]? {
         guard let code = error.responseCode, bytes.count >= DNSMessageReader.headerLength,
-              bytes[2] & 0x80 == 0
+            bytes[2] & 0x80 == 0
         else { return nil }
         let id = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
         return headerOnly(id: id, code: code, recursionDesired: bytes[2] & 0x01 != 0)

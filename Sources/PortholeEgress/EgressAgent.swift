@@ -232,9 +232,11 @@ public actor EgressAgent {
             inKernelUntil = inKernelUntil.filter { element, _ in element.owner.map { !revoked.contains($0) } ?? true }
         }
         applied = state
-        directory.update(Dictionary(uniqueKeysWithValues: touched.map { source in
-            (source, state.entries[source].map { ResolverDirectory.Entry(egressClass: $0.egressClass, domains: $0.domains) })
-        }))
+        directory.update(
+            Dictionary(
+                uniqueKeysWithValues: touched.map { source in
+                    (source, state.entries[source].map { ResolverDirectory.Entry(egressClass: $0.egressClass, domains: $0.domains) })
+                }))
         cursor = changes.latest
     }
 

@@ -321,10 +321,12 @@ public final class PostgresPolicyStore: PolicyStore {
         let waiting = NIOLockedValueBox<CheckedContinuation<Result, any Error>?>(nil)
         let work = NIOLockedValueBox<Task<Void, Never>?>(nil)
         @Sendable func finish(_ outcome: Swift.Result<Result, any Error>) -> Bool {
-            guard let continuation = waiting.withLockedValue({ waiting in
-                defer { waiting = nil }
-                return waiting
-            }) else { return false }
+            guard
+                let continuation = waiting.withLockedValue({ waiting in
+                    defer { waiting = nil }
+                    return waiting
+                })
+            else { return false }
             continuation.resume(with: outcome)
             return true
         }

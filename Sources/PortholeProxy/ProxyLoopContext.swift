@@ -85,12 +85,13 @@ final class ProxyLoopContext {
             cookieSecret: configuration.cookieSecret.bytes,
             cookieLifetime: configuration.cookieLifetime
         )
-        pool.update(.init(
-            connectTimeout: configuration.upstreamConnectTimeout,
-            idleTimeout: configuration.upstreamIdleTimeout,
-            maximumIdlePerKey: configuration.upstreamMaximumIdlePerTarget,
-            targets: configuration.upstreamTargets
-        ))
+        pool.update(
+            .init(
+                connectTimeout: configuration.upstreamConnectTimeout,
+                idleTimeout: configuration.upstreamIdleTimeout,
+                maximumIdlePerKey: configuration.upstreamMaximumIdlePerTarget,
+                targets: configuration.upstreamTargets
+            ))
         if configuration.accessLog {
             if accessLog == nil { accessLog = AccessLog(eventLoop: eventLoop) }
         } else {

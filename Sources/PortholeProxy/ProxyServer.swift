@@ -82,55 +82,55 @@ public final class ProxyServer: Sendable {
         let channel: any Channel
         do {
             channel = try await ServerBootstrap(group: group)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        AcceptFailureHandler(listener: listenerName, metrics: metrics, logger: logger)
-                    )
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            AcceptFailureHandler(listener: listenerName, metrics: metrics, logger: logger)
+                        )
+                    }
                 }
-            }
-            .serverChannelOption(.backlog, value: 4096)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            // TCP level, not `.socketOption(.tcp_nodelay)`: that is SOL_SOCKET with the same number,
-            // SO_DEBUG, which needs CAP_NET_ADMIN and made NIO close every accepted connection of a
-            // non-root process. (NIO sets this one by default too; stated here so nobody "adds" it again.)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 4)
-            // A client may half-close after its request (RFC 9112 §9.6 lets it); it still gets the answer.
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            // NIO keeps each connection's last receive buffer for its next read, idle or not. A
-            // request head (or a TLS record of one) fits in 1 KiB; bodies grow it as they stream.
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024, maximum: 65536))
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    guard let loop = contexts[ObjectIdentifier(channel.eventLoop)]?.value else {
-                        throw ProxyServerError("no proxy context for this event loop")
-                    }
-                    var proxyRole = role
-                    if proxyRole.publicPort == 0, let port = channel.localAddress?.port { proxyRole.publicPort = port }
-                    if role.proxyProtocol {
-                        try channel.pipeline.syncOperations.addHandler(ProxyProtocolDecoder())
-                    }
-                    // Over the connection cap: refuse by closing at once, before any TLS work.
-                    // Once counted, the connection handler gives its place back when it is removed.
-                    guard loop.limits.admitConnection(cap: loop.configuration.maximumConnections) else {
-                        throw ProxyServerError.connectionLimit
-                    }
-                    do {
-                        if case .https = role.mode, let certificates {
-                            try channel.pipeline.syncOperations.addHandler(
-                                TLSServerHandler(context: certificates.context, allocator: channel.allocator, writeBuffer: loop.tlsWriteBuffer)
-                            )
+                .serverChannelOption(.backlog, value: 4096)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                // TCP level, not `.socketOption(.tcp_nodelay)`: that is SOL_SOCKET with the same number,
+                // SO_DEBUG, which needs CAP_NET_ADMIN and made NIO close every accepted connection of a
+                // non-root process. (NIO sets this one by default too; stated here so nobody "adds" it again.)
+                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 4)
+                // A client may half-close after its request (RFC 9112 §9.6 lets it); it still gets the answer.
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
+                // NIO keeps each connection's last receive buffer for its next read, idle or not. A
+                // request head (or a TLS record of one) fits in 1 KiB; bodies grow it as they stream.
+                .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024, maximum: 65536))
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        guard let loop = contexts[ObjectIdentifier(channel.eventLoop)]?.value else {
+                            throw ProxyServerError("no proxy context for this event loop")
                         }
-                        try channel.pipeline.syncOperations.addHandler(ProxyConnectionHandler(loop: loop, role: proxyRole))
-                    } catch {
-                        loop.limits.connectionClosed()  // the connection handler was never added, so never removed
-                        throw error
+                        var proxyRole = role
+                        if proxyRole.publicPort == 0, let port = channel.localAddress?.port { proxyRole.publicPort = port }
+                        if role.proxyProtocol {
+                            try channel.pipeline.syncOperations.addHandler(ProxyProtocolDecoder())
+                        }
+                        // Over the connection cap: refuse by closing at once, before any TLS work.
+                        // Once counted, the connection handler gives its place back when it is removed.
+                        guard loop.limits.admitConnection(cap: loop.configuration.maximumConnections) else {
+                            throw ProxyServerError.connectionLimit
+                        }
+                        do {
+                            if case .https = role.mode, let certificates {
+                                try channel.pipeline.syncOperations.addHandler(
+                                    TLSServerHandler(context: certificates.context, allocator: channel.allocator, writeBuffer: loop.tlsWriteBuffer)
+                                )
+                            }
+                            try channel.pipeline.syncOperations.addHandler(ProxyConnectionHandler(loop: loop, role: proxyRole))
+                        } catch {
+                            loop.limits.connectionClosed()  // the connection handler was never added, so never removed
+                            throw error
+                        }
                     }
                 }
-            }
-            .bind(host: listener.host, port: listener.port)
-            .get()
+                .bind(host: listener.host, port: listener.port)
+                .get()
         } catch {
             throw ListenerBindError(listener: listener.role.settingName, address: "\(listener.host):\(listener.port)", underlying: error)
         }

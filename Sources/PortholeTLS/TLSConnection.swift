@@ -100,7 +100,8 @@ final class TLSConnection {
     private func reserveOutbound(_ count: Int) {
         if self.outbound == nil {
             let capacity = max(count, 4096)
-            self.outbound = self.writeBuffer?.take(capacity: capacity, allocator: self.allocator)
+            self.outbound =
+                self.writeBuffer?.take(capacity: capacity, allocator: self.allocator)
                 ?? self.allocator.buffer(capacity: capacity)
             return
         }

@@ -42,7 +42,7 @@ public final class TLSContext: @unchecked Sendable {
                 serverNames.add(names: names, forCertificateAt: index)
             }
         } catch {
-            contexts.forEach { SSL_CTX_free($0) }
+            for context in contexts { SSL_CTX_free(context) }
             throw error
         }
 
@@ -64,7 +64,7 @@ public final class TLSContext: @unchecked Sendable {
     }
 
     deinit {
-        self.contexts.forEach { SSL_CTX_free($0) }
+        for context in self.contexts { SSL_CTX_free(context) }
         self.alpnWire.deallocate()
     }
 

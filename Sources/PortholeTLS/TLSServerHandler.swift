@@ -418,7 +418,7 @@ public final class TLSServerHandler: ChannelDuplexHandler {
             if !self.writePromises.isEmpty {
                 let promises = self.writePromises
                 self.writePromises.removeAll(keepingCapacity: true)
-                promises.forEach { $0.succeed() }
+                for promise in promises { promise.succeed() }
             }
             return
         }
@@ -440,7 +440,7 @@ public final class TLSServerHandler: ChannelDuplexHandler {
             self.writePromises.removeAll(keepingCapacity: true)
             let combined = context.eventLoop.makePromise(of: Void.self)
             combined.futureResult.whenComplete { result in
-                promises.forEach { $0.completeWith(result) }
+                for promise in promises { promise.completeWith(result) }
             }
             return combined
         }
@@ -451,8 +451,8 @@ public final class TLSServerHandler: ChannelDuplexHandler {
         let promises = self.writePromises
         self.bufferedWrites = []
         self.writePromises = []
-        buffered.forEach { $0.promise?.fail(error) }
-        promises.forEach { $0.fail(error) }
+        for write in buffered { write.promise?.fail(error) }
+        for promise in promises { promise.fail(error) }
     }
 
     // MARK: - Closing

@@ -21,7 +21,8 @@ struct AdminCredentials {
         if let configured {
             let token = configured.trimmingCharacters(in: .whitespacesAndNewlines)
             guard token.utf8.count >= AdminToken.minimumLength, !token.contains(where: \.isWhitespace) else {
-                throw DataDirectoryError("admin-token must be at least \(AdminToken.minimumLength) characters without spaces (e.g. 32 random bytes in base64url)")
+                throw DataDirectoryError(
+                    "admin-token must be at least \(AdminToken.minimumLength) characters without spaces (e.g. 32 random bytes in base64url)")
             }
             return token
         }

@@ -24,21 +24,39 @@ struct EgressCommand: AsyncParsableCommand {
     var config: String?
     @Option(help: "Directory of the policy store that porthole serve writes. (default: .porthole)")
     var dataDir: String?
-    @Option(help: "The shared policy store: a postgresql:// URL, as porthole serve --store. Prefer PORTHOLE_STORE or the config file: a flag shows in ps. (default: the SQLite file in --data-dir)")
+    @Option(
+        help:
+            "The shared policy store: a postgresql:// URL, as porthole serve --store. Prefer PORTHOLE_STORE or the config file: a flag shows in ps. (default: the SQLite file in --data-dir)"
+    )
     var store: String?
     @Option(help: "Host interface (nft pattern, e.g. psb*) that sandbox traffic enters on; repeat for several. Required.")
     var sandboxInterface: [String] = []
     @Option(help: "CIDR no sandbox may reach whatever its policy (besides link-local, multicast and the host's own addresses); repeat or comma-separate.")
     var egressDeny: [String] = []
-    @Option(help: "Address of this host where Porthole's resolver listens (UDP and TCP 53); all sandbox DNS is redirected to it. One IPv4 and/or one IPv6. Without it, sandboxes have no name-based access (domain lists, essential services).")
+    @Option(
+        help:
+            "Address of this host where Porthole's resolver listens (UDP and TCP 53); all sandbox DNS is redirected to it. One IPv4 and/or one IPv6. Without it, sandboxes have no name-based access (domain lists, essential services)."
+    )
     var resolverAddress: [String] = []
-    @Option(help: "Upstream DNS server ADDR or ADDR:PORT ([v6]:PORT) the resolver forwards allowed names to; repeat for several. (default: the nameservers of /etc/resolv.conf)")
+    @Option(
+        help:
+            "Upstream DNS server ADDR or ADDR:PORT ([v6]:PORT) the resolver forwards allowed names to; repeat for several. (default: the nameservers of /etc/resolv.conf)"
+    )
     var upstreamDns: [String] = []
-    @Option(help: "The essential services that restricted and allow-list sandboxes may reach by name: default (the built-in list), none, or a file of one name or *.name per line.")
+    @Option(
+        help:
+            "The essential services that restricted and allow-list sandboxes may reach by name: default (the built-in list), none, or a file of one name or *.name per line."
+    )
     var essentialServices: String?
-    @Option(help: "What restricted sandboxes (tiers 1 and 2) may reach besides the essential services: none (the default), or a file of one CIDR, address, name or *.name per line.")
+    @Option(
+        help:
+            "What restricted sandboxes (tiers 1 and 2) may reach besides the essential services: none (the default), or a file of one CIDR, address, name or *.name per line."
+    )
     var organizationAllowList: String?
-    @Option(help: "Seconds between reports of what the agent enforces (resolved addresses, drop counters) to the store, shown by GET /v1/sandboxes/{id}/egress; 0 turns them off. (default: 5)")
+    @Option(
+        help:
+            "Seconds between reports of what the agent enforces (resolved addresses, drop counters) to the store, shown by GET /v1/sandboxes/{id}/egress; 0 turns them off. (default: 5)"
+    )
     var reportInterval: Int?
     @Option(help: "DNS queries per second one sandbox may make (twice that in a burst); more are REFUSED. (default: 100)")
     var dnsRateLimit: Int?
@@ -124,19 +142,23 @@ struct EgressCommand: AsyncParsableCommand {
             }
             let host = String(metrics[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
             let hasResolver = configuration.hasResolver
-            services.append(.init(service: MetricsService(host: host, port: port, logger: logger) {
-                await agent.metricsText() + (hasResolver ? resolverCounters.prometheusText : "")
-            }))
+            services.append(
+                .init(
+                    service: MetricsService(host: host, port: port, logger: logger) {
+                        await agent.metricsText() + (hasResolver ? resolverCounters.prometheusText : "")
+                    }))
         }
         if configuration.hasResolver {
             let upstreams = try Self.upstreams(source.list("upstream-dns", flags: upstreamDns, default: []))
             let essential = try Self.essentialServices(source.string("essential-services", flag: essentialServices, default: "default"))
             let rate = try source.int("dns-rate-limit", flag: dnsRateLimit, default: 100, range: 1...1_000_000)
             let listen = [configuration.resolverIPv4?.description, configuration.resolverIPv6?.description].compactMap { $0 }
-            services.append(.init(service: ResolverService(
-                agent: agent, listen: listen, upstreams: upstreams, essential: essential, organization: organization.domains, rate: rate,
-                counters: resolverCounters, logger: logger
-            )))
+            services.append(
+                .init(
+                    service: ResolverService(
+                        agent: agent, listen: listen, upstreams: upstreams, essential: essential, organization: organization.domains, rate: rate,
+                        counters: resolverCounters, logger: logger
+                    )))
         } else {
             logger.warning("no --resolver-address: sandboxes have no name-based access (domain lists, essential services, organisation names)")
         }
@@ -180,7 +202,9 @@ extension EgressCommand {
             if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
                 host = String(text[text.index(after: text.startIndex)..<close])
                 let rest = text[text.index(after: close)...]
-                if rest.hasPrefix(":"), let parsed = Int(rest.dropFirst()) { port = parsed } else if !rest.isEmpty {
+                if rest.hasPrefix(":"), let parsed = Int(rest.dropFirst()) {
+                    port = parsed
+                } else if !rest.isEmpty {
                     throw ValidationError("upstream-dns \"\(text)\": expected [IPv6]:PORT")
                 }
             } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
@@ -191,7 +215,8 @@ extension EgressCommand {
                 port = parsed
             }
             guard (1...65535).contains(port), let address = try? SocketAddress(ipAddress: host, port: port) else {
-                throw ValidationError("upstream-dns \"\(text)\" is not an IP address with an optional port (names cannot be resolved before the resolver exists)")
+                throw ValidationError(
+                    "upstream-dns \"\(text)\" is not an IP address with an optional port (names cannot be resolved before the resolver exists)")
             }
             return address
         }

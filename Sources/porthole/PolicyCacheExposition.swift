@@ -17,7 +17,8 @@ enum PolicyCacheExposition {
         counter("load_failures_total", "Store reads that failed.", metrics.loadFailures)
         counter("evictions_total", "Entries dropped to stay within the size bound.", metrics.evictions)
         if let age = metrics.changeFeedAgeSeconds {
-            text += "# HELP porthole_policy_change_feed_age_seconds Seconds since the store's change feed was last read: during a store outage, how stale cached policies may be.\n"
+            text +=
+                "# HELP porthole_policy_change_feed_age_seconds Seconds since the store's change feed was last read: during a store outage, how stale cached policies may be.\n"
             text += "# TYPE porthole_policy_change_feed_age_seconds gauge\nporthole_policy_change_feed_age_seconds \(age)\n"
         }
         text += "# HELP porthole_policy_cache_entries Entries held, summed over event loops.\n"

@@ -60,9 +60,10 @@ struct DirectStoreBackend: SandboxBackend {
             throw error
         }
         // Without a server, links use the settings a server would take from the environment.
-        let baseDomain = environment["PORTHOLE_BASE_DOMAIN"]?.split(separator: ",").first.map {
-            String($0).trimmingCharacters(in: .whitespaces).lowercased()
-        } ?? "preview.localhost"
+        let baseDomain =
+            environment["PORTHOLE_BASE_DOMAIN"]?.split(separator: ",").first.map {
+                String($0).trimmingCharacters(in: .whitespaces).lowercased()
+            } ?? "preview.localhost"
         let previewPort = (environment["PORTHOLE_PREVIEW_PORT"] ?? environment["PORTHOLE_HTTPS_PORT"]).flatMap { Int($0) } ?? 8443
         let maximumEntries = environment["PORTHOLE_MAX_ALLOW_LIST_ENTRIES"].flatMap { Int($0) } ?? NetworkAllowList.defaultMaxEntries
         let maximumDomainEntries = environment["PORTHOLE_MAX_DOMAIN_ALLOW_LIST_ENTRIES"].flatMap { Int($0) } ?? DomainAllowList.defaultMaxEntries

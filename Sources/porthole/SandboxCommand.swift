@@ -38,7 +38,10 @@ struct SandboxCommand: AsyncParsableCommand {
         @Option(help: "Data directory of the server. (default: $PORTHOLE_DATA_DIR or .porthole)")
         var dataDir: String?
 
-        @Option(help: "Write the policy store directly: a postgresql:// URL, as porthole serve --store. (default: $PORTHOLE_STORE; else the server's admin API, or the SQLite file in the data directory)")
+        @Option(
+            help:
+                "Write the policy store directly: a postgresql:// URL, as porthole serve --store. (default: $PORTHOLE_STORE; else the server's admin API, or the SQLite file in the data directory)"
+        )
         var store: String?
 
         @Flag(help: "Print the API's JSON instead of a table.")
@@ -108,7 +111,8 @@ struct SandboxCommand: AsyncParsableCommand {
                             + "(or set PORTHOLE_DATA_DIR), --admin-url with --admin-token, or --store for a shared PostgreSQL store"
                     )
                 }
-                throw ValidationError("no admin token: pass --admin-token, set PORTHOLE_ADMIN_TOKEN, or use --data-dir of the server (it keeps admin-token there)")
+                throw ValidationError(
+                    "no admin token: pass --admin-token, set PORTHOLE_ADMIN_TOKEN, or use --data-dir of the server (it keeps admin-token there)")
             }
             do {
                 return try AdminClient(url: url, token: token)
@@ -259,11 +263,12 @@ struct SandboxCommand: AsyncParsableCommand {
                 print(try SandboxCommand.json(record))
             } else {
                 let noLists = record.networkAllowList == nil && record.domainAllowList == nil
-                print(SandboxCommand.keyValues([
-                    ("sandbox", record.id), ("tier", String(record.tier)), ("network block all", String(record.networkBlockAll)),
-                    ("network allow list", record.networkAllowList ?? (noLists ? "(none: full access, subject to the tier)" : "(none)")),
-                    ("domain allow list", record.domainAllowList ?? "(none)"),
-                ]))
+                print(
+                    SandboxCommand.keyValues([
+                        ("sandbox", record.id), ("tier", String(record.tier)), ("network block all", String(record.networkBlockAll)),
+                        ("network allow list", record.networkAllowList ?? (noLists ? "(none: full access, subject to the tier)" : "(none)")),
+                        ("domain allow list", record.domainAllowList ?? "(none)"),
+                    ]))
                 SandboxCommand.printNormalisations(record)
             }
         }
@@ -271,7 +276,8 @@ struct SandboxCommand: AsyncParsableCommand {
 
     struct Egress: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show what the egress firewall enforces for a sandbox: its class, networks, names, and what the agent reports (resolved addresses, drops)."
+            abstract:
+                "Show what the egress firewall enforces for a sandbox: its class, networks, names, and what the agent reports (resolved addresses, drops)."
         )
         @OptionGroup var options: Options
         @Argument(help: "Sandbox id.") var id: String
@@ -340,9 +346,10 @@ struct SandboxCommand: AsyncParsableCommand {
             if options.json {
                 print(try SandboxCommand.json(signed))
             } else {
-                print(SandboxCommand.keyValues([
-                    ("url", signed.url), ("expires", SandboxCommand.date(signed.expiresAt)), ("token", signed.token),
-                ]))
+                print(
+                    SandboxCommand.keyValues([
+                        ("url", signed.url), ("expires", SandboxCommand.date(signed.expiresAt)), ("token", signed.token),
+                    ]))
             }
         }
     }

@@ -36,7 +36,10 @@ struct ServeCommand: AsyncParsableCommand {
         var httpMode: String?
         @Option(help: "Admin API port; 0 picks a free port (logged at start, and written to <data-dir>/admin-url). (default: 8081)")
         var adminPort: Int?
-        @Option(help: "Address the admin API binds to; it needs the admin token (PORTHOLE_ADMIN_TOKEN, else generated into <data-dir>/admin-token). (default: 127.0.0.1)")
+        @Option(
+            help:
+                "Address the admin API binds to; it needs the admin token (PORTHOLE_ADMIN_TOKEN, else generated into <data-dir>/admin-token). (default: 127.0.0.1)"
+        )
         var adminAddress: String?
         @Option(help: "Port shown in preview links and signed preview URLs (443 is left out). (default: the HTTPS port)")
         var previewPort: Int?
@@ -48,13 +51,25 @@ struct ServeCommand: AsyncParsableCommand {
         var baseDomain: [String] = []
         @Option(help: "Directory for the database and generated secrets. (default: .porthole)")
         var dataDir: String?
-        @Option(help: "Seconds the policy store may be unreachable before /readyz says not ready; meanwhile cached sandboxes are served and unknown ones get 503. (default: 10)")
+        @Option(
+            help:
+                "Seconds the policy store may be unreachable before /readyz says not ready; meanwhile cached sandboxes are served and unknown ones get 503. (default: 10)"
+        )
         var storeOutageGrace: Int?
-        @Option(help: "The policy store shared by several instances: postgresql://user:password@host:5432/database?sslmode=verify-full. Prefer PORTHOLE_STORE or the config file: a flag shows in ps. (default: the SQLite file in --data-dir)")
+        @Option(
+            help:
+                "The policy store shared by several instances: postgresql://user:password@host:5432/database?sslmode=verify-full. Prefer PORTHOLE_STORE or the config file: a flag shows in ps. (default: the SQLite file in --data-dir)"
+        )
         var store: String?
-        @Flag(help: "Make a new, empty policy database even though the data directory holds the secrets of an earlier start (its database was lost). Not needed on a first start.")
+        @Flag(
+            help:
+                "Make a new, empty policy database even though the data directory holds the secrets of an earlier start (its database was lost). Not needed on a first start."
+        )
         var createStore = false
-        @Option(help: "Directory of NAME-cert.pem (chain) + NAME-key.pem pairs, chosen by SNI; default-cert.pem (else the first) for clients without SNI; `porthole certs dev` makes dev-cert.pem/dev-key.pem. Reloaded on SIGHUP and when the files change. (default: certs)")
+        @Option(
+            help:
+                "Directory of NAME-cert.pem (chain) + NAME-key.pem pairs, chosen by SNI; default-cert.pem (else the first) for clients without SNI; `porthole certs dev` makes dev-cert.pem/dev-key.pem. Reloaded on SIGHUP and when the files change. (default: certs)"
+        )
         var certDir: String?
         @Option(help: "Event loop threads. (default: number of cores)")
         var threads: Int?
@@ -68,7 +83,10 @@ struct ServeCommand: AsyncParsableCommand {
         var headerTimeout: Int?
         @Option(help: "Seconds a request body may go without sending data; with --request-body-min-rate, 408 and both connections closed after. (default: 30)")
         var requestBodyTimeout: Int?
-        @Option(help: "Bytes per second a request body must average: each byte buys 1/rate s beyond --request-body-timeout, never more than that timeout ahead. (default: 500)")
+        @Option(
+            help:
+                "Bytes per second a request body must average: each byte buys 1/rate s beyond --request-body-timeout, never more than that timeout ahead. (default: 500)"
+        )
         var requestBodyMinRate: Int?
         @Option(help: "Seconds to connect to a sandbox. (default: 5)")
         var upstreamConnectTimeout: Int?
@@ -86,11 +104,17 @@ struct ServeCommand: AsyncParsableCommand {
         var maxConnections: Int?
         @Option(help: "Requests in flight plus open tunnels per sandbox (across all threads) before 429; 0 = no cap. (default: 0)")
         var maxConnectionsPerSandbox: Int?
-        @Option(help: "Listener whose connections start with a PROXY protocol v1/v2 header (from an L4 load balancer): https or http; repeat for both. Connections without one are closed.")
+        @Option(
+            help:
+                "Listener whose connections start with a PROXY protocol v1/v2 header (from an L4 load balancer): https or http; repeat for both. Connections without one are closed."
+        )
         var proxyProtocol: [String] = []
         @Option(help: "CIDRs (IPv4 or IPv6) of proxies whose X-Forwarded-For/-Proto are believed; repeat or comma-separate. Everyone else's are replaced.")
         var trustedProxies: [String] = []
-        @Option(help: "CIDRs sandbox targets may be in; repeat or comma-separate. Link-local (cloud metadata), unspecified, multicast and broadcast addresses and Porthole's own listeners are refused whatever this says. (default: \(UpstreamTargetPolicy.defaultAllowed): private ranges and loopback)")
+        @Option(
+            help:
+                "CIDRs sandbox targets may be in; repeat or comma-separate. Link-local (cloud metadata), unspecified, multicast and broadcast addresses and Porthole's own listeners are refused whatever this says. (default: \(UpstreamTargetPolicy.defaultAllowed): private ranges and loopback)"
+        )
         var allowTarget: [String] = []
     }
 
@@ -145,20 +169,29 @@ struct ServeCommand: AsyncParsableCommand {
         let server = try ProxyServer(
             configuration: proxyConfiguration, group: group, policies: policies, certificates: certificates, logger: logger
         )
-        let https = ProxyServer.Listener(host: settings.bindAddress, port: settings.httpsPort, role: .init(mode: .https, publicPort: settings.httpsPort, proxyProtocol: settings.proxyProtocolListeners.contains("https")))
+        let https = ProxyServer.Listener(
+            host: settings.bindAddress, port: settings.httpsPort,
+            role: .init(mode: .https, publicPort: settings.httpsPort, proxyProtocol: settings.proxyProtocolListeners.contains("https")))
         var plain: ProxyServer.Listener? = nil
         switch settings.httpMode {
         case .redirect:
-            plain = .init(host: settings.bindAddress, port: settings.httpPort, role: .init(mode: .redirectToHTTPS(httpsPort: settings.httpsPort), publicPort: settings.httpPort, proxyProtocol: settings.proxyProtocolListeners.contains("http")))
+            plain = .init(
+                host: settings.bindAddress, port: settings.httpPort,
+                role: .init(
+                    mode: .redirectToHTTPS(httpsPort: settings.httpsPort), publicPort: settings.httpPort,
+                    proxyProtocol: settings.proxyProtocolListeners.contains("http")))
         case .proxy:
-            plain = .init(host: settings.bindAddress, port: settings.httpPort, role: .init(mode: .plainProxy, publicPort: settings.httpPort, proxyProtocol: settings.proxyProtocolListeners.contains("http")))
+            plain = .init(
+                host: settings.bindAddress, port: settings.httpPort,
+                role: .init(mode: .plainProxy, publicPort: settings.httpPort, proxyProtocol: settings.proxyProtocolListeners.contains("http")))
         case .off:
             break
         }
 
         let adminCredentials = AdminCredentials(dataDirectory: dataDirectory)
         let adminToken = try adminCredentials.token(configured: settings.adminToken, logger: logger)
-        let admin = ProxyService.Admin(required: settings.adminPortIsExplicit, address: "\(settings.adminAddress):\(settings.adminPort)") { [logger] httpsPort, onListening in
+        let admin = ProxyService.Admin(required: settings.adminPortIsExplicit, address: "\(settings.adminAddress):\(settings.adminPort)") {
+            [logger] httpsPort, onListening in
             var controlPlaneConfiguration = ControlPlaneConfiguration(
                 baseDomain: settings.baseDomains[0],
                 previewPort: settings.previewPort ?? httpsPort,
@@ -263,7 +296,8 @@ extension ServeCommand {
                 if needsRestart.isEmpty {
                     logger.notice("configuration reloaded")
                 } else {
-                    logger.warning("configuration reloaded; these settings need a restart to change", metadata: ["settings": "\(needsRestart.joined(separator: ","))"])
+                    logger.warning(
+                        "configuration reloaded; these settings need a restart to change", metadata: ["settings": "\(needsRestart.joined(separator: ","))"])
                 }
                 return true
             } catch {

@@ -116,7 +116,8 @@ struct ServeSettings {
         adminAddress = source.string("admin-address", flag: options.adminAddress, default: "127.0.0.1")
         // Like the cookie secret, never a flag: flags show in `ps` and shell history.
         adminToken = source.optionalString("admin-token", flag: nil)
-        previewPort = source.optionalString("preview-port", flag: options.previewPort.map(String.init)) == nil
+        previewPort =
+            source.optionalString("preview-port", flag: options.previewPort.map(String.init)) == nil
             ? nil : try source.int("preview-port", flag: options.previewPort, default: 443, range: 1...65535)
         maxAllowListEntries = try source.int("max-allow-list-entries", flag: options.maxAllowListEntries, default: 5, range: 1...64)
         maxDomainAllowListEntries = try source.int(

@@ -57,7 +57,9 @@ struct StoreCommand: AsyncParsableCommand {
                 let copied = try await Self.copy(from: source, to: destination, directory: directory, url: url)
                 print("copied \(copied.sandboxes) sandboxes\(copied.secret ? " and the cookie secret" : "") from \(directory.databasePath) to \(url)")
                 if copied.writtenDuringCopy > 0 {
-                    print("warning: \(copied.writtenDuringCopy) sandboxes were written in \(directory.databasePath) during the copy; stop its server and migrate again into an empty database")
+                    print(
+                        "warning: \(copied.writtenDuringCopy) sandboxes were written in \(directory.databasePath) during the copy; stop its server and migrate again into an empty database"
+                    )
                 }
             } catch {
                 try? await source.close()

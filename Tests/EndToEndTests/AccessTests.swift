@@ -110,8 +110,10 @@ struct AccessTests {
             // Another port of the same sandbox is the app itself: credentials allowed.
             let sameSandbox = try await env.curl.get(
                 env.host("priv"), "/echo",
-                arguments: ["-X", "OPTIONS", "-H", "Origin: https://\(env.host("priv", port: 5173)):\(env.porthole.httpsPort)",
-                            "-H", "Access-Control-Request-Method: PUT"]
+                arguments: [
+                    "-X", "OPTIONS", "-H", "Origin: https://\(env.host("priv", port: 5173)):\(env.porthole.httpsPort)",
+                    "-H", "Access-Control-Request-Method: PUT",
+                ]
             )
             #expect(sameSandbox.status == 204)
             #expect(sameSandbox.header("Access-Control-Allow-Credentials") == "true")
@@ -154,9 +156,10 @@ struct AccessTests {
             #expect(rotated.status == 0)
             let newToken = try #require(try rotated.json()["previewToken"] as? String)
             #expect(newToken != oldToken)
-            #expect(try await eventually {
-                try await env.curl.get(host, "/echo", arguments: ["-H", "X-Preview-Token: \(oldToken)"]).status == 403
-            })
+            #expect(
+                try await eventually {
+                    try await env.curl.get(host, "/echo", arguments: ["-H", "X-Preview-Token: \(oldToken)"]).status == 403
+                })
             #expect(try await env.curl.get(host, "/echo", arguments: ["-H", "Cookie: \(session)"]).status == 403)
             #expect(try await env.curl.get(host, "/echo", arguments: ["-H", "X-Preview-Token: \(newToken)"]).status == 200)
 
@@ -172,8 +175,10 @@ struct AccessTests {
             let host = env.host("pub")
             let response = try await env.curl.get(
                 host, "/echo",
-                arguments: ["-H", "X-Forwarded-For: 203.0.113.9", "-H", "X-Forwarded-Proto: gopher", "-H", "X-Forwarded-Host: evil.example",
-                            "-H", "Connection: keep-alive, X-Secret-Hop", "-H", "X-Secret-Hop: 1", "-H", "Keep-Alive: timeout=5"]
+                arguments: [
+                    "-H", "X-Forwarded-For: 203.0.113.9", "-H", "X-Forwarded-Proto: gopher", "-H", "X-Forwarded-Host: evil.example",
+                    "-H", "Connection: keep-alive, X-Secret-Hop", "-H", "X-Secret-Hop: 1", "-H", "Keep-Alive: timeout=5",
+                ]
             )
             #expect(response.status == 200)
             let headers = Dictionary(try response.echoedHeaders().map { ($0.0.lowercased(), $0.1) }, uniquingKeysWith: { $0 + "|" + $1 })
@@ -215,15 +220,18 @@ struct AccessTests {
     func tokenExchangeRedirectStaysOnOrigin() async throws {
         try await withProxy { env in
             let token = try #require(env.tokens["priv"])
-            for (target, expected) in [("//evil.example/?preview_token=\(token)", "/evil.example/"),
-                                       ("/%5Cevil.example/?preview_token=\(token)", "/%5Cevil.example/")] {
+            for (target, expected) in [
+                ("//evil.example/?preview_token=\(token)", "/evil.example/"),
+                ("/%5Cevil.example/?preview_token=\(token)", "/%5Cevil.example/"),
+            ] {
                 let response = try await env.curl.get(env.host("priv"), target, arguments: ["-H", "Sec-Fetch-Mode: navigate", "--path-as-is"])
                 #expect(response.status == 302, "\(target)")
                 #expect(response.header("Location") == expected, "\(target)")
             }
             // A raw backslash (curl would not send it): the redirect still stays here.
             let connection = try RawConnection(port: env.porthole.httpPort)
-            try connection.send("GET /\\evil.example/?preview_token=\(token) HTTP/1.1\r\nHost: \(env.host("priv"))\r\nSec-Fetch-Mode: navigate\r\nConnection: close\r\n\r\n")
+            try connection.send(
+                "GET /\\evil.example/?preview_token=\(token) HTTP/1.1\r\nHost: \(env.host("priv"))\r\nSec-Fetch-Mode: navigate\r\nConnection: close\r\n\r\n")
             let raw = await connection.readUntilClose()
             #expect(raw.hasPrefix("HTTP/1.1 302 "), "\(raw)")
             #expect(raw.contains("Location: /evil.example/\r\n"), "\(raw)")

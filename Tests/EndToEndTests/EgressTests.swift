@@ -67,7 +67,7 @@ struct EgressTests {
         _ body: (Environment) async throws -> Void
     ) async throws {
         let lab = try await NetworkLab.build(sandboxes: sandboxes)
-        var environment_dnsLog = ""
+        var dnsLogText = ""
         do {
             let servers = try await lab.startServers()
             defer { servers.stop() }
@@ -78,7 +78,7 @@ struct EgressTests {
             if !dns.isEmpty {
                 let started = try await lab.startDNS(records: dns, large: largeDNS, ttl: 1, directory: porthole.directory)
                 dnsServer = started
-                environment_dnsLog = started.log
+                dnsLogText = started.log
             }
             for record in records {
                 let target = record.ipv6 ? lab.sandboxIPv6(record.sandbox) : lab.sandboxIPv4(record.sandbox)
@@ -94,7 +94,7 @@ struct EgressTests {
             let extra = agentArguments.map { $0.replacingOccurrences(of: "{dir}", with: porthole.directory) }
             let agent = try await Self.startAgent(lab, porthole, resolver: resolver, minimumTTL: minimumTTL, extra: extra)
             let environment = Environment(lab: lab, porthole: porthole, agent: agent)
-            environment.dnsLog = environment_dnsLog
+            environment.dnsLog = dnsLogText
             defer { environment.agent.stop() }
             try await body(environment)
         } catch {
@@ -106,12 +106,15 @@ struct EgressTests {
 
     @Test("each class: open reaches everything but the never set, block-all nothing, an allow list only its networks")
     func classes() async throws {
-        try await withEgress(sandboxes: 4, records: [
-            Record(id: "open", sandbox: 1),
-            Record(id: "blocked", sandbox: 2, flags: ["--network-block-all"]),
-            Record(id: "listed", sandbox: 3, flags: ["--network-allow-list", "198.51.100.0/24"]),
-            Record(id: "tier1", sandbox: 4, flags: ["--tier", "1"]),
-        ]) { env async throws in
+        try await withEgress(
+            sandboxes: 4,
+            records: [
+                Record(id: "open", sandbox: 1),
+                Record(id: "blocked", sandbox: 2, flags: ["--network-block-all"]),
+                Record(id: "listed", sandbox: 3, flags: ["--network-allow-list", "198.51.100.0/24"]),
+                Record(id: "tier1", sandbox: 4, flags: ["--tier", "1"]),
+            ]
+        ) { env async throws in
             for protocolName in ["tcp", "udp", "icmp"] {
                 let got = try await env.probe(1, protocolName, "198.51.100.10")
                 #expect(got == "reached", "open \(protocolName): \(got)")
@@ -139,11 +142,14 @@ struct EgressTests {
 
     @Test("identity: a spoofed or unknown source address gets nothing; IPv6 follows the same rules")
     func identityAndIPv6() async throws {
-        try await withEgress(sandboxes: 3, records: [
-            Record(id: "open", sandbox: 1),
-            Record(id: "neighbour", sandbox: 2),
-            Record(id: "six", sandbox: 3, ipv6: true),
-        ]) { env async throws in
+        try await withEgress(
+            sandboxes: 3,
+            records: [
+                Record(id: "open", sandbox: 1),
+                Record(id: "neighbour", sandbox: 2),
+                Record(id: "six", sandbox: 3, ipv6: true),
+            ]
+        ) { env async throws in
             // Sandbox 1 takes sandbox 2's address (also open): its packets do not route back
             // through its own link, so they are dropped.
             try await env.lab.exec(env.lab.sandbox(1), ["ip", "addr", "add", "10.77.2.2/32", "dev", "eth0"])
@@ -206,12 +212,15 @@ struct EgressTests {
     @Test("DNS goes to Porthole's resolver: names outside the lists are refused and never leave, answers open the way for their TTL")
     func resolver() async throws {
         let dns = ["pypi.org": "203.0.113.20", "blocked.example": "203.0.113.10", "open.example": "198.51.100.10"]
-        try await withEgress(sandboxes: 4, records: [
-            Record(id: "open", sandbox: 1),
-            Record(id: "listed", sandbox: 2, flags: ["--network-allow-list", "192.0.2.0/24", "--domain-allow-list", "open.example"]),
-            Record(id: "tier1", sandbox: 3, flags: ["--tier", "1"]),
-            Record(id: "blocked", sandbox: 4, flags: ["--network-block-all"]),
-        ], resolver: true, dns: dns, largeDNS: ["many.example": (100..<200).map { "203.0.113.\($0)" }]) { env async throws in
+        try await withEgress(
+            sandboxes: 4,
+            records: [
+                Record(id: "open", sandbox: 1),
+                Record(id: "listed", sandbox: 2, flags: ["--network-allow-list", "192.0.2.0/24", "--domain-allow-list", "open.example"]),
+                Record(id: "tier1", sandbox: 3, flags: ["--tier", "1"]),
+                Record(id: "blocked", sandbox: 4, flags: ["--network-block-all"]),
+            ], resolver: true, dns: dns, largeDNS: ["many.example": (100..<200).map { "203.0.113.\($0)" }]
+        ) { env async throws in
             let lab = env.lab
             // An answer too large for UDP (100 addresses): truncated over UDP, whole over TCP,
             // which the resolver then fetches upstream over TCP too.
@@ -256,12 +265,15 @@ struct EgressTests {
     @Test("the organisation list opens its networks and names to restricted sandboxes only; a changed domain list revokes what was resolved")
     func organizationListAndRevocation() async throws {
         let dns = ["org.example": "203.0.113.10", "mine.example": "203.0.113.20"]
-        try await withEgress(sandboxes: 2, records: [
-            Record(id: "restricted", sandbox: 1, flags: ["--tier", "2"]),
-            Record(id: "listed", sandbox: 2, flags: ["--domain-allow-list", "mine.example"]),
-        ], resolver: true, dns: dns, minimumTTL: 300,
-        agentFiles: ["organization.txt": "# the operator's list\n198.51.100.10/32\norg.example\n"],
-        agentArguments: ["--organization-allow-list", "{dir}/organization.txt", "--essential-services", "none"]) { env async throws in
+        try await withEgress(
+            sandboxes: 2,
+            records: [
+                Record(id: "restricted", sandbox: 1, flags: ["--tier", "2"]),
+                Record(id: "listed", sandbox: 2, flags: ["--domain-allow-list", "mine.example"]),
+            ], resolver: true, dns: dns, minimumTTL: 300,
+            agentFiles: ["organization.txt": "# the operator's list\n198.51.100.10/32\norg.example\n"],
+            agentArguments: ["--organization-allow-list", "{dir}/organization.txt", "--essential-services", "none"]
+        ) { env async throws in
             let lab = env.lab
             // Restricted: the organisation's network, and its name once resolved.
             #expect(try await env.probe(1, "tcp", "198.51.100.10") == "reached")
@@ -285,11 +297,14 @@ struct EgressTests {
     @Test("GET /v1/sandboxes/{id}/egress shows what the agent enforces: resolved addresses with their lifetime, drops by reason")
     func reports() async throws {
         let dns = ["mine.example": "203.0.113.20"]
-        try await withEgress(sandboxes: 3, records: [
-            Record(id: "listed", sandbox: 1, flags: ["--domain-allow-list", "mine.example"]),
-            Record(id: "blocked", sandbox: 2, flags: ["--network-block-all"]),
-            Record(id: "open", sandbox: 3),
-        ], resolver: true, dns: dns, minimumTTL: 300, agentArguments: ["--report-interval", "1"]) { env async throws in
+        try await withEgress(
+            sandboxes: 3,
+            records: [
+                Record(id: "listed", sandbox: 1, flags: ["--domain-allow-list", "mine.example"]),
+                Record(id: "blocked", sandbox: 2, flags: ["--network-block-all"]),
+                Record(id: "open", sandbox: 3),
+            ], resolver: true, dns: dns, minimumTTL: 300, agentArguments: ["--report-interval", "1"]
+        ) { env async throws in
             let lab = env.lab
             #expect(try await lab.resolve(from: 1, "mine.example") == "NOERROR 203.0.113.20")
             #expect(try await env.probe(1, "tcp", "203.0.113.20") == "reached")
@@ -321,10 +336,11 @@ struct EgressTests {
                 return (enforcement?["droppedPackets"] as? [String: Int]) ?? [:]
             }
             // Reported within a couple of report intervals.
-            #expect(try await eventually(timeout: .seconds(5)) {
-                let listed = drops(try await egress("listed"))
-                return listed["notAllowed"] ?? 0 >= 2 && listed["neverReachable"] ?? 0 >= 1
-            })
+            #expect(
+                try await eventually(timeout: .seconds(5)) {
+                    let listed = drops(try await egress("listed"))
+                    return listed["notAllowed"] ?? 0 >= 2 && listed["neverReachable"] ?? 0 >= 1
+                })
             let listed = try await egress("listed")
             let enforcement = try #require(listed["enforcement"] as? [String: Any], "\(listed)")
             #expect(enforcement["appliedClass"] as? String == "allow_list")
@@ -345,7 +361,9 @@ struct EgressTests {
             // A deleted sandbox's report goes with it; one recreated at the address starts from zero.
             #expect(try await env.porthole.cli(["delete", "listed"]).status == 0)
             #expect(try await env.porthole.cli(["create", "--id", "again", "--target", lab.sandboxIPv4(1), "--domain-allow-list", "mine.example"]).status == 0)
-            #expect(try await eventually(timeout: .seconds(3)) { try await env.probe(1, "tcp", "203.0.113.20") == "rejected" }, "what the deleted sandbox resolved is not the new one's")
+            #expect(
+                try await eventually(timeout: .seconds(3)) { try await env.probe(1, "tcp", "203.0.113.20") == "rejected" },
+                "what the deleted sandbox resolved is not the new one's")
             #expect(try await eventually(timeout: .seconds(5)) { try await egress("again")["enforcement"] is [String: Any] })
             #expect(drops(try await egress("again"))["notAllowed"] ?? 0 <= 1, "the counters of the address started again")
         }

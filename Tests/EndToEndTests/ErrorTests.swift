@@ -5,9 +5,12 @@ import Testing
 /// Every error the proxy answers itself: a status, a code and a message a person can act on.
 @Suite("Errors", .serialized)
 struct ErrorTests {
-    @Test("hosts that are not <port>-<sandboxId>.<base domain> get 400 naming the expected form",
-          arguments: ["preview.localhost", "abc.preview.localhost", "0-abc.preview.localhost", "99999-abc.preview.localhost",
-                      "3000-abc.other.localhost", "3000-a.b.preview.localhost", "03000-abc.preview.localhost"])
+    @Test(
+        "hosts that are not <port>-<sandboxId>.<base domain> get 400 naming the expected form",
+        arguments: [
+            "preview.localhost", "abc.preview.localhost", "0-abc.preview.localhost", "99999-abc.preview.localhost",
+            "3000-abc.other.localhost", "3000-a.b.preview.localhost", "03000-abc.preview.localhost",
+        ])
     func badHost(host: String) async throws {
         try await withProxy { env in
             let connection = try RawConnection(port: env.porthole.httpPort)
@@ -23,8 +26,10 @@ struct ErrorTests {
     func hostChangesOnOneConnection() async throws {
         try await withProxy(sandboxes: [SandboxSpec(id: "pub", flags: ["--public"]), SandboxSpec(id: "other", flags: ["--public"])]) { env in
             let connection = try RawConnection(port: env.porthole.httpPort)
-            let hosts = [env.host("pub"), env.host("pub", port: 1), "nohyphen.preview.localhost", env.host("nosuch"),
-                         env.host("other", port: 1), env.host("pub")]
+            let hosts = [
+                env.host("pub"), env.host("pub", port: 1), "nohyphen.preview.localhost", env.host("nosuch"),
+                env.host("other", port: 1), env.host("pub"),
+            ]
             var responses: [String] = []
             for host in hosts {
                 try connection.send("GET /echo HTTP/1.1\r\nHost: \(host)\r\n\r\n")
@@ -100,7 +105,10 @@ struct ErrorTests {
         try await withProxy { env in
             let result = try await CommandResult.run(
                 "/bin/sh",
-                ["-c", "printf 'GET /echo HTTP/1.1\\r\\nHost: \(env.host("pub"))\\r\\nConnection: close\\r\\n\\r\\n' | openssl s_client -quiet -connect 127.0.0.1:\(env.porthole.httpsPort) -servername \(env.host("pub")) \(flag) -CAfile \(env.porthole.caFile) 2>&1"]
+                [
+                    "-c",
+                    "printf 'GET /echo HTTP/1.1\\r\\nHost: \(env.host("pub"))\\r\\nConnection: close\\r\\n\\r\\n' | openssl s_client -quiet -connect 127.0.0.1:\(env.porthole.httpsPort) -servername \(env.host("pub")) \(flag) -CAfile \(env.porthole.caFile) 2>&1",
+                ]
             )
             if flag == "-tls1_1" {
                 #expect(!result.stdout.contains("HTTP/1.1 200"))

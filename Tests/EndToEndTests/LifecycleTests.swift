@@ -30,9 +30,10 @@ struct LifecycleTests {
             env.porthole.process.signal(SIGTERM)
             try await env.porthole.process.waitFor("the drain to start") { _, stderr in stderr.contains("draining") }
             // New connections are refused once the listeners close.
-            #expect(try await eventually {
-                (try? await env.curl.get(host, "/echo").status) == nil
-            })
+            #expect(
+                try await eventually {
+                    (try? await env.curl.get(host, "/echo").status) == nil
+                })
             // The tunnel gets its grace period, then a clean close.
             try await tunnel.waitFor("the tunnel to be closed", timeout: .seconds(10)) { stdout, _ in stdout.contains("closed") }
             #expect(env.porthole.process.isRunning, "the in-flight stream must keep the server alive")
@@ -106,9 +107,10 @@ struct LifecycleTests {
             #expect(stdout.contains(#""path":"/files/[redacted]""#))
             #expect(!stdout.contains(token))
             #expect(!stdout.contains("x=1"))
-            let line = try #require(stdout.split(separator: "\n").first {
-                $0.contains("\"decision\":\"token\"") && $0.contains("\"path\":\"/echo\"")
-            })
+            let line = try #require(
+                stdout.split(separator: "\n").first {
+                    $0.contains("\"decision\":\"token\"") && $0.contains("\"path\":\"/echo\"")
+                })
             let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             #expect(json["status"] as? Int == 200)
             #expect(json["path"] as? String == "/echo")

@@ -68,11 +68,12 @@ struct LimitsTests {
             #expect(await refused.isClosedByPeer())
 
             open.removeFirst()
-            #expect(try await eventually {
-                let connection = try RawConnection(port: env.porthole.httpPort)
-                try connection.send("GET /echo HTTP/1.1\r\nHost: \(env.host("pub"))\r\n\r\n")
-                return await connection.readResponses(1).first?.hasPrefix("HTTP/1.1 200 ") == true
-            })
+            #expect(
+                try await eventually {
+                    let connection = try RawConnection(port: env.porthole.httpPort)
+                    try connection.send("GET /echo HTTP/1.1\r\nHost: \(env.host("pub"))\r\n\r\n")
+                    return await connection.readResponses(1).first?.hasPrefix("HTTP/1.1 200 ") == true
+                })
         }
     }
 

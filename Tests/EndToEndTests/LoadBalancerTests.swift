@@ -45,8 +45,10 @@ struct LoadBalancerTests {
             // The client connects from 127.0.0.2; HAProxy reaches Porthole from 127.0.0.1.
             let result = try await CommandResult.run(
                 TestPaths.which("curl"),
-                ["-sS", "--interface", "127.0.0.2", "-H", "Host: \(env.host("pub"))", "-H", "X-Forwarded-For: 6.6.6.6",
-                 "http://127.0.0.1:\(frontendPort)/echo"]
+                [
+                    "-sS", "--interface", "127.0.0.2", "-H", "Host: \(env.host("pub"))", "-H", "X-Forwarded-For: 6.6.6.6",
+                    "http://127.0.0.1:\(frontendPort)/echo",
+                ]
             )
             #expect(result.stdout.contains("[\"X-Forwarded-For\", \"127.0.0.2\"]"), "\(result.stdout) \(result.stderr)")
 

@@ -158,12 +158,15 @@ struct SharedStoreTests {
 
             try await env.cluster.startServer()
             // Back without restarting Porthole: writes work, and a change made now reaches the other instance.
-            #expect(try await eventually(timeout: .seconds(15)) {
-                try await env.a.cli(["create", "--id", "later", "--target", "127.0.0.1", "--public"]).status == 0
-            })
-            #expect(try await eventually(timeout: .seconds(5)) {
-                try await Environment.status(port: env.b.httpPort, host: "\(env.upstream.httpPort)-later.preview.localhost", path: "/echo", headers: []) == 200
-            })
+            #expect(
+                try await eventually(timeout: .seconds(15)) {
+                    try await env.a.cli(["create", "--id", "later", "--target", "127.0.0.1", "--public"]).status == 0
+                })
+            #expect(
+                try await eventually(timeout: .seconds(5)) {
+                    try await Environment.status(port: env.b.httpPort, host: "\(env.upstream.httpPort)-later.preview.localhost", path: "/echo", headers: [])
+                        == 200
+                })
             #expect(try await env.b.cli(["set-public", "shared", "false"]).status == 0)
             #expect(try await eventually(timeout: .seconds(2)) { try await env.status(via: env.a) == 401 })
         }
@@ -198,8 +201,9 @@ struct SharedStoreTests {
             defer { server.stop() }
             let host = "\(upstream.httpPort)-moved.preview.localhost"
             #expect(try await Environment.status(port: server.httpPort, host: host, path: "/echo", headers: ["X-Preview-Token: \(token)"]) == 200)
-            #expect(try await Environment.status(port: server.httpPort, host: host, path: "/echo?preview_token=\(signedToken)", headers: []) == 200,
-                    "signed before the move, valid after it: the secret moved too")
+            #expect(
+                try await Environment.status(port: server.httpPort, host: host, path: "/echo?preview_token=\(signedToken)", headers: []) == 200,
+                "signed before the move, valid after it: the secret moved too")
         }
     }
 }

@@ -52,8 +52,10 @@ struct StreamingTests {
             let host = env.host("pub")
             let stream = try ChildProcess(
                 TestPaths.which("curl"),
-                ["-sSN", "--cacert", env.porthole.caFile, "--resolve", "\(host):\(env.porthole.httpsPort):127.0.0.1",
-                 "https://\(host):\(env.porthole.httpsPort)/sse"],
+                [
+                    "-sSN", "--cacert", env.porthole.caFile, "--resolve", "\(host):\(env.porthole.httpsPort):127.0.0.1",
+                    "https://\(host):\(env.porthole.httpsPort)/sse",
+                ],
                 name: "curl -N /sse"
             )
             defer { stream.stop() }
@@ -188,8 +190,10 @@ struct StreamingTests {
             let host = env.host("pub", port: env.upstream.webSocketPort)
             let result = try await CommandResult.run(
                 TestPaths.which("python3"),
-                [TestPaths.peers + "/websocket_client.py", "wss://\(host):\(env.porthole.httpsPort)/", env.porthole.caFile,
-                 "127.0.0.1", String(env.porthole.httpsPort), "hello", "world", "@big:1048576"]
+                [
+                    TestPaths.peers + "/websocket_client.py", "wss://\(host):\(env.porthole.httpsPort)/", env.porthole.caFile,
+                    "127.0.0.1", String(env.porthole.httpsPort), "hello", "world", "@big:1048576",
+                ]
             )
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stdout == "hello\nworld\nbig 1048576 True\n")
@@ -200,8 +204,10 @@ struct StreamingTests {
     func privateWebSocket() async throws {
         try await withProxy { env in
             let host = env.host("priv", port: env.upstream.webSocketPort)
-            let arguments = [TestPaths.peers + "/websocket_client.py", "wss://\(host):\(env.porthole.httpsPort)/", env.porthole.caFile,
-                             "127.0.0.1", String(env.porthole.httpsPort), "ping"]
+            let arguments = [
+                TestPaths.peers + "/websocket_client.py", "wss://\(host):\(env.porthole.httpsPort)/", env.porthole.caFile,
+                "127.0.0.1", String(env.porthole.httpsPort), "ping",
+            ]
             let refused = try await CommandResult.run(TestPaths.which("python3"), arguments)
             #expect(refused.stdout == "status 401\n", "\(refused.stderr)")
             let token = env.tokens["priv"]!

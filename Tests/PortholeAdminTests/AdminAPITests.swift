@@ -98,9 +98,11 @@ struct AdminAPITests {
             #expect(cleared.networkAllowList == nil)
 
             let link = try await client.previewLink(id: "app", port: 3000)
-            #expect(link == PreviewLink(
-                sandboxId: "app", port: 3000, url: "https://3000-app.preview.localhost:\(server.httpsPort)", token: created.previewToken
-            ))
+            #expect(
+                link
+                    == PreviewLink(
+                        sandboxId: "app", port: 3000, url: "https://3000-app.preview.localhost:\(server.httpsPort)", token: created.previewToken
+                    ))
 
             let rotated = try await client.rotatePreviewToken(id: "app")
             #expect(rotated.previewToken != created.previewToken)
@@ -196,9 +198,10 @@ struct AdminAPITests {
                 SandboxCreateRequest(id: "norm", target: "127.0.0.1", networkAllowList: " 192.168.1.0/16 ,\t10.0.0.0/24 ")
             )
             #expect(normalised.networkAllowList == "192.168.0.0/16,10.0.0.0/24")
-            #expect(normalised.normalisations == [
-                AllowListNormalisation(original: "192.168.1.0/16", normalised: "192.168.0.0/16", field: "networkAllowList"),
-            ])
+            #expect(
+                normalised.normalisations == [
+                    AllowListNormalisation(original: "192.168.1.0/16", normalised: "192.168.0.0/16", field: "networkAllowList")
+                ])
             // Through network-settings as well.
             let viaSettings = try await client.setNetworkSettings(id: "norm", NetworkSettingsRequest(networkAllowList: .set("172.16.5.4/12")))
             #expect(viaSettings.networkAllowList == "172.16.0.0/12")
@@ -229,10 +232,11 @@ struct AdminAPITests {
                 id: "names", SandboxUpdateRequest(networkAllowList: .set("192.168.1.0/16"), domainAllowList: .set("GitHub.com, *.github.com"))
             )
             #expect(patched.networkAllowList == "192.168.0.0/16" && patched.domainAllowList == "github.com,*.github.com")
-            #expect(patched.normalisations == [
-                AllowListNormalisation(original: "192.168.1.0/16", normalised: "192.168.0.0/16", field: "networkAllowList"),
-                AllowListNormalisation(original: "GitHub.com", normalised: "github.com", field: "domainAllowList"),
-            ])
+            #expect(
+                patched.normalisations == [
+                    AllowListNormalisation(original: "192.168.1.0/16", normalised: "192.168.0.0/16", field: "networkAllowList"),
+                    AllowListNormalisation(original: "GitHub.com", normalised: "github.com", field: "domainAllowList"),
+                ])
             #expect(try await client.updateSandbox(id: "names", SandboxUpdateRequest(isPublic: true)).domainAllowList == "github.com,*.github.com")
             let cleared = try await client.updateSandbox(id: "names", SandboxUpdateRequest(domainAllowList: .clear))
             #expect(cleared.domainAllowList == nil && cleared.networkAllowList == "192.168.0.0/16")
@@ -551,13 +555,18 @@ struct AdminAPITests {
                 #expect(Set(answer.json.keys) == ["status", "code", "message", "field"])
             }
 
-            for (escaped, codePoint) in [(#"\u0000"#, "U+0000"), (#"\u001b[2J"#, "U+001B"), (#"\u0085"#, "U+0085"), (#"\u202e"#, "U+202E"), (#"\u2066"#, "U+2066"), (#"\u200f"#, "U+200F")] {
+            for (escaped, codePoint) in [
+                (#"\u0000"#, "U+0000"), (#"\u001b[2J"#, "U+001B"), (#"\u0085"#, "U+0085"), (#"\u202e"#, "U+202E"), (#"\u2066"#, "U+2066"),
+                (#"\u200f"#, "U+200F"),
+            ] {
                 expectRefused(
                     try await send(#"{"target":"127.0.0.1","labels":{"team":"a\#(escaped)b"}}"#), 400, "invalid_field", field: "labels",
                     says: "the value of label \"team\" contains \(codePoint)"
                 )
             }
-            expectRefused(try await send(#"{"target":"127.0.0.1","labels":{"te\u0000am":"a"}}"#), 400, "invalid_field", field: "labels", says: #"label key "te\u{0}am" is invalid"#)
+            expectRefused(
+                try await send(#"{"target":"127.0.0.1","labels":{"te\u0000am":"a"}}"#), 400, "invalid_field", field: "labels",
+                says: #"label key "te\u{0}am" is invalid"#)
             #expect(try await send(#"{"id":"labelled","target":"127.0.0.1","labels":{"team":"välue ✓"}}"#).status == 201)
             expectRefused(
                 try await send(#"{"labels":{"team":"\u202e"}}"#, to: url + "/labelled", method: "PATCH"), 400, "invalid_field", field: "labels",

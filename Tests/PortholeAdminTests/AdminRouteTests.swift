@@ -33,8 +33,10 @@ struct AdminRouteTests {
         #expect(AdminRoute.match(method: "POST", path: "/v1/sandboxes/a/egress") == .methodNotAllowed(allowed: ["GET"]))
     }
 
-    @Test(arguments: ["/", "", "/v1", "/v1/sandboxes/", "//v1/sandboxes", "/v1//sandboxes", "/v1/sandboxes/a/", "/v2/sandboxes",
-                      "/v1/sandboxes/a/ports/3000", "/v1/sandboxes/a/public", "/v1/sandboxes/a/b/c/d/e/f/g"])
+    @Test(arguments: [
+        "/", "", "/v1", "/v1/sandboxes/", "//v1/sandboxes", "/v1//sandboxes", "/v1/sandboxes/a/", "/v2/sandboxes",
+        "/v1/sandboxes/a/ports/3000", "/v1/sandboxes/a/public", "/v1/sandboxes/a/b/c/d/e/f/g",
+    ])
     func unknownPaths(_ path: String) {
         #expect(AdminRoute.match(method: "GET", path: path) == .notFound)
     }

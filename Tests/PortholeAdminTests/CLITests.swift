@@ -160,8 +160,11 @@ struct CLITests {
             let elsewhere = try TestPaths.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: elsewhere) }
             let lost = try await CommandResult.run(
-                TestPaths.which("env"), ["-u", "PORTHOLE_ADMIN_TOKEN", "-u", "PORTHOLE_DATA_DIR", "-u", "PORTHOLE_ADMIN_URL",
-                                          "-u", "PORTHOLE_STORE", "-C", elsewhere, TestPaths.portholeBinary, "sandbox", "list"]
+                TestPaths.which("env"),
+                [
+                    "-u", "PORTHOLE_ADMIN_TOKEN", "-u", "PORTHOLE_DATA_DIR", "-u", "PORTHOLE_ADMIN_URL",
+                    "-u", "PORTHOLE_STORE", "-C", elsewhere, TestPaths.portholeBinary, "sandbox", "list",
+                ]
             )
             #expect(lost.status == 2)
             #expect(lost.stderr.contains("no Porthole server or data directory here (.porthole does not exist)"), "\(lost.stderr)")

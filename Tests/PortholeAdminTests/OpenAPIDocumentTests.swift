@@ -74,13 +74,17 @@ struct OpenAPIDocumentTests {
 
     @Test func theAllowListPatternAgreesWithTheParser() throws {
         let regex = try Regex(SandboxFieldRules.networkAllowListPattern).matchingSemantics(.unicodeScalar)
-        for text in ["10.0.0.0/8", " 10.0.0.0/8 , 172.16.0.0/12", "192.168.1.0/16,10.0.0.0/24", "0.0.0.0/0", "255.255.255.255/32",
-                     "1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8,5.0.0.0/8"] {
+        for text in [
+            "10.0.0.0/8", " 10.0.0.0/8 , 172.16.0.0/12", "192.168.1.0/16,10.0.0.0/24", "0.0.0.0/0", "255.255.255.255/32",
+            "1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8,5.0.0.0/8",
+        ] {
             #expect(text.wholeMatch(of: regex) != nil, "\(text)")
             #expect((try? NetworkAllowList.parse(text)) != nil, "\(text)")
         }
-        for text in ["1.2.3.4/abc", "300.1.1.1/8", "10.0.0.0", "10.0.0.0/33", "010.0.0.0/8", "10.0.0.0/08", "", ",", "10.0.0.0/8,",
-                     "1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8,5.0.0.0/8,6.0.0.0/8", "10.0.0.0/8\u{A0}"] {
+        for text in [
+            "1.2.3.4/abc", "300.1.1.1/8", "10.0.0.0", "10.0.0.0/33", "010.0.0.0/8", "10.0.0.0/08", "", ",", "10.0.0.0/8,",
+            "1.0.0.0/8,2.0.0.0/8,3.0.0.0/8,4.0.0.0/8,5.0.0.0/8,6.0.0.0/8", "10.0.0.0/8\u{A0}",
+        ] {
             #expect(text.wholeMatch(of: regex) == nil, "\(text)")
             #expect((try? NetworkAllowList.parse(text)) == nil, "\(text)")
         }
@@ -90,16 +94,20 @@ struct OpenAPIDocumentTests {
         let regex = try Regex(SandboxFieldRules.domainAllowListPattern).matchingSemantics(.unicodeScalar)
         let label63 = String(repeating: "a", count: 63)
         let name253 = [label63, label63, label63, String(repeating: "b", count: 61)].joined(separator: ".")
-        for text in ["pypi.org", " pypi.org , *.github.com\n", "PyPI.org.", "*.GitHub.COM.", "localhost", "a.1b", "0a", "xn--bcher-kva.example",
-                     name253, name253 + ".", "*." + name253.dropFirst(2), (1...10).map { "n\($0).example" }.joined(separator: ","),
-                     "a-b.c-d.e", "*.a.b"] {
+        for text in [
+            "pypi.org", " pypi.org , *.github.com\n", "PyPI.org.", "*.GitHub.COM.", "localhost", "a.1b", "0a", "xn--bcher-kva.example",
+            name253, name253 + ".", "*." + name253.dropFirst(2), (1...10).map { "n\($0).example" }.joined(separator: ","),
+            "a-b.c-d.e", "*.a.b",
+        ] {
             #expect(text.wholeMatch(of: regex) != nil, "\(text)")
             #expect((try? DomainAllowList.parse(text)) != nil, "\(text)")
         }
-        for text in ["", " ", ",", "pypi.org,", "*", "*.", "*.com", "*.com.", "a.*.com", "**.a.b", "10.0.0.1", "1.2.3.999", "123", "a.1",
-                     "-a.com", "a-.com", "a..com", ".a.com", "a.com..", "a_b.com", "bücher.de", "a.com/8", "[::1]", "fd00::1", "a com",
-                     "a.com\u{A0}", name253 + "b", name253 + "..", "*." + name253, String(repeating: "a", count: 64) + ".com",
-                     (1...11).map { "n\($0).example" }.joined(separator: ",")] {
+        for text in [
+            "", " ", ",", "pypi.org,", "*", "*.", "*.com", "*.com.", "a.*.com", "**.a.b", "10.0.0.1", "1.2.3.999", "123", "a.1",
+            "-a.com", "a-.com", "a..com", ".a.com", "a.com..", "a_b.com", "bücher.de", "a.com/8", "[::1]", "fd00::1", "a com",
+            "a.com\u{A0}", name253 + "b", name253 + "..", "*." + name253, String(repeating: "a", count: 64) + ".com",
+            (1...11).map { "n\($0).example" }.joined(separator: ","),
+        ] {
             #expect(text.wholeMatch(of: regex) == nil, "\(text)")
             #expect((try? DomainAllowList.parse(text)) == nil, "\(text)")
         }

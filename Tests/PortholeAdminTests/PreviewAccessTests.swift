@@ -80,9 +80,10 @@ struct PreviewAccessTests {
             #expect(try await server.proxy(sandbox: "shared", port: upstream.port + 1, path: path).status == 403)
 
             // Poll for the expiry rather than sleeping a fixed time.
-            #expect(try await eventually(timeout: .seconds(15)) {
-                try await server.proxy(sandbox: "shared", port: upstream.port, path: path).status == 403
-            })
+            #expect(
+                try await eventually(timeout: .seconds(15)) {
+                    try await server.proxy(sandbox: "shared", port: upstream.port, path: path).status == 403
+                })
             let expired = try await server.proxy(sandbox: "shared", port: upstream.port, path: path)
             #expect(expired.code == "preview_link_expired")
             #expect(Int64(Date().timeIntervalSince1970) >= signed.expiresAt)
@@ -107,9 +108,10 @@ struct PreviewAccessTests {
             if Int64(Date().timeIntervalSince1970) < signed.expiresAt {
                 #expect(try await server.proxy(sandbox: "shared", port: upstream.port, headers: ["Cookie: \(session)"]).status == 200)
             }
-            #expect(try await eventually(timeout: .seconds(15)) {
-                try await server.proxy(sandbox: "shared", port: upstream.port, headers: ["Cookie: \(session)"]).status == 403
-            })
+            #expect(
+                try await eventually(timeout: .seconds(15)) {
+                    try await server.proxy(sandbox: "shared", port: upstream.port, headers: ["Cookie: \(session)"]).status == 403
+                })
         }
     }
 

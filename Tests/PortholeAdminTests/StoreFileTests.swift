@@ -62,7 +62,10 @@ struct StoreFileTests {
         ]
         let refused = try await first.runAsServer(serve)
         #expect(refused.status != 0)
-        #expect(refused.stderr.contains("the policy database \(database) is missing, but the data directory \(data) holds what an earlier start left there (cookie-secret, admin-token)"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains(
+                "the policy database \(database) is missing, but the data directory \(data) holds what an earlier start left there (cookie-secret, admin-token)"
+            ), "\(refused.stderr)")
         #expect(refused.stderr.contains("Restore porthole.sqlite into \(data) from a backup; or, to start over with no sandboxes, pass --create-store"))
         #expect(!FileManager.default.fileExists(atPath: database))
 

@@ -19,9 +19,10 @@ struct ASCIIByteTests {
         }
     }
 
-    @Test(arguments: [
-        ("", [UInt8]()), ("00ff", [0, 255]), ("A0b1", [0xA0, 0xB1]),
-    ] as [(String, [UInt8])])
+    @Test(
+        arguments: [
+            ("", [UInt8]()), ("00ff", [0, 255]), ("A0b1", [0xA0, 0xB1]),
+        ] as [(String, [UInt8])])
     func hexRoundTrips(_ text: String, _ bytes: [UInt8]) {
         #expect(ASCIIByte.bytes(fromHex: text) == bytes)
         #expect(ASCIIByte.hexString(bytes) == text.lowercased())
@@ -32,11 +33,12 @@ struct ASCIIByteTests {
         #expect(ASCIIByte.bytes(fromHex: text) == nil)
     }
 
-    @Test(arguments: [
-        ("a%20b", false, "a b"), ("a+b", false, "a+b"), ("a+b", true, "a b"), ("%2B", true, "+"),
-        ("%e2%82%AC", false, "€"), ("100%", false, "100%"), ("%4", false, "%4"), ("%zz", false, "%zz"),
-        ("%%41", false, "%A"), ("", false, ""),
-    ] as [(String, Bool, String)])
+    @Test(
+        arguments: [
+            ("a%20b", false, "a b"), ("a+b", false, "a+b"), ("a+b", true, "a b"), ("%2B", true, "+"),
+            ("%e2%82%AC", false, "€"), ("100%", false, "100%"), ("%4", false, "%4"), ("%zz", false, "%zz"),
+            ("%%41", false, "%A"), ("", false, ""),
+        ] as [(String, Bool, String)])
     func percentDecodes(_ text: String, _ plusAsSpace: Bool, _ expected: String) {
         #expect(PercentEncoding.decode(text, plusAsSpace: plusAsSpace) == expected)
     }

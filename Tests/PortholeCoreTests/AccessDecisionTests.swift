@@ -203,8 +203,11 @@ struct AccessDecisionTests {
             ("other sandbox", Self.cookie(sandboxID: "abc124")),
             ("older generation", Self.cookie(generation: 6)),
             ("newer generation", Self.cookie(generation: 8)),
-            ("other secret", PreviewSessionCookie.issue(
-                sandboxID: "abc123", port: 3000, tokenGeneration: 7, expiresAt: Self.now + 100, secret: [UInt8](repeating: 1, count: 32))),
+            (
+                "other secret",
+                PreviewSessionCookie.issue(
+                    sandboxID: "abc123", port: 3000, tokenGeneration: 7, expiresAt: Self.now + 100, secret: [UInt8](repeating: 1, count: 32))
+            ),
             ("garbage", "not-a-cookie"),
             ("empty", ""),
         ]

@@ -47,11 +47,11 @@ struct Base64URLTests {
     }
 
     @Test(arguments: [
-        "Zg==", "Zm8=", "Zg=", "=",           // padding is not part of the format
-        "Zm9v+", "Zm9v/", "Zm+v", "Zm/v",    // standard alphabet
-        "Z", "Zm9vY", "AAAAA",               // a lone final character is not a byte
-        "Zh", "Zm-", "AB", "AAB",            // non-zero unused bits: a second spelling of the same bytes
-        " Zg", "Zg ", "Zg\n", "Z g",         // whitespace
+        "Zg==", "Zm8=", "Zg=", "=",  // padding is not part of the format
+        "Zm9v+", "Zm9v/", "Zm+v", "Zm/v",  // standard alphabet
+        "Z", "Zm9vY", "AAAAA",  // a lone final character is not a byte
+        "Zh", "Zm-", "AB", "AAB",  // non-zero unused bits: a second spelling of the same bytes
+        " Zg", "Zg ", "Zg\n", "Z g",  // whitespace
         "Zgé", "Zg\u{0}", "Zm9v.Zg",
     ])
     func rejectsNonCanonicalOrInvalidInput(_ text: String) {

@@ -35,10 +35,10 @@ struct CORSPreflightTests {
     }
 
     @Test(arguments: [
-        "https://3000-sb2.preview.localhost",     // another sandbox
-        "http://3000-sb1.preview.localhost",      // not over HTTPS
+        "https://3000-sb2.preview.localhost",  // another sandbox
+        "http://3000-sb1.preview.localhost",  // not over HTTPS
         "https://3000-sb1.preview.localhost.evil.example",
-        "https://sb1.preview.localhost",          // not a preview host
+        "https://sb1.preview.localhost",  // not a preview host
         "null",
     ])
     func otherOriginsGetNoCredentials(_ origin: String) throws {
@@ -80,6 +80,8 @@ struct CORSPreflightTests {
         var method: String? = "POST"
         var headers: String? = nil
         var hasBody = false
-        var testDescription: String { "origin \(origin.debugDescription) method \(method.debugDescription) headers \(headers.debugDescription) body \(hasBody)" }
+        var testDescription: String {
+            "origin \(origin.debugDescription) method \(method.debugDescription) headers \(headers.debugDescription) body \(hasBody)"
+        }
     }
 }

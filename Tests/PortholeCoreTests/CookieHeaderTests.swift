@@ -48,7 +48,7 @@ struct CookieHeaderTests {
         ("a=1; porthole_session=x;", "a=1;"),
         ("a=é; porthole_session=x; b=ü", "a=é; b=ü"),
         ("flag; porthole_session=x", "flag"),
-        ("a=1; porthole_session; b=2", "a=1; porthole_session; b=2"),   // no `=`: not a cookie of that name
+        ("a=1; porthole_session; b=2", "a=1; porthole_session; b=2"),  // no `=`: not a cookie of that name
         ("a=\"x y\"; porthole_session=\"q\"; b=2", "a=\"x y\"; b=2"),
         ("", nil),
         ("  ", nil),

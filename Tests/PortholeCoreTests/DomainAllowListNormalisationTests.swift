@@ -25,11 +25,12 @@ struct DomainAllowListNormalisationTests {
     @Test func upperCaseAndTrailingDotsAreNormalisedAndReported() throws {
         let list = try DomainAllowList.parse(" PyPI.org. , *.GitHub.COM,files.pythonhosted.org., pypi.org ")
         #expect(list.description == "pypi.org,*.github.com,files.pythonhosted.org")
-        #expect(list.normalisations == [
-            .init(original: "PyPI.org.", normalised: "pypi.org"),
-            .init(original: "*.GitHub.COM", normalised: "*.github.com"),
-            .init(original: "files.pythonhosted.org.", normalised: "files.pythonhosted.org"),
-        ])
+        #expect(
+            list.normalisations == [
+                .init(original: "PyPI.org.", normalised: "pypi.org"),
+                .init(original: "*.GitHub.COM", normalised: "*.github.com"),
+                .init(original: "files.pythonhosted.org.", normalised: "files.pythonhosted.org"),
+            ])
         #expect(list.normalisations.first?.description == "PyPI.org. → pypi.org")
         // The same spelling twice is reported once.
         #expect(try DomainAllowList.parse("A.com,A.com").normalisations == [.init(original: "A.com", normalised: "a.com")])
@@ -46,8 +47,14 @@ struct DomainAllowListNormalisationTests {
         ("*.com", "\"*.com\" is not a valid domain name: the wildcard is too broad; give at least two labels after \"*.\", as in *.example.com"),
         ("*", "\"*\" is not a valid domain name: the wildcard is too broad; give at least two labels after \"*.\", as in *.example.com"),
         ("a.*.com", "\"a.*.com\" is not a valid domain name: '*' may only stand alone as the first label, as in *.example.com"),
-        ("10.0.0.1", "\"10.0.0.1\" is not a valid domain name: an IP address is not a domain name; put addresses in networkAllowList as CIDRs, such as 192.0.2.1/32"),
-        ("1.2.3.999", "\"1.2.3.999\" is not a valid domain name: the last label \"999\" is all digits, which no top-level domain is; if this is an IP address, put it in networkAllowList as a CIDR"),
+        (
+            "10.0.0.1",
+            "\"10.0.0.1\" is not a valid domain name: an IP address is not a domain name; put addresses in networkAllowList as CIDRs, such as 192.0.2.1/32"
+        ),
+        (
+            "1.2.3.999",
+            "\"1.2.3.999\" is not a valid domain name: the last label \"999\" is all digits, which no top-level domain is; if this is an IP address, put it in networkAllowList as a CIDR"
+        ),
         ("-a.com", "\"-a.com\" is not a valid domain name: label \"-a\" starts or ends with '-'"),
         ("a..com", "\"a..com\" is not a valid domain name: a label is empty (a leading dot or two dots in a row)"),
         ("pypi.org..", "\"pypi.org..\" is not a valid domain name: a label is empty (a leading dot or two dots in a row)"),

@@ -57,13 +57,31 @@ struct DomainAllowListTests {
         ("*", "\"*\" is not a valid domain name: the wildcard is too broad; give at least two labels after \"*.\", as in *.example.com"),
         ("*.", "\"*.\" is not a valid domain name: the wildcard is too broad; give at least two labels after \"*.\", as in *.example.com"),
         ("*.com.", "\"*.com.\" is not a valid domain name: the wildcard is too broad; give at least two labels after \"*.\", as in *.example.com"),
-        ("10.0.0.1", "\"10.0.0.1\" is not a valid domain name: an IP address is not a domain name; put addresses in networkAllowList as CIDRs, such as 192.0.2.1/32"),
-        ("10.0.0.0/8", "\"10.0.0.0/8\" is not a valid domain name: an IP address is not a domain name; put addresses in networkAllowList as CIDRs, such as 192.0.2.1/32"),
-        ("2001:db8::1", "\"2001:db8::1\" is not a valid domain name: an IP address is not a domain name; put addresses in networkAllowList as CIDRs, such as 192.0.2.1/32"),
+        (
+            "10.0.0.1",
+            "\"10.0.0.1\" is not a valid domain name: an IP address is not a domain name; put addresses in networkAllowList as CIDRs, such as 192.0.2.1/32"
+        ),
+        (
+            "10.0.0.0/8",
+            "\"10.0.0.0/8\" is not a valid domain name: an IP address is not a domain name; put addresses in networkAllowList as CIDRs, such as 192.0.2.1/32"
+        ),
+        (
+            "2001:db8::1",
+            "\"2001:db8::1\" is not a valid domain name: an IP address is not a domain name; put addresses in networkAllowList as CIDRs, such as 192.0.2.1/32"
+        ),
         ("::1", "\"::1\" is not a valid domain name: an IP address is not a domain name; put addresses in networkAllowList as CIDRs, such as 192.0.2.1/32"),
-        ("2001:db8::/32", "\"2001:db8::/32\" is not a valid domain name: an IP address is not a domain name; put addresses in networkAllowList as CIDRs, such as 192.0.2.1/32"),
-        ("300.1.1.1", "\"300.1.1.1\" is not a valid domain name: the last label \"1\" is all digits, which no top-level domain is; if this is an IP address, put it in networkAllowList as a CIDR"),
-        ("*.10.0.0.1", "\"*.10.0.0.1\" is not a valid domain name: the last label \"1\" is all digits, which no top-level domain is; if this is an IP address, put it in networkAllowList as a CIDR"),
+        (
+            "2001:db8::/32",
+            "\"2001:db8::/32\" is not a valid domain name: an IP address is not a domain name; put addresses in networkAllowList as CIDRs, such as 192.0.2.1/32"
+        ),
+        (
+            "300.1.1.1",
+            "\"300.1.1.1\" is not a valid domain name: the last label \"1\" is all digits, which no top-level domain is; if this is an IP address, put it in networkAllowList as a CIDR"
+        ),
+        (
+            "*.10.0.0.1",
+            "\"*.10.0.0.1\" is not a valid domain name: the last label \"1\" is all digits, which no top-level domain is; if this is an IP address, put it in networkAllowList as a CIDR"
+        ),
         ("pypi..org", "\"pypi..org\" is not a valid domain name: a label is empty (a leading dot or two dots in a row)"),
         (".pypi.org", "\".pypi.org\" is not a valid domain name: a label is empty (a leading dot or two dots in a row)"),
         ("pypi.org..", "\"pypi.org..\" is not a valid domain name: a label is empty (a leading dot or two dots in a row)"),
@@ -87,9 +105,11 @@ struct DomainAllowListTests {
         ("*.*.github.com", "\"*.*.github.com\" is not a valid domain name: '*' may only stand alone as the first label, as in *.example.com"),
         ("github.*", "\"github.*\" is not a valid domain name: '*' may only stand alone as the first label, as in *.example.com"),
         ("**.github.com", "\"**.github.com\" is not a valid domain name: '*' may only stand alone as the first label, as in *.example.com"),
-        ("x." + String(repeating: "b", count: 64) + ".com",
-         "\"x." + String(repeating: "b", count: 62) + "…\" is not a valid domain name: label \""
-             + String(repeating: "b", count: 24) + "…\" is 64 characters long; a label is at most 63"),
+        (
+            "x." + String(repeating: "b", count: 64) + ".com",
+            "\"x." + String(repeating: "b", count: 62) + "…\" is not a valid domain name: label \""
+                + String(repeating: "b", count: 24) + "…\" is 64 characters long; a label is at most 63"
+        ),
     ])
     func rejectsBadLists(_ text: String, _ expected: String) {
         #expect(message(text) == expected)
@@ -237,10 +257,22 @@ struct DomainAllowListTests {
     }
 
     @Test(arguments: [
-        ("pypi.org\n*.com\n", 2, "*.com", "line 2: \"*.com\" is not a valid domain name: the wildcard is too broad; give at least two labels after \"*.\", as in *.example.com"),
-        ("# one\n\n\n10.0.0.1 # an address\n", 4, "10.0.0.1", "line 4: \"10.0.0.1\" is not a valid domain name: an IP address is not a domain name; put addresses in networkAllowList as CIDRs, such as 192.0.2.1/32"),
-        ("a.example, b.example", 1, "a.example, b.example", "line 1: \"a.example, b.example\" is not a valid domain name: unexpected character ','; names use letters, digits, '-' and '.'"),
-        ("ok.example\r\nbad_name.example\r\n", 2, "bad_name.example", "line 2: \"bad_name.example\" is not a valid domain name: unexpected character '_'; names use letters, digits, '-' and '.'"),
+        (
+            "pypi.org\n*.com\n", 2, "*.com",
+            "line 2: \"*.com\" is not a valid domain name: the wildcard is too broad; give at least two labels after \"*.\", as in *.example.com"
+        ),
+        (
+            "# one\n\n\n10.0.0.1 # an address\n", 4, "10.0.0.1",
+            "line 4: \"10.0.0.1\" is not a valid domain name: an IP address is not a domain name; put addresses in networkAllowList as CIDRs, such as 192.0.2.1/32"
+        ),
+        (
+            "a.example, b.example", 1, "a.example, b.example",
+            "line 1: \"a.example, b.example\" is not a valid domain name: unexpected character ','; names use letters, digits, '-' and '.'"
+        ),
+        (
+            "ok.example\r\nbad_name.example\r\n", 2, "bad_name.example",
+            "line 2: \"bad_name.example\" is not a valid domain name: unexpected character '_'; names use letters, digits, '-' and '.'"
+        ),
     ])
     func lineErrorsNameTheLine(_ text: String, _ line: Int, _ entry: String, _ expected: String) {
         do {

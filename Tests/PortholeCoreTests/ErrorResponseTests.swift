@@ -12,10 +12,12 @@ struct ErrorResponseTests {
     }
 
     @Test func jsonHasTheExactShape() {
-        #expect(Self.json(.sandboxNotFound("abc"))
-            == #"{"status":404,"code":"sandbox_not_found","message":"sandbox abc does not exist; check the preview link"}"#)
-        #expect(Self.json(.upstreamRefused(port: 3000, sandbox: "abc"))
-            == #"{"status":502,"code":"upstream_unreachable","message":"nothing is listening on port 3000 of sandbox abc"}"#)
+        #expect(
+            Self.json(.sandboxNotFound("abc"))
+                == #"{"status":404,"code":"sandbox_not_found","message":"sandbox abc does not exist; check the preview link"}"#)
+        #expect(
+            Self.json(.upstreamRefused(port: 3000, sandbox: "abc"))
+                == #"{"status":502,"code":"upstream_unreachable","message":"nothing is listening on port 3000 of sandbox abc"}"#)
     }
 
     @Test(arguments: [
@@ -95,8 +97,10 @@ struct ErrorResponseTests {
         (.sandboxStopped("abc"), 503, "sandbox_stopped", "sandbox abc is stopped; start it and reload this page"),
         (.upstreamRefused(port: 5173, sandbox: "abc"), 502, "upstream_unreachable", "nothing is listening on port 5173 of sandbox abc"),
         (.upstreamTimeout(port: 1, sandbox: "abc"), 504, "upstream_timeout", "port 1 of sandbox abc did not respond in time"),
-        (.upstreamFailed(port: 65535, sandbox: "abc"), 502, "upstream_failed",
-         "the connection to port 65535 of sandbox abc failed before a complete response"),
+        (
+            .upstreamFailed(port: 65535, sandbox: "abc"), 502, "upstream_failed",
+            "the connection to port 65535 of sandbox abc failed before a complete response"
+        ),
         (.badRequest("no Host header"), 400, "bad_request", "no Host header"),
         (.headersTooLarge, 431, "headers_too_large", "the request headers are too large; clear this site's cookies or send fewer headers"),
         (.storeUnavailable, 503, "store_unavailable", "the preview service cannot load sandbox settings right now; retry shortly"),
@@ -113,7 +117,10 @@ struct ErrorResponseTests {
             return
         }
         let json = Self.json(.badHost(error.message))
-        #expect(json.hasPrefix(#"{"status":400,"code":"bad_host","message":"port 65536 is out of range 1-65535; expected a host of the form <port>-<sandboxId>.preview.localhost"#))
+        #expect(
+            json.hasPrefix(
+                #"{"status":400,"code":"bad_host","message":"port 65536 is out of range 1-65535; expected a host of the form <port>-<sandboxId>.preview.localhost"#
+            ))
     }
 
     @Test func sandboxStoppedMatchesTheAccessDenial() {

@@ -13,22 +13,31 @@ struct HMACSHA256Tests {
 
     /// RFC 4231 §4 (test case 5 is a truncated MAC and does not apply).
     static let vectors: [Vector] = [
-        Vector(name: "RFC 4231 case 1", key: [UInt8](repeating: 0x0B, count: 20), message: Array("Hi There".utf8),
-               mac: "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
-        Vector(name: "RFC 4231 case 2", key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8),
-               mac: "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
-        Vector(name: "RFC 4231 case 3", key: [UInt8](repeating: 0xAA, count: 20), message: [UInt8](repeating: 0xDD, count: 50),
-               mac: "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"),
-        Vector(name: "RFC 4231 case 4", key: Array(1...25), message: [UInt8](repeating: 0xCD, count: 50),
-               mac: "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"),
-        Vector(name: "RFC 4231 case 6", key: [UInt8](repeating: 0xAA, count: 131),
-               message: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8),
-               mac: "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
-        Vector(name: "RFC 4231 case 7", key: [UInt8](repeating: 0xAA, count: 131),
-               message: Array("This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm.".utf8),
-               mac: "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"),
-        Vector(name: "empty key and message", key: [], message: [],
-               mac: "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"),
+        Vector(
+            name: "RFC 4231 case 1", key: [UInt8](repeating: 0x0B, count: 20), message: Array("Hi There".utf8),
+            mac: "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+        Vector(
+            name: "RFC 4231 case 2", key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8),
+            mac: "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+        Vector(
+            name: "RFC 4231 case 3", key: [UInt8](repeating: 0xAA, count: 20), message: [UInt8](repeating: 0xDD, count: 50),
+            mac: "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"),
+        Vector(
+            name: "RFC 4231 case 4", key: Array(1...25), message: [UInt8](repeating: 0xCD, count: 50),
+            mac: "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"),
+        Vector(
+            name: "RFC 4231 case 6", key: [UInt8](repeating: 0xAA, count: 131),
+            message: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8),
+            mac: "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
+        Vector(
+            name: "RFC 4231 case 7", key: [UInt8](repeating: 0xAA, count: 131),
+            message: Array(
+                "This is a test using a larger than block-size key and a larger than block-size data. The key needs to be hashed before being used by the HMAC algorithm."
+                    .utf8),
+            mac: "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"),
+        Vector(
+            name: "empty key and message", key: [], message: [],
+            mac: "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"),
     ]
 
     @Test(arguments: vectors)
@@ -48,7 +57,8 @@ struct HMACSHA256Tests {
         #expect(TestSupport.hex(key.authenticationCode(for: vector.message)) == vector.mac)
         // A message in two parts is the same message, wherever it is split; the key is reused each time.
         for split in [0, 1, vector.message.count / 2, vector.message.count] where split <= vector.message.count {
-            let first = vector.message[..<split], second = vector.message[split...]
+            let first = vector.message[..<split]
+            let second = vector.message[split...]
             #expect(TestSupport.hex(key.authenticationCode(for: first, second)) == vector.mac)
             #expect(key.isAuthenticationCode(HMACSHA256.authenticationCode(for: vector.message, key: vector.key), for: first, second))
         }
@@ -75,8 +85,9 @@ struct HMACSHA256Tests {
     @Test func emptyKeyIsNotTheKeyOfAPreviousCall() {
         // OpenSSL's HMAC_Init_ex treats a NULL key as "keep the previous one"; the wrapper must never pass NULL.
         _ = HMACSHA256.authenticationCode(for: Array("x".utf8), key: Array("Jefe".utf8))
-        #expect(TestSupport.hex(HMACSHA256.authenticationCode(for: [], key: []))
-            == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad")
+        #expect(
+            TestSupport.hex(HMACSHA256.authenticationCode(for: [], key: []))
+                == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad")
     }
 
     @Test func keyAndMessageBothMatter() {

@@ -4,7 +4,8 @@ import Testing
 @Suite("OrganizationAllowList")
 struct OrganizationAllowListTests {
     @Test func linesAreNetworksAddressesOrNames() throws {
-        let list = try OrganizationAllowList.parseLines("""
+        let list = try OrganizationAllowList.parseLines(
+            """
             # the operator's list
             10.20.0.0/16
             192.0.2.7          # one address

@@ -38,15 +38,15 @@ struct PreviewHostTests {
     ]
 
     @Test(arguments: valid)
-    func parsesValidHosts(_ case_: Valid) throws {
-        let host = try PreviewHost.parse(case_.host, baseDomains: Self.domains).get()
-        #expect(host == PreviewHost(port: case_.port, sandboxID: case_.id, baseDomain: case_.baseDomain))
+    func parsesValidHosts(_ testCase: Valid) throws {
+        let host = try PreviewHost.parse(testCase.host, baseDomains: Self.domains).get()
+        #expect(host == PreviewHost(port: testCase.port, sandboxID: testCase.id, baseDomain: testCase.baseDomain))
     }
 
     @Test(arguments: valid)
-    func byteOverloadAgreesWithStringOverload(_ case_: Valid) {
-        let fromString = PreviewHost.parse(case_.host, baseDomains: Self.domains)
-        let fromBytes = Array(case_.host.utf8).withUnsafeBytes { PreviewHost.parse($0, baseDomains: Self.domains) }
+    func byteOverloadAgreesWithStringOverload(_ testCase: Valid) {
+        let fromString = PreviewHost.parse(testCase.host, baseDomains: Self.domains)
+        let fromBytes = Array(testCase.host.utf8).withUnsafeBytes { PreviewHost.parse($0, baseDomains: Self.domains) }
         #expect(fromString == fromBytes)
     }
 
@@ -154,24 +154,24 @@ struct PreviewHostTests {
     ]
 
     @Test(arguments: invalid)
-    func rejectsInvalidHosts(_ case_: Invalid) {
-        let result = PreviewHost.parse(case_.host, baseDomains: Self.domains)
+    func rejectsInvalidHosts(_ testCase: Invalid) {
+        let result = PreviewHost.parse(testCase.host, baseDomains: Self.domains)
         guard case .failure(let error) = result else {
-            Issue.record("expected \(case_.reason), got \(result)")
+            Issue.record("expected \(testCase.reason), got \(result)")
             return
         }
-        #expect(error.reason == case_.reason)
+        #expect(error.reason == testCase.reason)
         #expect(error.message.contains("expected a host of the form <port>-<sandboxId>.preview.localhost"))
     }
 
     @Test(arguments: invalid)
-    func byteOverloadRejectsTheSame(_ case_: Invalid) {
-        let result = Array(case_.host.utf8).withUnsafeBytes { PreviewHost.parse($0, baseDomains: Self.domains) }
+    func byteOverloadRejectsTheSame(_ testCase: Invalid) {
+        let result = Array(testCase.host.utf8).withUnsafeBytes { PreviewHost.parse($0, baseDomains: Self.domains) }
         guard case .failure(let error) = result else {
-            Issue.record("expected \(case_.reason), got \(result)")
+            Issue.record("expected \(testCase.reason), got \(result)")
             return
         }
-        #expect(error.reason == case_.reason)
+        #expect(error.reason == testCase.reason)
     }
 
     @Test(arguments: [[0xFF], [0x80], [0x33, 0x2D, 0x61, 0xC3], Array("3000-abc.preview.localhost".utf8) + [0xFE]] as [[UInt8]])
@@ -195,8 +195,9 @@ struct PreviewHostTests {
         func message(_ host: String) -> String {
             PreviewHost.parse(host, baseDomains: Self.domains).failureMessage ?? ""
         }
-        #expect(message("65536-abc.preview.localhost")
-            == "port 65536 is out of range 1-65535; expected a host of the form <port>-<sandboxId>.preview.localhost, e.g. 3000-abc123.preview.localhost")
+        #expect(
+            message("65536-abc.preview.localhost")
+                == "port 65536 is out of range 1-65535; expected a host of the form <port>-<sandboxId>.preview.localhost, e.g. 3000-abc123.preview.localhost")
         #expect(message("03000-abc.preview.localhost").hasPrefix("port \"03000\" has a leading zero;"))
         #expect(message("3a-abc.preview.localhost").hasPrefix("port \"3a\" is not a number;"))
         #expect(message("0-abc.preview.localhost").hasPrefix("port 0 is out of range 1-65535;"))

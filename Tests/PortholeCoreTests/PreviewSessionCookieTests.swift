@@ -23,12 +23,14 @@ struct PreviewSessionCookieTests {
     @Test func issuedValueVerifies() {
         let value = Self.issue()
         #expect(Self.verify(value))
-        #expect(PreviewSessionCookie.verify(
-            utf8: Array(value.utf8), sandboxID: "abc123", port: 3000, tokenGeneration: 1, now: Self.expiry - 1, secret: Self.secret
-        ))
-        #expect(PreviewSessionCookie.verify(
-            value[...], sandboxID: "abc123", port: 3000, tokenGeneration: 1, now: 0, secret: Self.secret
-        ))
+        #expect(
+            PreviewSessionCookie.verify(
+                utf8: Array(value.utf8), sandboxID: "abc123", port: 3000, tokenGeneration: 1, now: Self.expiry - 1, secret: Self.secret
+            ))
+        #expect(
+            PreviewSessionCookie.verify(
+                value[...], sandboxID: "abc123", port: 3000, tokenGeneration: 1, now: 0, secret: Self.secret
+            ))
     }
 
     @Test func valueIsTwoBase64URLPartsSafeInACookie() throws {
@@ -49,7 +51,7 @@ struct PreviewSessionCookieTests {
     @Test(arguments: [
         (expiry - 86_400, true),
         (expiry - 1, true),
-        (expiry, false),          // expiresAt is exclusive
+        (expiry, false),  // expiresAt is exclusive
         (expiry + 1, false),
         (Int64.max, false),
         (Int64.min, true),
@@ -169,10 +171,12 @@ struct PreviewSessionCookieTests {
     }
 
     @Test func negativeMaxAgeIsClampedAndDeletionWorks() {
-        #expect(PreviewSessionCookie.setCookieHeaderValue(value: "x", maxAge: -5)
-            == "porthole_session=x; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax")
-        #expect(PreviewSessionCookie.deletingSetCookieHeaderValue
-            == "porthole_session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax")
+        #expect(
+            PreviewSessionCookie.setCookieHeaderValue(value: "x", maxAge: -5)
+                == "porthole_session=x; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax")
+        #expect(
+            PreviewSessionCookie.deletingSetCookieHeaderValue
+                == "porthole_session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax")
     }
 
     @Test func shortSecretTraps() async {

@@ -9,10 +9,11 @@ struct PreviewTokenTests {
         for _ in 0..<200 {
             let token = PreviewToken.generate()
             #expect(token.utf8.count == 43)
-            #expect(token.utf8.allSatisfy { byte in
-                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-            })
+            #expect(
+                token.utf8.allSatisfy { byte in
+                    (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+                })
             let bytes = try #require(Base64URL.decode(token))
             #expect(bytes.count == PreviewToken.byteCount)
             seen.insert(token)
@@ -41,7 +42,7 @@ struct PreviewTokenTests {
         ("toke", "token", false),
         ("", "x", false),
         ("x", "", false),
-        ("é", "e\u{301}", false),   // canonically equal Strings, different bytes: a token is bytes
+        ("é", "e\u{301}", false),  // canonically equal Strings, different bytes: a token is bytes
         ("\u{0}", "", false),
     ])
     func comparesBytes(_ a: String, _ b: String, _ equal: Bool) {

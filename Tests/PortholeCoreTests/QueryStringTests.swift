@@ -48,11 +48,11 @@ struct QueryStringTests {
     ]
 
     @Test(arguments: cases)
-    func removesTheParameter(_ case_: Case) {
-        let (target, value) = QueryString.removingParameter("preview_token", from: case_.target)
-        #expect(target == case_.expected)
-        #expect(Array(target.utf8) == Array(case_.expected.utf8))
-        #expect(value == case_.value)
+    func removesTheParameter(_ testCase: Case) {
+        let (target, value) = QueryString.removingParameter("preview_token", from: testCase.target)
+        #expect(target == testCase.expected)
+        #expect(Array(target.utf8) == Array(testCase.expected.utf8))
+        #expect(value == testCase.value)
     }
 
     @Test func otherNamesWork() {

@@ -68,13 +68,13 @@ struct RequestHintsTests {
     ]
 
     @Test(arguments: cases)
-    func classifies(_ case_: Case) {
+    func classifies(_ testCase: Case) {
         let hints = RequestHints(
-            method: case_.method, isUpgrade: case_.upgrade, isPreflight: case_.preflight,
-            secFetchMode: case_.mode, accept: case_.accept
+            method: testCase.method, isUpgrade: testCase.upgrade, isPreflight: testCase.preflight,
+            secFetchMode: testCase.mode, accept: testCase.accept
         )
-        #expect(hints.kind == case_.kind)
-        #expect(hints.prefersHTML == case_.html)
+        #expect(hints.kind == testCase.kind)
+        #expect(hints.prefersHTML == testCase.html)
     }
 
     /// Repeated `Accept` fields are one list: any of them may accept HTML. A repeated

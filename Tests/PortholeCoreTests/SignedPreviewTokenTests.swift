@@ -33,8 +33,11 @@ struct SignedPreviewTokenTests {
         #expect(claims == .init(sandboxID: "abc123", port: 3000, tokenGeneration: 7, expiresAt: Self.now + 60, grant: Self.grant))
         #expect(SignedPreviewToken.claims(of: token, secret: Self.secret) == claims)
         // URL- and cookie-safe, and short enough for any URL.
-        #expect(token.utf8.allSatisfy { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_")
-            || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) })
+        #expect(
+            token.utf8.allSatisfy {
+                $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_")
+                    || ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A)
+            })
         #expect(Self.token(sandboxID: String(repeating: "z", count: 57)).utf8.count < 200)
     }
 
@@ -126,7 +129,7 @@ struct SignedURLAccessDecisionTests {
         guard case .exchangeTokenForCookie(let header) = decision else { return nil }
         let parts = header.split(separator: ";").map { String($0.drop { $0 == " " }) }
         guard let value = parts.first?.dropFirst("porthole_session=".count),
-              let maxAge = parts.first(where: { $0.hasPrefix("Max-Age=") }).flatMap({ Int($0.dropFirst("Max-Age=".count)) })
+            let maxAge = parts.first(where: { $0.hasPrefix("Max-Age=") }).flatMap({ Int($0.dropFirst("Max-Age=".count)) })
         else { return nil }
         return (String(value), maxAge)
     }
@@ -174,9 +177,10 @@ struct SignedURLAccessDecisionTests {
         let (value, _) = try #require(Self.setCookie(Self.decide(query: SignedPreviewTokenTests.token(), kind: .navigation)))
         #expect(Self.decide(cookies: [value], port: 3001) == .deny(.sessionInvalid))
         #expect(Self.decide(cookies: [value], policy: SignedPreviewTokenTests.policy(generation: 8)) == .deny(.sessionInvalid))
-        let session = try #require(PreviewSessionCookie.session(
-            utf8: Array(value.utf8), sandboxID: "abc123", port: 3000, tokenGeneration: 7, now: Self.now, secret: Self.secret
-        ))
+        let session = try #require(
+            PreviewSessionCookie.session(
+                utf8: Array(value.utf8), sandboxID: "abc123", port: 3000, tokenGeneration: 7, now: Self.now, secret: Self.secret
+            ))
         #expect(session.grant == SignedPreviewTokenTests.grant)
         #expect(session.expiresAt == Self.now + 60)
     }

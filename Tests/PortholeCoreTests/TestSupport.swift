@@ -11,4 +11,3 @@ enum TestSupport {
         bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 }
-

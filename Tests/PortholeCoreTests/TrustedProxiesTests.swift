@@ -297,7 +297,10 @@ struct TrustedProxiesTests {
         ("10.0.0.1/8", "trusted proxy \"10.0.0.1/8\" has host bits set; write the network as 10.0.0.0/8 or the host as a bare address"),
         ("0.0.0.1/0", "trusted proxy \"0.0.0.1/0\" has host bits set; write the network as 0.0.0.0/0 or the host as a bare address"),
         ("fd00::1/8", "trusted proxy \"fd00::1/8\" has host bits set; write the network as fd00::/8 or the host as a bare address"),
-        ("::ffff:10.0.0.1/104", "trusted proxy \"::ffff:10.0.0.1/104\" has host bits set; write the network as ::ffff:10.0.0.0/104 or the host as a bare address"),
+        (
+            "::ffff:10.0.0.1/104",
+            "trusted proxy \"::ffff:10.0.0.1/104\" has host bits set; write the network as ::ffff:10.0.0.0/104 or the host as a bare address"
+        ),
     ])
     func rejectsBadLists(_ text: String, _ expected: String) {
         do {
@@ -333,12 +336,16 @@ struct TrustedProxiesTests {
 
     @Test func containsMatchesEachFamilyAgainstItsOwnEntries() throws {
         let list = try TrustedProxies.parse("10.0.0.0/8, 192.168.1.7, 2001:db8::/32, ::1")
-        for trusted in ["10.0.0.0", "10.255.255.255", "192.168.1.7", "2001:db8::", "2001:db8:ffff::1", "::1",
-                        "::ffff:10.1.2.3", "::ffff:192.168.1.7", "2001:DB8::1", "2001:0db8:0:0:0:0:0:1"] {
+        for trusted in [
+            "10.0.0.0", "10.255.255.255", "192.168.1.7", "2001:db8::", "2001:db8:ffff::1", "::1",
+            "::ffff:10.1.2.3", "::ffff:192.168.1.7", "2001:DB8::1", "2001:0db8:0:0:0:0:0:1",
+        ] {
             #expect(list.contains(trusted), "\(trusted)")
         }
-        for untrusted in ["11.0.0.0", "9.255.255.255", "192.168.1.6", "192.168.1.8", "2001:db9::", "::2",
-                          "::ffff:11.0.0.1", "::10.0.0.1", "fe80::1"] {
+        for untrusted in [
+            "11.0.0.0", "9.255.255.255", "192.168.1.6", "192.168.1.8", "2001:db9::", "::2",
+            "::ffff:11.0.0.1", "::10.0.0.1", "fe80::1",
+        ] {
             #expect(!list.contains(untrusted), "\(untrusted)")
         }
         // Text that is not a strict address is never trusted.

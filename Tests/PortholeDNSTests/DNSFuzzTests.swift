@@ -51,7 +51,7 @@ import Testing
                 + Packet.record(Packet.pointer(12), type: 5, rdata: [2, 0x76, 0x36] + Packet.pointer(16))
                 + Packet.record([2, 0x76, 0x36] + Packet.pointer(16), type: 28, rdata: aaaa)
                 + Packet.record([2, 0x76, 0x36] + Packet.pointer(16), type: 28, ttl: 0xFFFF_FFFF, rdata: aaaa)
-                + Packet.opt(),
+                + Packet.opt()
         ]
     }()
 
@@ -136,8 +136,9 @@ import Testing
                 findings.check(response != nil, "built response parses", bytes)
                 findings.check(response?.addresses.isEmpty ?? true, "built response has no addresses", bytes)
             }
-            findings.check((try? DNSResponse.parse(DNSResponse.refused(for: query), answering: query))?.responseCode == .refused,
-                           "refused reads back REFUSED", bytes)
+            findings.check(
+                (try? DNSResponse.parse(DNSResponse.refused(for: query), answering: query))?.responseCode == .refused,
+                "refused reads back REFUSED", bytes)
             // The rebuilt upstream query carries the same question.
             let upstream = try? DNSQuery.parse(query.encodedForUpstream(id: 0xBEEF))
             findings.check(upstream?.name == query.name && upstream?.type == query.type, "upstream query keeps the question", bytes)

@@ -46,20 +46,22 @@ enum Packet {
     // MARK: - Standard packets
 
     /// `dig pypi.org A`: RD and AD set, EDNS 1232 with an 8-byte client cookie (RFC 7873).
-    static let pypiQuery = bytes(hex: """
-        1234 0120 0001 0000 0000 0001 \
-        0470797069036f726700 0001 0001 \
-        00 0029 04d0 00 00 0000 000c 000a 0008 0102030405060708
-        """)
+    static let pypiQuery = bytes(
+        hex: """
+            1234 0120 0001 0000 0000 0001 \
+            0470797069036f726700 0001 0001 \
+            00 0029 04d0 00 00 0000 000c 000a 0008 0102030405060708
+            """)
 
     /// The answer to ``pypiQuery``: two A records whose owners are pointers to the question (offset 12).
-    static let pypiAnswer = bytes(hex: """
-        1234 8180 0001 0002 0000 0001 \
-        0470797069036f726700 0001 0001 \
-        c00c 0001 0001 00000e10 0004 976500df \
-        c00c 0001 0001 00000e10 0004 976540df \
-        00 0029 04d0 00 00 0000 0000
-        """)
+    static let pypiAnswer = bytes(
+        hex: """
+            1234 8180 0001 0002 0000 0001 \
+            0470797069036f726700 0001 0001 \
+            c00c 0001 0001 00000e10 0004 976500df \
+            c00c 0001 0001 00000e10 0004 976540df \
+            00 0029 04d0 00 00 0000 0000
+            """)
 
     static func query(_ name: String, type: UInt16 = 1, id: UInt16 = 0x1234, edns: Bool = false) -> [UInt8] {
         header(id: id, flags: 0x0100, additional: edns ? 1 : 0) + question(Packet.name(name), type: type) + (edns ? opt() : [])
@@ -75,7 +77,6 @@ enum Packet {
         return bytes
     }
 }
-
 
 /// The message of the error `body` throws, or what it returned. Closures infer untyped throws, so the
 /// error is cast back here.

@@ -17,11 +17,12 @@ struct EgressReportingTests {
         book.record(Self.a, name: "mine.example", addresses: [("198.51.100.10", 11)], shared: false, now: 100)
         // A later answer for the same address replaces the earlier lifetime, as the kernel's timeout does.
         book.record(Self.a, name: "pypi.org", addresses: [("203.0.113.20", 60)], shared: true, now: 110)
-        #expect(book.addresses(of: Self.a) == [
-            .init(name: "mine.example", address: "198.51.100.10", expiresAt: 111, shared: false),
-            .init(name: "pypi.org", address: "203.0.113.20", expiresAt: 170, shared: true),
-            .init(name: "pypi.org", address: "203.0.113.21", expiresAt: 140, shared: true),
-        ])
+        #expect(
+            book.addresses(of: Self.a) == [
+                .init(name: "mine.example", address: "198.51.100.10", expiresAt: 111, shared: false),
+                .init(name: "pypi.org", address: "203.0.113.20", expiresAt: 170, shared: true),
+                .init(name: "pypi.org", address: "203.0.113.21", expiresAt: 140, shared: true),
+            ])
         book.prune(now: 140)
         #expect(book.addresses(of: Self.a).map(\.address) == ["203.0.113.20"])
         #expect(book.addresses(of: Self.b).isEmpty)
@@ -38,27 +39,32 @@ struct EgressReportingTests {
 
     @Test func revokingRemovesOnlyTheSandboxesOwnElements() {
         #expect(EgressRuleset.revokeResolved(Self.configuration, source: Self.a, addresses: []) == "")
-        #expect(EgressRuleset.revokeResolved(Self.configuration, source: Self.a, addresses: ["198.51.100.10", "198.51.100.11"]) == """
-            add element inet porthole allow_dns_v4 { 10.0.0.2 . 198.51.100.10, 10.0.0.2 . 198.51.100.11 }
-            delete element inet porthole allow_dns_v4 { 10.0.0.2 . 198.51.100.10, 10.0.0.2 . 198.51.100.11 }
+        #expect(
+            EgressRuleset.revokeResolved(Self.configuration, source: Self.a, addresses: ["198.51.100.10", "198.51.100.11"]) == """
+                add element inet porthole allow_dns_v4 { 10.0.0.2 . 198.51.100.10, 10.0.0.2 . 198.51.100.11 }
+                delete element inet porthole allow_dns_v4 { 10.0.0.2 . 198.51.100.10, 10.0.0.2 . 198.51.100.11 }
 
-            """)
-        #expect(EgressRuleset.revokeResolved(Self.configuration, source: Self.b, addresses: ["2001:db8::1"]) == """
-            add element inet porthole allow_dns_v6 { fd77:1::2 . 2001:db8::1 }
-            delete element inet porthole allow_dns_v6 { fd77:1::2 . 2001:db8::1 }
+                """)
+        #expect(
+            EgressRuleset.revokeResolved(Self.configuration, source: Self.b, addresses: ["2001:db8::1"]) == """
+                add element inet porthole allow_dns_v6 { fd77:1::2 . 2001:db8::1 }
+                delete element inet porthole allow_dns_v6 { fd77:1::2 . 2001:db8::1 }
 
-            """)
+                """)
     }
 
     @Test func resolvedAddressesGoToTheSetOfTheListThatAllowedThem() throws {
         let v4: [UInt8] = [203, 0, 113, 20]
         let v6: [UInt8] = [0x20, 0x01, 0x0d, 0xb8] + Array(repeating: 0, count: 11) + [1]
-        #expect(EgressRuleset.resolvedElement(source: Self.a, bytes: v4, in: .organization)
-            == .init(set: "org_dns_v4", key: "203.0.113.20", address: "203.0.113.20", owner: nil))
-        #expect(EgressRuleset.resolvedElement(source: Self.a, bytes: v4, in: .own)
-            == .init(set: "allow_dns_v4", key: "10.0.0.2 . 203.0.113.20", address: "203.0.113.20", owner: Self.a))
-        #expect(EgressRuleset.resolvedElement(source: Self.b, bytes: v6, in: .essential)
-            == .init(set: "essential_v6", key: "2001:db8::1", address: "2001:db8::1", owner: nil))
+        #expect(
+            EgressRuleset.resolvedElement(source: Self.a, bytes: v4, in: .organization)
+                == .init(set: "org_dns_v4", key: "203.0.113.20", address: "203.0.113.20", owner: nil))
+        #expect(
+            EgressRuleset.resolvedElement(source: Self.a, bytes: v4, in: .own)
+                == .init(set: "allow_dns_v4", key: "10.0.0.2 . 203.0.113.20", address: "203.0.113.20", owner: Self.a))
+        #expect(
+            EgressRuleset.resolvedElement(source: Self.b, bytes: v6, in: .essential)
+                == .init(set: "essential_v6", key: "2001:db8::1", address: "2001:db8::1", owner: nil))
         // An answer of the other family for a sandbox's own set: nothing it could use.
         #expect(EgressRuleset.resolvedElement(source: Self.b, bytes: v4, in: .own) == nil)
         #expect(EgressRuleset.resolvedElement(source: Self.a, bytes: [1, 2, 3], in: .essential) == nil)
@@ -66,12 +72,13 @@ struct EgressReportingTests {
         #expect(EgressRuleset.timeout(forTTL: 5, Self.configuration) == 40)
         #expect(EgressRuleset.timeout(forTTL: 100_000, Self.configuration) == 86_410)
         let element = try #require(EgressRuleset.resolvedElement(source: Self.a, bytes: v4, in: .own))
-        #expect(EgressRuleset.allowResolved(Self.configuration, [(element, 40)]) == """
-            add element inet porthole allow_dns_v4 { 10.0.0.2 . 203.0.113.20 timeout 40s }
-            delete element inet porthole allow_dns_v4 { 10.0.0.2 . 203.0.113.20 }
-            add element inet porthole allow_dns_v4 { 10.0.0.2 . 203.0.113.20 timeout 40s }
+        #expect(
+            EgressRuleset.allowResolved(Self.configuration, [(element, 40)]) == """
+                add element inet porthole allow_dns_v4 { 10.0.0.2 . 203.0.113.20 timeout 40s }
+                delete element inet porthole allow_dns_v4 { 10.0.0.2 . 203.0.113.20 }
+                add element inet porthole allow_dns_v4 { 10.0.0.2 . 203.0.113.20 timeout 40s }
 
-            """)
+                """)
     }
 
     @Test func aChainTakesTheNarrowestSet() {

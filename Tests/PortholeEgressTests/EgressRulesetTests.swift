@@ -36,36 +36,39 @@ struct EgressRulesetTests {
         let before = EgressState(sandboxes)
         sandboxes[41] = Self.sandbox("s42", "10.1.0.42", .allowList, ["192.0.2.0/24"])
         let update = try #require(EgressRuleset.update(Self.configuration, from: before, to: EgressState(sandboxes)))
-        #expect(update == """
-            delete element inet porthole class_v4 { 10.1.0.42 }
-            add element inet porthole class_v4 { 10.1.0.42 : jump allow_list }
-            add element inet porthole allow_cidr_v4 { 10.1.0.42 . 192.0.2.0/24 }
+        #expect(
+            update == """
+                delete element inet porthole class_v4 { 10.1.0.42 }
+                add element inet porthole class_v4 { 10.1.0.42 : jump allow_list }
+                add element inet porthole allow_cidr_v4 { 10.1.0.42 . 192.0.2.0/24 }
 
-            """)
+                """)
         #expect(EgressRuleset.update(Self.configuration, from: before, to: before) == nil)
     }
 
     @Test func networksAreAddedAndRemovedOneByOne() throws {
         let before = EgressState([Self.sandbox("a", "10.0.0.2", .allowList, ["192.0.2.0/24", "198.51.100.0/24"])])
         let after = EgressState([Self.sandbox("a", "10.0.0.2", .allowList, ["198.51.100.0/24", "203.0.113.0/24"])])
-        #expect(EgressRuleset.update(Self.configuration, from: before, to: after) == """
-            delete element inet porthole allow_cidr_v4 { 10.0.0.2 . 192.0.2.0/24 }
-            add element inet porthole allow_cidr_v4 { 10.0.0.2 . 203.0.113.0/24 }
+        #expect(
+            EgressRuleset.update(Self.configuration, from: before, to: after) == """
+                delete element inet porthole allow_cidr_v4 { 10.0.0.2 . 192.0.2.0/24 }
+                add element inet porthole allow_cidr_v4 { 10.0.0.2 . 203.0.113.0/24 }
 
-            """)
+                """)
         // Deleted: every element of the sandbox goes, its drop counters too (each added first, so
         // the delete cannot fail on a counter that never counted).
-        #expect(EgressRuleset.update(Self.configuration, from: before, to: EgressState()) == """
-            delete element inet porthole class_v4 { 10.0.0.2 }
-            delete element inet porthole allow_cidr_v4 { 10.0.0.2 . 192.0.2.0/24, 10.0.0.2 . 198.51.100.0/24 }
-            add element inet porthole drops_blocked_v4 { 10.0.0.2 }
-            delete element inet porthole drops_blocked_v4 { 10.0.0.2 }
-            add element inet porthole drops_never_v4 { 10.0.0.2 }
-            delete element inet porthole drops_never_v4 { 10.0.0.2 }
-            add element inet porthole drops_refused_v4 { 10.0.0.2 }
-            delete element inet porthole drops_refused_v4 { 10.0.0.2 }
+        #expect(
+            EgressRuleset.update(Self.configuration, from: before, to: EgressState()) == """
+                delete element inet porthole class_v4 { 10.0.0.2 }
+                delete element inet porthole allow_cidr_v4 { 10.0.0.2 . 192.0.2.0/24, 10.0.0.2 . 198.51.100.0/24 }
+                add element inet porthole drops_blocked_v4 { 10.0.0.2 }
+                delete element inet porthole drops_blocked_v4 { 10.0.0.2 }
+                add element inet porthole drops_never_v4 { 10.0.0.2 }
+                delete element inet porthole drops_never_v4 { 10.0.0.2 }
+                add element inet porthole drops_refused_v4 { 10.0.0.2 }
+                delete element inet porthole drops_refused_v4 { 10.0.0.2 }
 
-            """)
+                """)
     }
 
     @Test func anAddressClaimedTwiceIsBlocked() {

@@ -5,9 +5,10 @@ import Testing
 /// together with an `Upgrade` field asks for a protocol switch (RFC 9110 §7.8).
 @Suite struct ConnectionOptionsTests {
     @Test func marksTheFieldsNamedByConnectionCaseInsensitively() throws {
-        let parsed = try Wire.request(wireHead(
-            "GET / HTTP/1.1", "Host: a", "Connection: close, X-Foo", "X-Foo: 1", "x-foo: 2", "X-Foo-Bar: 3", "X-Fo: 4", "Accept: */*"
-        ))
+        let parsed = try Wire.request(
+            wireHead(
+                "GET / HTTP/1.1", "Host: a", "Connection: close, X-Foo", "X-Foo: 1", "x-foo: 2", "X-Foo-Bar: 3", "X-Fo: 4", "Accept: */*"
+            ))
         let listed = parsed.head.fields.filter(\.listedInConnection).map { parsed.text($0.name) }
         #expect(listed == ["X-Foo", "x-foo"])
         #expect(parsed.head.wantsClose)

@@ -13,7 +13,10 @@ import Testing
         let error = ErrorResponse.sandboxNotFound("abc")
         let body = error.body(html: false)
         let bytes = OwnResponse.error(error, html: false, close: false, withBody: true, allocator: ByteBufferAllocator())
-        #expect(text(bytes) == "HTTP/1.1 404 Not Found\r\nContent-Type: \(error.contentType(html: false))\r\nContent-Length: \(body.count)\r\nCache-Control: no-store\r\n\r\n" + String(decoding: body, as: UTF8.self))
+        #expect(
+            text(bytes)
+                == "HTTP/1.1 404 Not Found\r\nContent-Type: \(error.contentType(html: false))\r\nContent-Length: \(body.count)\r\nCache-Control: no-store\r\n\r\n"
+                + String(decoding: body, as: UTF8.self))
     }
 
     @Test func headAnswerHasTheLengthButNoBody() {
@@ -33,7 +36,10 @@ import Testing
 
     @Test func redirectWithCookie() {
         let bytes = text(OwnResponse.redirectWithCookie(location: "/app?x=1", setCookie: "c=v; Path=/", close: false, allocator: ByteBufferAllocator()))
-        #expect(bytes == "HTTP/1.1 302 Found\r\nLocation: /app?x=1\r\nSet-Cookie: c=v; Path=/\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nContent-Length: 0\r\n\r\n")
+        #expect(
+            bytes
+                == "HTTP/1.1 302 Found\r\nLocation: /app?x=1\r\nSet-Cookie: c=v; Path=/\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nContent-Length: 0\r\n\r\n"
+        )
     }
 
     @Test func preflightClosing() {

@@ -28,7 +28,8 @@ struct ProxyProtocolDecoderTests {
     }
 
     private func header(_ source: String, _ sourcePort: Int, _ destination: String, _ destinationPort: Int) throws -> ProxyProtocolHeader {
-        ProxyProtocolHeader(source: try SocketAddress(ipAddress: source, port: sourcePort), destination: try SocketAddress(ipAddress: destination, port: destinationPort))
+        ProxyProtocolHeader(
+            source: try SocketAddress(ipAddress: source, port: sourcePort), destination: try SocketAddress(ipAddress: destination, port: destinationPort))
     }
 
     private func write(_ channel: EmbeddedChannel, _ bytes: [UInt8]) throws {
@@ -38,22 +39,49 @@ struct ProxyProtocolDecoderTests {
     // MARK: - Headers
 
     static let cases: [(String, [UInt8], ProxyProtocolHeader)] = [
-        ("v1 TCP4", Bytes.v1("PROXY TCP4 203.0.113.7 192.0.2.1 51234 443\r\n"),
-         ProxyProtocolHeader(source: try! SocketAddress(ipAddress: "203.0.113.7", port: 51234), destination: try! SocketAddress(ipAddress: "192.0.2.1", port: 443))),
-        ("v1 TCP6", Bytes.v1("PROXY TCP6 2001:db8::7 2001:db8::1 51234 443\r\n"),
-         ProxyProtocolHeader(source: try! SocketAddress(ipAddress: "2001:db8::7", port: 51234), destination: try! SocketAddress(ipAddress: "2001:db8::1", port: 443))),
-        ("v1 UNKNOWN", Bytes.v1("PROXY UNKNOWN\r\n"),
-         ProxyProtocolHeader(source: balancer, destination: listener)),
-        ("v2 TCP4", Bytes.v2(family: 1, payload: Bytes.ipv4Block([203, 0, 113, 7], [192, 0, 2, 1], 51234, 443)),
-         ProxyProtocolHeader(source: try! SocketAddress(ipAddress: "203.0.113.7", port: 51234), destination: try! SocketAddress(ipAddress: "192.0.2.1", port: 443))),
-        ("v2 TCP6", Bytes.v2(family: 2, payload: Bytes.ipv6Block([0x20, 0x01, 0x0D, 0xB8] + Array(repeating: 0, count: 11) + [7], [0x20, 0x01, 0x0D, 0xB8] + Array(repeating: 0, count: 11) + [1], 51234, 443)),
-         ProxyProtocolHeader(source: try! SocketAddress(ipAddress: "2001:db8::7", port: 51234), destination: try! SocketAddress(ipAddress: "2001:db8::1", port: 443))),
-        ("v2 TCP4 with TLVs", Bytes.v2(family: 1, payload: Bytes.ipv4Block([203, 0, 113, 7], [192, 0, 2, 1], 51234, 443) + Bytes.tlv(0x02, Array("preview.example.com".utf8))),
-         ProxyProtocolHeader(source: try! SocketAddress(ipAddress: "203.0.113.7", port: 51234), destination: try! SocketAddress(ipAddress: "192.0.2.1", port: 443))),
-        ("v2 LOCAL", Bytes.v2(command: 0, family: 0, transport: 0, payload: []),
-         ProxyProtocolHeader(source: balancer, destination: listener)),
-        ("v2 UNIX", Bytes.v2(family: 3, payload: Array(repeating: 0x2F, count: 216)),
-         ProxyProtocolHeader(source: nil, destination: nil)),
+        (
+            "v1 TCP4", Bytes.v1("PROXY TCP4 203.0.113.7 192.0.2.1 51234 443\r\n"),
+            ProxyProtocolHeader(
+                source: try! SocketAddress(ipAddress: "203.0.113.7", port: 51234), destination: try! SocketAddress(ipAddress: "192.0.2.1", port: 443))
+        ),
+        (
+            "v1 TCP6", Bytes.v1("PROXY TCP6 2001:db8::7 2001:db8::1 51234 443\r\n"),
+            ProxyProtocolHeader(
+                source: try! SocketAddress(ipAddress: "2001:db8::7", port: 51234), destination: try! SocketAddress(ipAddress: "2001:db8::1", port: 443))
+        ),
+        (
+            "v1 UNKNOWN", Bytes.v1("PROXY UNKNOWN\r\n"),
+            ProxyProtocolHeader(source: balancer, destination: listener)
+        ),
+        (
+            "v2 TCP4", Bytes.v2(family: 1, payload: Bytes.ipv4Block([203, 0, 113, 7], [192, 0, 2, 1], 51234, 443)),
+            ProxyProtocolHeader(
+                source: try! SocketAddress(ipAddress: "203.0.113.7", port: 51234), destination: try! SocketAddress(ipAddress: "192.0.2.1", port: 443))
+        ),
+        (
+            "v2 TCP6",
+            Bytes.v2(
+                family: 2,
+                payload: Bytes.ipv6Block(
+                    [0x20, 0x01, 0x0D, 0xB8] + Array(repeating: 0, count: 11) + [7], [0x20, 0x01, 0x0D, 0xB8] + Array(repeating: 0, count: 11) + [1], 51234, 443
+                )),
+            ProxyProtocolHeader(
+                source: try! SocketAddress(ipAddress: "2001:db8::7", port: 51234), destination: try! SocketAddress(ipAddress: "2001:db8::1", port: 443))
+        ),
+        (
+            "v2 TCP4 with TLVs",
+            Bytes.v2(family: 1, payload: Bytes.ipv4Block([203, 0, 113, 7], [192, 0, 2, 1], 51234, 443) + Bytes.tlv(0x02, Array("preview.example.com".utf8))),
+            ProxyProtocolHeader(
+                source: try! SocketAddress(ipAddress: "203.0.113.7", port: 51234), destination: try! SocketAddress(ipAddress: "192.0.2.1", port: 443))
+        ),
+        (
+            "v2 LOCAL", Bytes.v2(command: 0, family: 0, transport: 0, payload: []),
+            ProxyProtocolHeader(source: balancer, destination: listener)
+        ),
+        (
+            "v2 UNIX", Bytes.v2(family: 3, payload: Array(repeating: 0x2F, count: 216)),
+            ProxyProtocolHeader(source: nil, destination: nil)
+        ),
     ]
 
     @Test(arguments: cases)
@@ -127,10 +155,11 @@ struct ProxyProtocolDecoderTests {
         let line = Bytes.v1("PROXY TCP4 203.0.113.7 192.0.2.1 51234 443\r\n")
         try write(channel, line)
         try write(channel, Array("GET / HTTP/1.1\r\n".utf8))
-        #expect(recorder.events == [
-            .header(try header("203.0.113.7", 51234, "192.0.2.1", 443)), .readComplete,
-            .read(Array("GET / HTTP/1.1\r\n".utf8)), .readComplete,
-        ])
+        #expect(
+            recorder.events == [
+                .header(try header("203.0.113.7", 51234, "192.0.2.1", 443)), .readComplete,
+                .read(Array("GET / HTTP/1.1\r\n".utf8)), .readComplete,
+            ])
     }
 
     /// A second header after the first is payload, not a header: only the first one counts.
@@ -145,16 +174,25 @@ struct ProxyProtocolDecoderTests {
 
     // MARK: - Refusals
 
-    @Test(arguments: [
-        ("TLS without a header", Bytes.clientHelloStart, "the connection did not start with a PROXY protocol v1 or v2 header"),
-        ("HTTP without a header", Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8), "the connection did not start with a PROXY protocol v1 or v2 header"),
-        ("garbage", [0x00, 0xFF, 0x13, 0x37], "the connection did not start with a PROXY protocol v1 or v2 header"),
-        ("v1 bad address", Bytes.v1("PROXY TCP4 203.0.113.999 192.0.2.1 51234 443\r\n") + Bytes.clientHelloStart,
-         "malformed PROXY v1 header: source address \"203.0.113.999\" is not an IPv4 address: octet 999 is out of range"),
-        ("v1 too long", Bytes.v1("PROXY UNKNOWN " + String(repeating: "x", count: 200) + "\r\n"), "PROXY v1 header has no CRLF within 107 bytes"),
-        ("v2 oversized", Bytes.signature + [0x21, 0x11, 0x10, 0x00] + Array(repeating: 0, count: 100), "PROXY v2 header announces 4096 bytes of addresses and TLVs, more than the 2048 allowed"),
-        ("v2 bad version", Bytes.v2(version: 1, family: 1, payload: Bytes.ipv4Block([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)), "PROXY v2 header has version 1, expected 2"),
-    ] as [(String, [UInt8], String)])
+    @Test(
+        arguments: [
+            ("TLS without a header", Bytes.clientHelloStart, "the connection did not start with a PROXY protocol v1 or v2 header"),
+            ("HTTP without a header", Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8), "the connection did not start with a PROXY protocol v1 or v2 header"),
+            ("garbage", [0x00, 0xFF, 0x13, 0x37], "the connection did not start with a PROXY protocol v1 or v2 header"),
+            (
+                "v1 bad address", Bytes.v1("PROXY TCP4 203.0.113.999 192.0.2.1 51234 443\r\n") + Bytes.clientHelloStart,
+                "malformed PROXY v1 header: source address \"203.0.113.999\" is not an IPv4 address: octet 999 is out of range"
+            ),
+            ("v1 too long", Bytes.v1("PROXY UNKNOWN " + String(repeating: "x", count: 200) + "\r\n"), "PROXY v1 header has no CRLF within 107 bytes"),
+            (
+                "v2 oversized", Bytes.signature + [0x21, 0x11, 0x10, 0x00] + Array(repeating: 0, count: 100),
+                "PROXY v2 header announces 4096 bytes of addresses and TLVs, more than the 2048 allowed"
+            ),
+            (
+                "v2 bad version", Bytes.v2(version: 1, family: 1, payload: Bytes.ipv4Block([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)),
+                "PROXY v2 header has version 1, expected 2"
+            ),
+        ] as [(String, [UInt8], String)])
     func refusesAndClosesWithoutPassingBytes(_ name: String, _ bytes: [UInt8], _ message: String) throws {
         let (channel, recorder) = try makeChannel()
         try write(channel, bytes)

@@ -6,7 +6,9 @@ import Testing
 struct ProxyProtocolParserTests {
     typealias Bytes = ProxyProtocolBytes
 
-    private func parse(_ bytes: [UInt8], maximumV2Length: Int = ProxyProtocolDecoder.defaultMaximumV2Length) throws(ProxyProtocolError) -> ProxyProtocolParser.Outcome {
+    private func parse(_ bytes: [UInt8], maximumV2Length: Int = ProxyProtocolDecoder.defaultMaximumV2Length) throws(ProxyProtocolError)
+        -> ProxyProtocolParser.Outcome
+    {
         try ProxyProtocolParser.parse(ByteBuffer(bytes: bytes), maximumV2Length: maximumV2Length)
     }
 
@@ -72,16 +74,40 @@ struct ProxyProtocolParserTests {
         ("PROXY TCP5 1.2.3.4 5.6.7.8 1 2\r\n", "malformed PROXY v1 header: protocol \"TCP5\" is not TCP4, TCP6 or UNKNOWN"),
         ("PROXY tcp4 1.2.3.4 5.6.7.8 1 2\r\n", "malformed PROXY v1 header: protocol \"tcp4\" is not TCP4, TCP6 or UNKNOWN"),
         ("PROXY  TCP4 1.2.3.4 5.6.7.8 1 2\r\n", "malformed PROXY v1 header: protocol \"\" is not TCP4, TCP6 or UNKNOWN"),
-        ("PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n", "malformed PROXY v1 header: expected PROXY TCP4 <source> <destination> <source port> <destination port> separated by single spaces"),
-        ("PROXY TCP4 1.2.3.4 5.6.7.8 1 2 \r\n", "malformed PROXY v1 header: expected PROXY TCP4 <source> <destination> <source port> <destination port> separated by single spaces"),
-        ("PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n", "malformed PROXY v1 header: expected PROXY TCP4 <source> <destination> <source port> <destination port> separated by single spaces"),
-        ("PROXY TCP6 ::1 ::2 1\r\n", "malformed PROXY v1 header: expected PROXY TCP6 <source> <destination> <source port> <destination port> separated by single spaces"),
-        ("PROXY TCP4 1.2.3.4\t5.6.7.8 1 2\r\n", "malformed PROXY v1 header: expected PROXY TCP4 <source> <destination> <source port> <destination port> separated by single spaces"),
+        (
+            "PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n",
+            "malformed PROXY v1 header: expected PROXY TCP4 <source> <destination> <source port> <destination port> separated by single spaces"
+        ),
+        (
+            "PROXY TCP4 1.2.3.4 5.6.7.8 1 2 \r\n",
+            "malformed PROXY v1 header: expected PROXY TCP4 <source> <destination> <source port> <destination port> separated by single spaces"
+        ),
+        (
+            "PROXY TCP4 1.2.3.4  5.6.7.8 1 2\r\n",
+            "malformed PROXY v1 header: expected PROXY TCP4 <source> <destination> <source port> <destination port> separated by single spaces"
+        ),
+        (
+            "PROXY TCP6 ::1 ::2 1\r\n",
+            "malformed PROXY v1 header: expected PROXY TCP6 <source> <destination> <source port> <destination port> separated by single spaces"
+        ),
+        (
+            "PROXY TCP4 1.2.3.4\t5.6.7.8 1 2\r\n",
+            "malformed PROXY v1 header: expected PROXY TCP4 <source> <destination> <source port> <destination port> separated by single spaces"
+        ),
         ("PROXY TCP4 01.2.3.4 5.6.7.8 1 2\r\n", "malformed PROXY v1 header: source address \"01.2.3.4\" is not an IPv4 address: octet 01 has a leading zero"),
-        ("PROXY TCP4 1.2.3.4 5.6.7.256 1 2\r\n", "malformed PROXY v1 header: destination address \"5.6.7.256\" is not an IPv4 address: octet 256 is out of range"),
+        (
+            "PROXY TCP4 1.2.3.4 5.6.7.256 1 2\r\n",
+            "malformed PROXY v1 header: destination address \"5.6.7.256\" is not an IPv4 address: octet 256 is out of range"
+        ),
         ("PROXY TCP4 ::1 5.6.7.8 1 2\r\n", "malformed PROXY v1 header: source address \"::1\" is not an IPv4 address: unexpected character ':'"),
-        ("PROXY TCP6 1.2.3.4 ::1 1 2\r\n", "malformed PROXY v1 header: source address \"1.2.3.4\" is not an IPv6 address: expected eight groups of hex digits separated by ':', or fewer with one '::'"),
-        ("PROXY TCP6 ::1 fe80::1%eth0 1 2\r\n", "malformed PROXY v1 header: destination address \"fe80::1%eth0\" is not an IPv6 address: a zone index ('%…') is not allowed"),
+        (
+            "PROXY TCP6 1.2.3.4 ::1 1 2\r\n",
+            "malformed PROXY v1 header: source address \"1.2.3.4\" is not an IPv6 address: expected eight groups of hex digits separated by ':', or fewer with one '::'"
+        ),
+        (
+            "PROXY TCP6 ::1 fe80::1%eth0 1 2\r\n",
+            "malformed PROXY v1 header: destination address \"fe80::1%eth0\" is not an IPv6 address: a zone index ('%…') is not allowed"
+        ),
         ("PROXY TCP4 1.2.3.4 5.6.7.8 65536 2\r\n", "malformed PROXY v1 header: source port \"65536\" is not a number 0…65535 without leading zeros"),
         ("PROXY TCP4 1.2.3.4 5.6.7.8 1 099999\r\n", "malformed PROXY v1 header: destination port \"099999\" is not a number 0…65535 without leading zeros"),
         ("PROXY TCP4 1.2.3.4 5.6.7.8 080 2\r\n", "malformed PROXY v1 header: source port \"080\" is not a number 0…65535 without leading zeros"),
@@ -89,7 +115,10 @@ struct ProxyProtocolParserTests {
         ("PROXY TCP4 1.2.3.4 5.6.7.8 1 \r\n", "malformed PROXY v1 header: destination port \"\" is not a number 0…65535 without leading zeros"),
         ("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\r\n", "malformed PROXY v1 header: destination port \"2?\" is not a number 0…65535 without leading zeros"),
         ("PROXY TCP4 1.2.3.4 5.6.7.8 +1 2\r\n", "malformed PROXY v1 header: source port \"+1\" is not a number 0…65535 without leading zeros"),
-        ("PROXY TCP4 1.2.3.4 5.6.7.8 1 99999999999999999999\r\n", "malformed PROXY v1 header: destination port \"9999999999999999…\" is not a number 0…65535 without leading zeros"),
+        (
+            "PROXY TCP4 1.2.3.4 5.6.7.8 1 99999999999999999999\r\n",
+            "malformed PROXY v1 header: destination port \"9999999999999999…\" is not a number 0…65535 without leading zeros"
+        ),
         ("PROXY TCP4 1.2.3.4 5.6.7.8 1 2\0\r\n", "malformed PROXY v1 header: destination port \"2?\" is not a number 0…65535 without leading zeros"),
         ("proxy TCP4 1.2.3.4 5.6.7.8 1 2\r\n", "the connection did not start with a PROXY protocol v1 or v2 header"),
         ("PROXY\r\n", "the connection did not start with a PROXY protocol v1 or v2 header"),
@@ -103,7 +132,9 @@ struct ProxyProtocolParserTests {
 
     /// A port with a leading zero is refused whichever side it is on (checked before the destination).
     @Test func v1DestinationPortLeadingZero() {
-        #expect(error(Bytes.v1("PROXY TCP4 1.2.3.4 5.6.7.8 1 0443\r\n")) == "malformed PROXY v1 header: destination port \"0443\" is not a number 0…65535 without leading zeros")
+        #expect(
+            error(Bytes.v1("PROXY TCP4 1.2.3.4 5.6.7.8 1 0443\r\n"))
+                == "malformed PROXY v1 header: destination port \"0443\" is not a number 0…65535 without leading zeros")
     }
 
     // MARK: - Version 2
@@ -143,7 +174,8 @@ struct ProxyProtocolParserTests {
     }
 
     @Test func v2TLVsAreSkipped() throws {
-        let tlvs = Bytes.tlv(0x04, [0, 0, 0, 0]) + Bytes.tlv(0x02, Array("preview.example.com".utf8)) + Bytes.tlv(0xEA, [0x01] + Array("vpce-0123456789abcdef".utf8))
+        let tlvs =
+            Bytes.tlv(0x04, [0, 0, 0, 0]) + Bytes.tlv(0x02, Array("preview.example.com".utf8)) + Bytes.tlv(0xEA, [0x01] + Array("vpce-0123456789abcdef".utf8))
         let header = Bytes.v2(family: 1, payload: Bytes.ipv4Block([10, 0, 0, 1], [10, 0, 0, 2], 1, 2) + tlvs)
         #expect(try parse(header + [0x16]) == .header(try ip("10.0.0.1", 1, "10.0.0.2", 2), length: header.count))
         // Padding bytes after the address block (some senders align) are TLV space too.
@@ -173,7 +205,8 @@ struct ProxyProtocolParserTests {
         let block = Array(repeating: UInt8(ascii: "a"), count: 108) + Array(repeating: UInt8(ascii: "b"), count: 108)
         let header = Bytes.v2(family: 3, payload: block)
         #expect(try parse(header) == .header(.none, length: 232))
-        #expect(error(Bytes.v2(family: 3, payload: Array(block.dropLast()))) == "PROXY v2 header for UNIX stream has 215 bytes of addresses, needs at least 216")
+        #expect(
+            error(Bytes.v2(family: 3, payload: Array(block.dropLast()))) == "PROXY v2 header for UNIX stream has 215 bytes of addresses, needs at least 216")
     }
 
     @Test func v2WaitsForTheWholeHeader() throws {
@@ -192,10 +225,19 @@ struct ProxyProtocolParserTests {
         (Bytes.v2(family: 4, payload: []), "PROXY v2 header has address family 4, expected 0…3"),
         (Bytes.v2(command: 0, family: 15, payload: []), "PROXY v2 header has address family 15, expected 0…3"),
         (Bytes.v2(family: 1, transport: 3, payload: []), "PROXY v2 header has transport protocol 3, expected 0…2"),
-        (Bytes.v2(family: 1, transport: 2, payload: Bytes.ipv4Block([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)), "PROXY v2 header describes a datagram flow, which cannot arrive on a TCP listener"),
-        (Bytes.v2(family: 2, transport: 2, payload: Array(repeating: 0, count: 36)), "PROXY v2 header describes a datagram flow, which cannot arrive on a TCP listener"),
+        (
+            Bytes.v2(family: 1, transport: 2, payload: Bytes.ipv4Block([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)),
+            "PROXY v2 header describes a datagram flow, which cannot arrive on a TCP listener"
+        ),
+        (
+            Bytes.v2(family: 2, transport: 2, payload: Array(repeating: 0, count: 36)),
+            "PROXY v2 header describes a datagram flow, which cannot arrive on a TCP listener"
+        ),
         (Bytes.v2(family: 1, payload: [1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 0]), "PROXY v2 header for TCP over IPv4 has 11 bytes of addresses, needs at least 12"),
-        (Bytes.v2(family: 2, payload: Bytes.ipv4Block([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)), "PROXY v2 header for TCP over IPv6 has 12 bytes of addresses, needs at least 36"),
+        (
+            Bytes.v2(family: 2, payload: Bytes.ipv4Block([1, 2, 3, 4], [5, 6, 7, 8], 1, 2)),
+            "PROXY v2 header for TCP over IPv6 has 12 bytes of addresses, needs at least 36"
+        ),
         (Bytes.v2(family: 1, payload: []), "PROXY v2 header for TCP over IPv4 has 0 bytes of addresses, needs at least 12"),
         (Bytes.signature + [0x21, 0x11, 0x08, 0x01], "PROXY v2 header announces 2049 bytes of addresses and TLVs, more than the 2048 allowed"),
         (Bytes.signature + [0x21, 0x11, 0xFF, 0xFF], "PROXY v2 header announces 65535 bytes of addresses and TLVs, more than the 2048 allowed"),

@@ -106,9 +106,11 @@ struct ProxyProtocolSocketTests {
             try await Task.sleep(for: .milliseconds(50))
             try await client.writeAndFlush(ByteBuffer(bytes: header[20...] + payload))
             let received = try await result.get()
-            #expect(received.header == ProxyProtocolHeader(
-                source: try SocketAddress(ipAddress: "203.0.113.7", port: 51234),
-                destination: try SocketAddress(ipAddress: "192.0.2.1", port: 443)))
+            #expect(
+                received.header
+                    == ProxyProtocolHeader(
+                        source: try SocketAddress(ipAddress: "203.0.113.7", port: 51234),
+                        destination: try SocketAddress(ipAddress: "192.0.2.1", port: 443)))
             #expect(received.bytes == payload)
             #expect(received.error == nil)
             try await client.close()

@@ -194,10 +194,11 @@ import Testing
     }
 
     @Test func classifiesFieldsWhileParsing() throws {
-        let parsed = try Wire.request(wireHead(
-            "GET / HTTP/1.1", "hOST: a", "cookie: c=1", "X-DAYTONA-PREVIEW-TOKEN: t", "x-forwarded-for: 1.2.3.4",
-            "Sec-Fetch-Mode: navigate", "X-Custom: y"
-        ))
+        let parsed = try Wire.request(
+            wireHead(
+                "GET / HTTP/1.1", "hOST: a", "cookie: c=1", "X-DAYTONA-PREVIEW-TOKEN: t", "x-forwarded-for: 1.2.3.4",
+                "Sec-Fetch-Mode: navigate", "X-Custom: y"
+            ))
         #expect(parsed.head.fields.map(\.kind) == [.host, .cookie, .previewToken, .xForwardedFor, .secFetchMode, .other])
         #expect(parsed.head.hostField == 0)
     }
@@ -257,8 +258,11 @@ import Testing
 
     @Test func reusesTheSameValueForTheNextHead() throws {
         var head = RequestHead()
-        let first = Array(wireHead("POST /a HTTP/1.1", "Host: a", "Content-Length: 5", "Connection: Upgrade, close",
-                                   "Upgrade: x", "Expect: 100-continue").utf8)
+        let first = Array(
+            wireHead(
+                "POST /a HTTP/1.1", "Host: a", "Content-Length: 5", "Connection: Upgrade, close",
+                "Upgrade: x", "Expect: 100-continue"
+            ).utf8)
         let second = Array(wireHead("GET /b HTTP/1.0").utf8)
         try first.withUnsafeBytes { try head.parse($0, end: $0.count) }
         #expect(head.framing == .contentLength(5) && head.isUpgrade && head.wantsClose && head.expectsContinue)
@@ -514,17 +518,18 @@ import Testing
 
 /// The proxy hands Core's ``RequestHints`` the fields it parsed: the rule that runs is the one tested.
 @Suite struct RequestHeadHintsTests {
-    @Test(arguments: [
-        (wireHead("GET / HTTP/1.1", "Host: a", "Accept: text/html"), RequestKind.navigation, true),
-        (wireHead("HEAD / HTTP/1.1", "Host: a", "ACCEPT: TEXT/HTML"), .navigation, true),
-        (wireHead("GET / HTTP/1.1", "Host: a", "Accept: text/html;q=0"), .other, false),
-        (wireHead("GET / HTTP/1.1", "Host: a", "Sec-Fetch-Mode: cors", "Accept: text/html"), .other, true),
-        (wireHead("POST / HTTP/1.1", "Host: a", "Sec-Fetch-Mode: navigate", "Content-Length: 0"), .other, true),
-        (wireHead("GET / HTTP/1.1", "Host: a", "Connection: upgrade", "Upgrade: websocket", "Accept: text/html"), .upgrade, true),
-        // A bare Upgrade field is no upgrade (RFC 9110 §7.8): an ordinary request, a navigation here.
-        (wireHead("GET / HTTP/1.1", "Host: a", "Upgrade: websocket", "Accept: text/html"), .navigation, true),
-        (wireHead("GET / HTTP/1.1", "Host: a", "Accept: application/json", "Accept: text/html"), .navigation, true),
-    ] as [(String, RequestKind, Bool)])
+    @Test(
+        arguments: [
+            (wireHead("GET / HTTP/1.1", "Host: a", "Accept: text/html"), RequestKind.navigation, true),
+            (wireHead("HEAD / HTTP/1.1", "Host: a", "ACCEPT: TEXT/HTML"), .navigation, true),
+            (wireHead("GET / HTTP/1.1", "Host: a", "Accept: text/html;q=0"), .other, false),
+            (wireHead("GET / HTTP/1.1", "Host: a", "Sec-Fetch-Mode: cors", "Accept: text/html"), .other, true),
+            (wireHead("POST / HTTP/1.1", "Host: a", "Sec-Fetch-Mode: navigate", "Content-Length: 0"), .other, true),
+            (wireHead("GET / HTTP/1.1", "Host: a", "Connection: upgrade", "Upgrade: websocket", "Accept: text/html"), .upgrade, true),
+            // A bare Upgrade field is no upgrade (RFC 9110 §7.8): an ordinary request, a navigation here.
+            (wireHead("GET / HTTP/1.1", "Host: a", "Upgrade: websocket", "Accept: text/html"), .navigation, true),
+            (wireHead("GET / HTTP/1.1", "Host: a", "Accept: application/json", "Accept: text/html"), .navigation, true),
+        ] as [(String, RequestKind, Bool)])
     func parsedHeadsGiveTheirHints(_ wire: String, _ kind: RequestKind, _ html: Bool) throws {
         let parsed = try Wire.request(wire)
         let hints = parsed.bytes.withUnsafeBytes { parsed.head.hints($0) }

@@ -19,15 +19,17 @@ import Testing
 
     @Test func forwardsAPlainRequestWithForwardingFields() throws {
         let output = try Wire.forward(wireHead("GET /a?b HTTP/1.1", "Host: 3000-abc.preview.example", "Accept: */*"))
-        #expect(output == wireHead(
-            "GET /a?b HTTP/1.1",
-            "Host: 3000-abc.preview.example",
-            "Accept: */*",
-            "X-Forwarded-For: 203.0.113.7",
-            "X-Forwarded-Proto: https",
-            "X-Forwarded-Host: 3000-abc.preview.example",
-            "X-Forwarded-Port: 443"
-        ))
+        #expect(
+            output
+                == wireHead(
+                    "GET /a?b HTTP/1.1",
+                    "Host: 3000-abc.preview.example",
+                    "Accept: */*",
+                    "X-Forwarded-For: 203.0.113.7",
+                    "X-Forwarded-Proto: https",
+                    "X-Forwarded-Host: 3000-abc.preview.example",
+                    "X-Forwarded-Port: 443"
+                ))
     }
 
     @Test(arguments: [false, true])
@@ -41,9 +43,11 @@ import Testing
         let input = (["POST /submit HTTP/1.1", "Host: h"] + lines).map { $0 + "\r\n" }.joined() + "\r\n"
         let output = try Wire.forward(input)
         let keep = lowercase ? ["content-length: 3", "x-keep: yes"] : ["Content-Length: 3", "X-Keep: yes"]
-        #expect(output == (["POST /submit HTTP/1.1", "Host: h"] + keep + Self.forwardingLines + [
-            "X-Forwarded-Host: h", "X-Forwarded-Port: 443",
-        ]).map { $0 + "\r\n" }.joined() + "\r\n")
+        #expect(
+            output
+                == (["POST /submit HTTP/1.1", "Host: h"] + keep + Self.forwardingLines + [
+                    "X-Forwarded-Host: h", "X-Forwarded-Port: 443",
+                ]).map { $0 + "\r\n" }.joined() + "\r\n")
         #expect(!output.contains("secret"))
         #expect(!output.contains("evil"))
     }
@@ -63,18 +67,19 @@ import Testing
 
     // MARK: - Cookies
 
-    @Test(arguments: [
-        (["a=1; porthole_session=x; b=2"], ["a=1; b=2"]),
-        (["porthole_session=x"], []),
-        (["porthole_session=x; porthole_session=y"], []),
-        (["porthole_session=x;   a=\"q q\""], ["a=\"q q\""]),
-        (["a=1;porthole_session=x;b=2 ;  c=3"], ["a=1;b=2 ;  c=3"]),
-        (["a=1;  b=2"], ["a=1;  b=2"]),
-        (["xporthole_session=1;porthole_session_x=2"], ["xporthole_session=1;porthole_session_x=2"]),
-        (["a=1", "porthole_session=x", "b=2"], ["a=1", "b=2"]),
-        (["porthole_session=x", "porthole_session=y"], []),
-        (["Porthole_Session=keep"], ["Porthole_Session=keep"]),  // cookie names are case-sensitive
-    ] as [([String], [String])])
+    @Test(
+        arguments: [
+            (["a=1; porthole_session=x; b=2"], ["a=1; b=2"]),
+            (["porthole_session=x"], []),
+            (["porthole_session=x; porthole_session=y"], []),
+            (["porthole_session=x;   a=\"q q\""], ["a=\"q q\""]),
+            (["a=1;porthole_session=x;b=2 ;  c=3"], ["a=1;b=2 ;  c=3"]),
+            (["a=1;  b=2"], ["a=1;  b=2"]),
+            (["xporthole_session=1;porthole_session_x=2"], ["xporthole_session=1;porthole_session_x=2"]),
+            (["a=1", "porthole_session=x", "b=2"], ["a=1", "b=2"]),
+            (["porthole_session=x", "porthole_session=y"], []),
+            (["Porthole_Session=keep"], ["Porthole_Session=keep"]),  // cookie names are case-sensitive
+        ] as [([String], [String])])
     func stripsOnlyPortholesSessionCookie(_ cookies: [String], _ forwarded: [String]) throws {
         let input = (["GET / HTTP/1.1", "Host: h"] + cookies.map { "Cookie: \($0)" }).map { $0 + "\r\n" }.joined() + "\r\n"
         let lines = Self.lines(try Wire.forward(input))
@@ -94,62 +99,77 @@ import Testing
 
     // MARK: - X-Forwarded-*
 
-    @Test(arguments: [
-        ([], "203.0.113.7"),
-        (["198.51.100.1"], "198.51.100.1, 203.0.113.7"),
-        (["198.51.100.1, 10.0.0.1"], "198.51.100.1, 10.0.0.1, 203.0.113.7"),
-        (["a", "b, c"], "a, b, c, 203.0.113.7"),
-        (["a", "b", "c"], "a, b, c, 203.0.113.7"),
-        (["  a  "], "a, 203.0.113.7"),
-    ] as [([String], String)])
+    @Test(
+        arguments: [
+            ([], "203.0.113.7"),
+            (["198.51.100.1"], "198.51.100.1, 203.0.113.7"),
+            (["198.51.100.1, 10.0.0.1"], "198.51.100.1, 10.0.0.1, 203.0.113.7"),
+            (["a", "b, c"], "a, b, c, 203.0.113.7"),
+            (["a", "b", "c"], "a, b, c, 203.0.113.7"),
+            (["  a  "], "a, 203.0.113.7"),
+        ] as [([String], String)])
     func appendsTheClientToXForwardedForOnOneLine(_ existing: [String], _ forwarded: String) throws {
-        let input = (["GET / HTTP/1.1", "Host: h"] + existing.map { "X-Forwarded-For: \($0)" } + ["Accept: */*"])
+        let input =
+            (["GET / HTTP/1.1", "Host: h"] + existing.map { "X-Forwarded-For: \($0)" } + ["Accept: */*"])
             .map { $0 + "\r\n" }.joined() + "\r\n"
         let lines = Self.lines(try Wire.forward(input, rewrite: .trusted))
         #expect(lines.filter { $0.lowercased().hasPrefix("x-forwarded-for") } == ["X-Forwarded-For: \(forwarded)"])
         #expect(lines[2] == "Accept: */*")
     }
 
-    @Test(arguments: [
-        ([""], "203.0.113.7"),
-        (["", "198.51.100.1"], "198.51.100.1, 203.0.113.7"),
-        (["198.51.100.1", ""], "198.51.100.1, 203.0.113.7"),
-    ] as [([String], String)])
+    @Test(
+        arguments: [
+            ([""], "203.0.113.7"),
+            (["", "198.51.100.1"], "198.51.100.1, 203.0.113.7"),
+            (["198.51.100.1", ""], "198.51.100.1, 203.0.113.7"),
+        ] as [([String], String)])
     func emptyXForwardedForLinesAddNoEmptyElements(_ existing: [String], _ forwarded: String) throws {
         // An empty list element would make "the first address" (what most apps read) the empty string.
-        let input = (["GET / HTTP/1.1", "Host: h"] + existing.map { "X-Forwarded-For: \($0)" })
+        let input =
+            (["GET / HTTP/1.1", "Host: h"] + existing.map { "X-Forwarded-For: \($0)" })
             .map { $0 + "\r\n" }.joined() + "\r\n"
         let lines = Self.lines(try Wire.forward(input, rewrite: .trusted))
         #expect(lines.filter { $0.hasPrefix("X-Forwarded-For") } == ["X-Forwarded-For: \(forwarded)"])
     }
 
     @Test func anUntrustedPeersForwardingFieldsAreReplaced() throws {
-        let input = ["GET / HTTP/1.1", "Host: h", "X-Forwarded-For: 198.51.100.1", "X-Forwarded-Proto: http",
-                     "X-Forwarded-Host: evil.example", "X-Forwarded-Port: 1"].map { $0 + "\r\n" }.joined() + "\r\n"
+        let input =
+            [
+                "GET / HTTP/1.1", "Host: h", "X-Forwarded-For: 198.51.100.1", "X-Forwarded-Proto: http",
+                "X-Forwarded-Host: evil.example", "X-Forwarded-Port: 1",
+            ].map { $0 + "\r\n" }.joined() + "\r\n"
         let lines = Self.lines(try Wire.forward(input))
-        #expect(lines.filter { $0.hasPrefix("X-Forwarded") } == [
-            "X-Forwarded-For: 203.0.113.7", "X-Forwarded-Proto: https", "X-Forwarded-Host: h", "X-Forwarded-Port: 443",
-        ])
+        #expect(
+            lines.filter { $0.hasPrefix("X-Forwarded") } == [
+                "X-Forwarded-For: 203.0.113.7", "X-Forwarded-Proto: https", "X-Forwarded-Host: h", "X-Forwarded-Port: 443",
+            ])
     }
 
     @Test func aTrustedProxysForwardedForIsDroppedWhenConnectionNamesItHopByHop() throws {
-        let input = ["GET / HTTP/1.1", "Host: h", "X-Forwarded-For: 198.51.100.1", "Connection: X-Forwarded-For",
-                     "X-Forwarded-For: 198.51.100.2"].map { $0 + "\r\n" }.joined() + "\r\n"
+        let input =
+            [
+                "GET / HTTP/1.1", "Host: h", "X-Forwarded-For: 198.51.100.1", "Connection: X-Forwarded-For",
+                "X-Forwarded-For: 198.51.100.2",
+            ].map { $0 + "\r\n" }.joined() + "\r\n"
         let lines = Self.lines(try Wire.forward(input, rewrite: .trusted))
         #expect(lines.filter { $0.hasPrefix("X-Forwarded-For") } == ["X-Forwarded-For: 203.0.113.7"])
     }
 
     @Test func aTrustedProxysSchemeHostAndPortAreKept() throws {
-        let input = ["GET / HTTP/1.1", "Host: h", "X-Forwarded-For: 198.51.100.1", "X-Forwarded-Proto: https",
-                     "X-Forwarded-Host: app.example", "X-Forwarded-Port: 443"].map { $0 + "\r\n" }.joined() + "\r\n"
+        let input =
+            [
+                "GET / HTTP/1.1", "Host: h", "X-Forwarded-For: 198.51.100.1", "X-Forwarded-Proto: https",
+                "X-Forwarded-Host: app.example", "X-Forwarded-Port: 443",
+            ].map { $0 + "\r\n" }.joined() + "\r\n"
         var rewrite = ForwardingRewrite.trusted
         rewrite.scheme = "http"
         rewrite.listenerPort = "8080"
         let lines = Self.lines(try Wire.forward(input, rewrite: rewrite))
-        #expect(lines.filter { $0.hasPrefix("X-Forwarded") }.sorted() == [
-            "X-Forwarded-For: 198.51.100.1, 203.0.113.7", "X-Forwarded-Host: app.example", "X-Forwarded-Port: 443",
-            "X-Forwarded-Proto: https",
-        ])
+        #expect(
+            lines.filter { $0.hasPrefix("X-Forwarded") }.sorted() == [
+                "X-Forwarded-For: 198.51.100.1, 203.0.113.7", "X-Forwarded-Host: app.example", "X-Forwarded-Port: 443",
+                "X-Forwarded-Proto: https",
+            ])
     }
 
     @Test func rewritesHostToLocalhostAndKeepsTheOriginalInXForwardedHost() throws {
@@ -160,15 +180,17 @@ import Testing
         rewrite.listenerPort = "80"
         rewrite.clientAddress = "2001:db8::1"
         let output = try Wire.forward(wireHead("GET / HTTP/1.1", "Host: 5173-abc.preview.example", "Accept: */*"), rewrite: rewrite)
-        #expect(output == wireHead(
-            "GET / HTTP/1.1",
-            "Host: localhost:5173",
-            "Accept: */*",
-            "X-Forwarded-For: 2001:db8::1",
-            "X-Forwarded-Proto: http",
-            "X-Forwarded-Host: 5173-abc.preview.example",
-            "X-Forwarded-Port: 80"
-        ))
+        #expect(
+            output
+                == wireHead(
+                    "GET / HTTP/1.1",
+                    "Host: localhost:5173",
+                    "Accept: */*",
+                    "X-Forwarded-For: 2001:db8::1",
+                    "X-Forwarded-Proto: http",
+                    "X-Forwarded-Host: 5173-abc.preview.example",
+                    "X-Forwarded-Port: 80"
+                ))
     }
 
     @Test func usesTheStrippedTargetWhenGiven() throws {
@@ -183,22 +205,27 @@ import Testing
 
     @Test func forwardsHTTP10AsHTTP10() throws {
         let output = try Wire.forward(wireHead("GET /old HTTP/1.0", "Connection: keep-alive", "Keep-Alive: timeout=3"))
-        #expect(output == wireHead(
-            "GET /old HTTP/1.0", "X-Forwarded-For: 203.0.113.7", "X-Forwarded-Proto: https", "X-Forwarded-Port: 443"
-        ))
+        #expect(
+            output
+                == wireHead(
+                    "GET /old HTTP/1.0", "X-Forwarded-For: 203.0.113.7", "X-Forwarded-Proto: https", "X-Forwarded-Port: 443"
+                ))
     }
 
     @Test(arguments: ["Upgrade", "keep-alive, Upgrade", "upgrade"])
     func keepsUpgradeAndSaysConnectionUpgradeForUpgrades(_ connection: String) throws {
-        let output = try Wire.forward(wireHead(
-            "GET /ws HTTP/1.1", "Host: h", "Connection: \(connection)", "Upgrade: websocket", "Sec-WebSocket-Key: k",
-            "Sec-WebSocket-Version: 13"
-        ))
-        #expect(output == wireHead(
-            "GET /ws HTTP/1.1", "Host: h", "Upgrade: websocket", "Sec-WebSocket-Key: k", "Sec-WebSocket-Version: 13",
-            "X-Forwarded-For: 203.0.113.7", "X-Forwarded-Proto: https", "X-Forwarded-Host: h", "X-Forwarded-Port: 443",
-            "Connection: upgrade"
-        ))
+        let output = try Wire.forward(
+            wireHead(
+                "GET /ws HTTP/1.1", "Host: h", "Connection: \(connection)", "Upgrade: websocket", "Sec-WebSocket-Key: k",
+                "Sec-WebSocket-Version: 13"
+            ))
+        #expect(
+            output
+                == wireHead(
+                    "GET /ws HTTP/1.1", "Host: h", "Upgrade: websocket", "Sec-WebSocket-Key: k", "Sec-WebSocket-Version: 13",
+                    "X-Forwarded-For: 203.0.113.7", "X-Forwarded-Proto: https", "X-Forwarded-Host: h", "X-Forwarded-Port: 443",
+                    "Connection: upgrade"
+                ))
     }
 
     @Test(arguments: [
@@ -270,9 +297,10 @@ import Testing
     /// `Transfer_Encoding` and friends are read as the real fields by servers that fold `_` into
     /// `-` (CGI, PHP, WSGI): never forwarded, as nginx does by default.
     @Test func dropsFieldNamesWithUnderscores() throws {
-        let output = try Wire.forward(wireHead(
-            "GET / HTTP/1.1", "Host: h", "Transfer_Encoding: chunked", "Content_Length: 5", "X_Custom: 1", "X-Keep: yes"
-        ))
+        let output = try Wire.forward(
+            wireHead(
+                "GET / HTTP/1.1", "Host: h", "Transfer_Encoding: chunked", "Content_Length: 5", "X_Custom: 1", "X-Keep: yes"
+            ))
         #expect(!output.contains("_"))
         #expect(output.contains("X-Keep: yes\r\n"))
     }

@@ -71,45 +71,46 @@ import Testing
 
     // MARK: - Framing
 
-    @Test(arguments: [
-        // (status line, fields, request was HEAD, framing, upstream closes)
-        ("HTTP/1.1 200 OK", ["Content-Length: 5"], false, MessageFraming.contentLength(5), false),
-        ("HTTP/1.1 200 OK", ["Content-Length: 0"], false, .none, false),
-        ("HTTP/1.1 200 OK", ["Content-Length: 5", "Content-Length: 5"], false, .contentLength(5), false),
-        ("HTTP/1.1 200 OK", ["Transfer-Encoding: chunked"], false, .chunked, false),
-        ("HTTP/1.1 200 OK", ["Transfer-Encoding: gzip, chunked"], false, .chunked, false),
-        ("HTTP/1.1 200 OK", ["Transfer-Encoding: CHUNKED"], false, .chunked, false),
-        // A final coding other than chunked: the body runs until close (RFC 9112 §6.3 item 4).
-        ("HTTP/1.1 200 OK", ["Transfer-Encoding: gzip"], false, .untilClose, true),
-        ("HTTP/1.1 200 OK", ["Transfer-Encoding: chunked, gzip"], false, .untilClose, true),
-        ("HTTP/1.1 200 OK", ["Transfer-Encoding: chunked, chunked"], false, .untilClose, true),
-        // Neither length nor coding.
-        ("HTTP/1.1 200 OK", [], false, .untilClose, true),
-        ("HTTP/1.1 500 Oops", ["Content-Type: text/plain"], false, .untilClose, true),
-        // No body whatever the fields say: HEAD, 1xx, 204, 304 (RFC 9112 §6.3 item 1).
-        ("HTTP/1.1 200 OK", ["Content-Length: 100"], true, .none, false),
-        ("HTTP/1.1 200 OK", ["Transfer-Encoding: chunked"], true, .none, false),
-        ("HTTP/1.1 200 OK", [], true, .none, false),
-        ("HTTP/1.1 100 Continue", [], false, .none, false),
-        ("HTTP/1.1 101 Switching Protocols", ["Connection: Upgrade", "Upgrade: websocket"], false, .none, false),
-        ("HTTP/1.1 103 Early Hints", ["Link: </a.css>; rel=preload"], false, .none, false),
-        ("HTTP/1.1 199 Whatever", ["Content-Length: 5"], false, .none, false),
-        ("HTTP/1.1 204 No Content", ["Content-Length: 5"], false, .none, false),
-        ("HTTP/1.1 204 No Content", [], false, .none, false),
-        ("HTTP/1.1 304 Not Modified", ["Content-Length: 5000"], false, .none, false),
-        ("HTTP/1.1 304 Not Modified", ["Transfer-Encoding: chunked"], false, .none, false),
-        // Connection: close and HTTP/1.0 reuse rules (RFC 9112 §9.3).
-        ("HTTP/1.1 200 OK", ["Content-Length: 5", "Connection: close"], false, .contentLength(5), true),
-        ("HTTP/1.1 200 OK", ["Content-Length: 5", "Connection: keep-alive, Close"], false, .contentLength(5), true),
-        ("HTTP/1.1 200 OK", ["Content-Length: 5", "Connection: keep-alive"], false, .contentLength(5), false),
-        ("HTTP/1.0 200 OK", ["Content-Length: 5"], false, .contentLength(5), true),
-        ("HTTP/1.0 200 OK", ["Content-Length: 5", "Connection: keep-alive"], false, .contentLength(5), false),
-        ("HTTP/1.0 200 OK", ["Content-Length: 5", "Connection: Keep-Alive", "Keep-Alive: timeout=5"], false, .contentLength(5), false),
-        ("HTTP/1.0 200 OK", [], false, .untilClose, true),
-        ("HTTP/1.0 200 OK", ["Connection: keep-alive"], false, .untilClose, true),
-        ("HTTP/1.0 204 No Content", [], false, .none, true),
-        ("HTTP/1.0 200 OK", ["Content-Length: 5"], true, .none, true),
-    ] as [(String, [String], Bool, MessageFraming, Bool)])
+    @Test(
+        arguments: [
+            // (status line, fields, request was HEAD, framing, upstream closes)
+            ("HTTP/1.1 200 OK", ["Content-Length: 5"], false, MessageFraming.contentLength(5), false),
+            ("HTTP/1.1 200 OK", ["Content-Length: 0"], false, .none, false),
+            ("HTTP/1.1 200 OK", ["Content-Length: 5", "Content-Length: 5"], false, .contentLength(5), false),
+            ("HTTP/1.1 200 OK", ["Transfer-Encoding: chunked"], false, .chunked, false),
+            ("HTTP/1.1 200 OK", ["Transfer-Encoding: gzip, chunked"], false, .chunked, false),
+            ("HTTP/1.1 200 OK", ["Transfer-Encoding: CHUNKED"], false, .chunked, false),
+            // A final coding other than chunked: the body runs until close (RFC 9112 §6.3 item 4).
+            ("HTTP/1.1 200 OK", ["Transfer-Encoding: gzip"], false, .untilClose, true),
+            ("HTTP/1.1 200 OK", ["Transfer-Encoding: chunked, gzip"], false, .untilClose, true),
+            ("HTTP/1.1 200 OK", ["Transfer-Encoding: chunked, chunked"], false, .untilClose, true),
+            // Neither length nor coding.
+            ("HTTP/1.1 200 OK", [], false, .untilClose, true),
+            ("HTTP/1.1 500 Oops", ["Content-Type: text/plain"], false, .untilClose, true),
+            // No body whatever the fields say: HEAD, 1xx, 204, 304 (RFC 9112 §6.3 item 1).
+            ("HTTP/1.1 200 OK", ["Content-Length: 100"], true, .none, false),
+            ("HTTP/1.1 200 OK", ["Transfer-Encoding: chunked"], true, .none, false),
+            ("HTTP/1.1 200 OK", [], true, .none, false),
+            ("HTTP/1.1 100 Continue", [], false, .none, false),
+            ("HTTP/1.1 101 Switching Protocols", ["Connection: Upgrade", "Upgrade: websocket"], false, .none, false),
+            ("HTTP/1.1 103 Early Hints", ["Link: </a.css>; rel=preload"], false, .none, false),
+            ("HTTP/1.1 199 Whatever", ["Content-Length: 5"], false, .none, false),
+            ("HTTP/1.1 204 No Content", ["Content-Length: 5"], false, .none, false),
+            ("HTTP/1.1 204 No Content", [], false, .none, false),
+            ("HTTP/1.1 304 Not Modified", ["Content-Length: 5000"], false, .none, false),
+            ("HTTP/1.1 304 Not Modified", ["Transfer-Encoding: chunked"], false, .none, false),
+            // Connection: close and HTTP/1.0 reuse rules (RFC 9112 §9.3).
+            ("HTTP/1.1 200 OK", ["Content-Length: 5", "Connection: close"], false, .contentLength(5), true),
+            ("HTTP/1.1 200 OK", ["Content-Length: 5", "Connection: keep-alive, Close"], false, .contentLength(5), true),
+            ("HTTP/1.1 200 OK", ["Content-Length: 5", "Connection: keep-alive"], false, .contentLength(5), false),
+            ("HTTP/1.0 200 OK", ["Content-Length: 5"], false, .contentLength(5), true),
+            ("HTTP/1.0 200 OK", ["Content-Length: 5", "Connection: keep-alive"], false, .contentLength(5), false),
+            ("HTTP/1.0 200 OK", ["Content-Length: 5", "Connection: Keep-Alive", "Keep-Alive: timeout=5"], false, .contentLength(5), false),
+            ("HTTP/1.0 200 OK", [], false, .untilClose, true),
+            ("HTTP/1.0 200 OK", ["Connection: keep-alive"], false, .untilClose, true),
+            ("HTTP/1.0 204 No Content", [], false, .none, true),
+            ("HTTP/1.0 200 OK", ["Content-Length: 5"], true, .none, true),
+        ] as [(String, [String], Bool, MessageFraming, Bool)])
     func framesTheBodyAndDecidesReuse(
         _ statusLine: String, _ fields: [String], _ requestWasHEAD: Bool, _ framing: MessageFraming, _ upstreamCloses: Bool
     ) throws {
@@ -152,17 +153,18 @@ import Testing
 
     // MARK: - Hop-by-hop fields
 
-    @Test(arguments: [
-        (["Content-Length: 0"], false),
-        (["Content-Length: 0", "X-Connection: close"], false),
-        (["Content-Length: 0", "Connection: keep-alive"], true),
-        (["Content-Length: 0", "connection: close"], true),
-        (["Content-Length: 0", "Keep-Alive: timeout=5"], true),
-        (["Content-Length: 0", "Proxy-Connection: keep-alive"], true),
-        (["Content-Length: 0", "Connection:"], true),
-        (["Content-Length: 0", "TE: trailers"], false),
-        (["Content-Length: 0", "Upgrade: h2c"], false),
-    ] as [([String], Bool)])
+    @Test(
+        arguments: [
+            (["Content-Length: 0"], false),
+            (["Content-Length: 0", "X-Connection: close"], false),
+            (["Content-Length: 0", "Connection: keep-alive"], true),
+            (["Content-Length: 0", "connection: close"], true),
+            (["Content-Length: 0", "Keep-Alive: timeout=5"], true),
+            (["Content-Length: 0", "Proxy-Connection: keep-alive"], true),
+            (["Content-Length: 0", "Connection:"], true),
+            (["Content-Length: 0", "TE: trailers"], false),
+            (["Content-Length: 0", "Upgrade: h2c"], false),
+        ] as [([String], Bool)])
     func detectsHopByHopFields(_ fields: [String], _ hasHopByHop: Bool) throws {
         let text = (["HTTP/1.1 200 OK"] + fields).map { $0 + "\r\n" }.joined() + "\r\n"
         let parsed = try Wire.response(text)

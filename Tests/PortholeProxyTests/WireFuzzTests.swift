@@ -174,7 +174,8 @@ import Testing
             while crlf < end && (bytes[crlf] == 0x20 || bytes[crlf] == 0x09) { crlf += 1 }
             findings.check(crlf + 1 < end && bytes[crlf] == 0x0D && bytes[crlf + 1] == 0x0A, "value ends at CRLF", bytes)
             lineStart = crlf + 2
-            let kind = bytes[field.name].contains(UInt8(ascii: "_"))
+            let kind =
+                bytes[field.name].contains(UInt8(ascii: "_"))
                 ? .underscored : bytes.withUnsafeBytes { HeaderField.classify($0, field.name) }
             findings.check(kind == field.kind, "kind matches name", bytes)
         }

@@ -279,4 +279,3 @@ enum ChunkedScan {
 
     static func whole(_ text: String) -> ScanOutcome { whole(Array(text.utf8)) }
 }
-

@@ -35,13 +35,20 @@ struct PostgresPolicyStoreTests {
         try await PostgresCluster.with { cluster in
             let writer = try await Self.open(cluster)
             let reader = try await Self.open(cluster)
-            defer { Task { try? await writer.close(); try? await reader.close() } }
+            defer {
+                Task {
+                    try? await writer.close()
+                    try? await reader.close()
+                }
+            }
             let cursor = try await reader.changes(after: 0).latest
             let started = ContinuousClock.now
             async let woken: Void = reader.waitForChanges(after: cursor, timeout: .seconds(30))
             // Written by hand, as an operator's psql would: the trigger notifies all the same.
             try await Task.sleep(for: .milliseconds(200))
-            try await cluster.psql("INSERT INTO sandboxes VALUES ('by-hand', '10.0.0.9', false, 't', 1, false, NULL, 3, '{}', false, 'started', 1, 1, '{}', NULL)", database: "porthole")
+            try await cluster.psql(
+                "INSERT INTO sandboxes VALUES ('by-hand', '10.0.0.9', false, 't', 1, false, NULL, 3, '{}', false, 'started', 1, 1, '{}', NULL)",
+                database: "porthole")
             await woken
             #expect(ContinuousClock.now - started < .seconds(10), "woken by the notification, not the 30 s timeout")
             #expect(try await reader.changes(after: cursor).ids == ["by-hand"])
@@ -53,14 +60,20 @@ struct PostgresPolicyStoreTests {
         try await PostgresCluster.with { cluster in
             let reader = try await Self.open(cluster)
             let writer = try await Self.open(cluster)
-            defer { Task { try? await reader.close(); try? await writer.close() } }
+            defer {
+                Task {
+                    try? await reader.close()
+                    try? await writer.close()
+                }
+            }
             try await writer.create(samplePolicy("a"))
             let cursor = try await reader.changes(after: 0).latest
             // Each store LISTENs on a connection of its own, opened in the background: both must
             // be listening before the server ends them.
-            #expect(try await eventually(timeout: .seconds(30)) {
-                try await cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'", database: "porthole") == "2\n"
-            })
+            #expect(
+                try await eventually(timeout: .seconds(30)) {
+                    try await cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'", database: "porthole") == "2\n"
+                })
             // The server ends the LISTEN session (an admin, a failover, a proxy's idle timeout).
             let killed = try await cluster.psql(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'", database: "porthole"
@@ -89,10 +102,12 @@ struct PostgresPolicyStoreTests {
             // Another CA: the server cannot prove who it is, and nothing is sent.
             let stranger = try TestPaths.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: stranger) }
-            let made = try await CommandResult.run(TestPaths.which("openssl"), [
-                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=someone else",
-                "-keyout", stranger + "/key.pem", "-out", stranger + "/ca.pem",
-            ])
+            let made = try await CommandResult.run(
+                TestPaths.which("openssl"),
+                [
+                    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=someone else",
+                    "-keyout", stranger + "/key.pem", "-out", stranger + "/ca.pem",
+                ])
             #expect(made.status == 0)
             let refused = await #expect(throws: PolicyStoreError.self) {
                 try await PostgresPolicyStore.open(
@@ -138,7 +153,12 @@ struct PostgresPolicyStoreTests {
         try await PostgresCluster.with { cluster in
             let store = try await Self.open(cluster, timeout: .seconds(1))
             let other = try await Self.open(cluster)
-            defer { Task { try? await store.close(); try? await other.close() } }
+            defer {
+                Task {
+                    try? await store.close()
+                    try? await other.close()
+                }
+            }
             try await store.create(samplePolicy("a", target: "10.0.0.1"))
 
             await cluster.stopServer()
@@ -205,7 +225,11 @@ struct PostgresDeadlineTests {
         #expect(error?.code == .unavailable)
         gate.open()
         // And one that answers in time gets its answer.
-        let answer = try await PostgresPolicyStore.withDeadline(.seconds(5)) { 42 } onTimeout: { PolicyStoreError.unavailable("late") }
+        let answer = try await PostgresPolicyStore.withDeadline(.seconds(5)) {
+            42
+        } onTimeout: {
+            PolicyStoreError.unavailable("late")
+        }
         #expect(answer == 42)
     }
 }

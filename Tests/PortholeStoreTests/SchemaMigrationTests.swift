@@ -69,10 +69,12 @@ struct SchemaMigrationTests {
         let store = try await SQLitePolicyStore.open(path: path, logger: testLogger)
         #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 4)
         let migrated = try #require(try await store.policy(id: "v1"))
-        #expect(migrated == SandboxPolicy(
-            id: "v1", target: "10.0.0.1", isPublic: true, previewToken: "tok", tokenGeneration: 3, networkAllowList: "10.0.0.0/8",
-            labels: ["a": "b"], createdAt: 10, updatedAt: 20
-        ))
+        #expect(
+            migrated
+                == SandboxPolicy(
+                    id: "v1", target: "10.0.0.1", isPublic: true, previewToken: "tok", tokenGeneration: 3, networkAllowList: "10.0.0.0/8",
+                    labels: ["a": "b"], createdAt: 10, updatedAt: 20
+                ))
         #expect(migrated.revokedGrants.isEmpty)
         #expect(migrated.domainAllowList == nil)
         try await store.close()
@@ -100,10 +102,12 @@ struct SchemaMigrationTests {
         let store = try await SQLitePolicyStore.open(path: path, logger: testLogger)
         #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 4)
         let migrated = try #require(try await store.policy(id: "v2"))
-        #expect(migrated == SandboxPolicy(
-            id: "v2", target: "fd00::2", previewToken: "tok", tokenGeneration: 7, networkBlockAll: true, networkAllowList: "10.0.0.0/8",
-            tier: 4, hostRewrite: true, state: .stopped, createdAt: 10, updatedAt: 20, revokedGrants: ["AAAAAAAAAAAAAAAA": 1_800_000_000]
-        ))
+        #expect(
+            migrated
+                == SandboxPolicy(
+                    id: "v2", target: "fd00::2", previewToken: "tok", tokenGeneration: 7, networkBlockAll: true, networkAllowList: "10.0.0.0/8",
+                    tier: 4, hostRewrite: true, state: .stopped, createdAt: 10, updatedAt: 20, revokedGrants: ["AAAAAAAAAAAAAAAA": 1_800_000_000]
+                ))
         #expect(migrated.domainAllowList == nil)
         // The migration is not a change of any sandbox, and the feed's cursor stays valid.
         #expect(try await store.changes(after: feed) == PolicyChanges(latest: feed, ids: [], isComplete: true))

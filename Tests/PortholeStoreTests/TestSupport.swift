@@ -117,7 +117,7 @@ final class InstrumentedPolicyStore: PolicyStore {
             defer { state.heldReads = [] }
             return state.heldReads
         }
-        held.forEach { $0.resume() }
+        for continuation in held { continuation.resume() }
     }
 
     /// Waits until `count` reads are held at the gate.

@@ -26,17 +26,21 @@ import Testing
     @Test func curlVerifiesTheWildcardCertificate() async throws {
         try await self.withServer { server, certificates in
             let host = "3000-abc.preview.localhost"
-            let result = try await run(Peer.curl, [
-                "--silent", "--show-error", "--cacert", certificates.caPath,
-                "--resolve", "\(host):\(server.port):127.0.0.1", "https://\(host):\(server.port)/",
-            ])
+            let result = try await run(
+                Peer.curl,
+                [
+                    "--silent", "--show-error", "--cacert", certificates.caPath,
+                    "--resolve", "\(host):\(server.port):127.0.0.1", "https://\(host):\(server.port)/",
+                ])
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stdout == "sni=\(host) alpn=http/1.1\n")
 
             // The IP address SAN: no SNI is sent for an address, so this is also the default certificate.
-            let byAddress = try await run(Peer.curl, [
-                "--silent", "--show-error", "--cacert", certificates.caPath, "https://127.0.0.1:\(server.port)/",
-            ])
+            let byAddress = try await run(
+                Peer.curl,
+                [
+                    "--silent", "--show-error", "--cacert", certificates.caPath, "https://127.0.0.1:\(server.port)/",
+                ])
             #expect(byAddress.status == 0, "\(byAddress.stderr)")
             #expect(byAddress.stdout == "sni=- alpn=http/1.1\n")
         }
@@ -126,11 +130,13 @@ import Testing
             try bytes.write(to: URL(fileURLWithPath: upload))
 
             let host = "3000-abc.preview.localhost"
-            let result = try await run(Peer.curl, [
-                "--silent", "--show-error", "--cacert", certificates.caPath, "-H", "Expect:",
-                "--resolve", "\(host):\(server.port):127.0.0.1", "--data-binary", "@\(upload)",
-                "-o", download, "https://\(host):\(server.port)/echo",
-            ], timeout: 60)
+            let result = try await run(
+                Peer.curl,
+                [
+                    "--silent", "--show-error", "--cacert", certificates.caPath, "-H", "Expect:",
+                    "--resolve", "\(host):\(server.port):127.0.0.1", "--data-binary", "@\(upload)",
+                    "-o", download, "https://\(host):\(server.port)/echo",
+                ], timeout: 60)
             #expect(result.status == 0, "\(result.stderr)")
             #expect(try Data(contentsOf: URL(fileURLWithPath: download)) == bytes)
         }
@@ -150,11 +156,13 @@ import Testing
                         var bytes = pseudoRandomBytes(count: 3 * 1024 * 1024 + index * 977)
                         bytes[0] = UInt8(index)
                         try bytes.write(to: URL(fileURLWithPath: upload))
-                        let result = try await run(Peer.curl, [
-                            "--silent", "--show-error", "--cacert", certificates.caPath, "-H", "Expect:",
-                            "--resolve", "\(host):\(server.port):127.0.0.1", "--data-binary", "@\(upload)",
-                            "--limit-rate", "4M", "-o", download, "https://\(host):\(server.port)/echo",
-                        ], timeout: 60)
+                        let result = try await run(
+                            Peer.curl,
+                            [
+                                "--silent", "--show-error", "--cacert", certificates.caPath, "-H", "Expect:",
+                                "--resolve", "\(host):\(server.port):127.0.0.1", "--data-binary", "@\(upload)",
+                                "--limit-rate", "4M", "-o", download, "https://\(host):\(server.port)/echo",
+                            ], timeout: 60)
                         #expect(result.status == 0, "\(result.stderr)")
                         #expect(try Data(contentsOf: URL(fileURLWithPath: download)) == bytes)
                     }

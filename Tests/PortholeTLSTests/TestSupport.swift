@@ -32,7 +32,6 @@ func waitUntil(
     }
 }
 
-
 // MARK: - Temporary directories and certificates
 
 final class TemporaryDirectory: Sendable {
@@ -126,7 +125,8 @@ final class TestServer: Sendable {
             .childChannelOption(.autoRead, value: options.autoRead)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let writeBuffer = options.sharedWriteBuffer
+                    let writeBuffer =
+                        options.sharedWriteBuffer
                         ? writeBuffers.withLock { $0[ObjectIdentifier(channel.eventLoop), default: ReusableBuffer()] }
                         : nil
                     let tls = try TLSServerHandler(store: store, allocator: channel.allocator, writeBuffer: writeBuffer)

@@ -44,8 +44,8 @@ public struct PortholeProcess: Sendable {
         do {
             let (_, stderr) = try await process.waitFor("porthole is ready") { _, stderr in stderr.contains("porthole is ready") }
             guard let https = port(in: stderr, mode: "mode=https"),
-                  let http = port(in: stderr, mode: "mode=plainProxy") ?? port(in: stderr, mode: "mode=redirect"),
-                  let admin = port(in: stderr, mode: "mode=admin")
+                let http = port(in: stderr, mode: "mode=plainProxy") ?? port(in: stderr, mode: "mode=redirect"),
+                let admin = port(in: stderr, mode: "mode=admin")
             else { throw TestFailure("no listening lines in:\n\(stderr)") }
             return PortholeProcess(
                 directory: directory, process: process, httpsPort: https, httpPort: http, adminPort: admin, privileges: privileges

@@ -70,10 +70,12 @@ public final class PostgresCluster: Sendable {
         do {
             if tls { try await cluster.makeCertificates() }
             try password.write(toFile: directory + "/password", atomically: true, encoding: .utf8)
-            try await cluster.runAsPostgres(initdb, [
-                "-D", cluster.dataDirectory, "-U", "porthole", "--pwfile", directory + "/password",
-                "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8", "--locale=C",
-            ])
+            try await cluster.runAsPostgres(
+                initdb,
+                [
+                    "-D", cluster.dataDirectory, "-U", "porthole", "--pwfile", directory + "/password",
+                    "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "-E", "UTF8", "--locale=C",
+                ])
             try await cluster.startServer()
             try await cluster.psql("CREATE DATABASE porthole")
         } catch {
@@ -88,12 +90,16 @@ public final class PostgresCluster: Sendable {
         guard let postgres = Self.binary("postgres") else { throw TestFailure("postgres not found") }
         // No fsyncs: a test cluster is thrown away, and only a machine crash would lose what the
         // kernel holds. Commits still reach the WAL, so a stop (SIGQUIT) and start loses nothing.
-        let arguments = [
-            "-D", dataDirectory, "-p", String(port), "-k", directory, "-c", "listen_addresses=127.0.0.1",
-            "-c", "fsync=off", "-c", "full_page_writes=off",
-        ] + (certificateAuthority == nil ? [] : [
-            "-c", "ssl=on", "-c", "ssl_cert_file=\(directory)/server.pem", "-c", "ssl_key_file=\(directory)/server-key.pem",
-        ])
+        let arguments =
+            [
+                "-D", dataDirectory, "-p", String(port), "-k", directory, "-c", "listen_addresses=127.0.0.1",
+                "-c", "fsync=off", "-c", "full_page_writes=off",
+            ]
+            + (certificateAuthority == nil
+                ? []
+                : [
+                    "-c", "ssl=on", "-c", "ssl_cert_file=\(directory)/server.pem", "-c", "ssl_key_file=\(directory)/server-key.pem",
+                ])
         let (executable, fullArguments) = try ServerPrivileges.unprivileged.command(binary: postgres, arguments: arguments, directory: directory)
         let process = try ChildProcess(executable, fullArguments, name: "postgres")
         server.withLockedValue { $0 = process }
@@ -104,10 +110,12 @@ public final class PostgresCluster: Sendable {
 
     /// Stops the server at once (SIGQUIT: connections are cut, as in a crash), keeping its data.
     public func stopServer() async {
-        guard let process = server.withLockedValue({ server in
-            defer { server = nil }
-            return server
-        }) else { return }
+        guard
+            let process = server.withLockedValue({ server in
+                defer { server = nil }
+                return server
+            })
+        else { return }
         process.signal(SIGQUIT)
         _ = try? await process.waitForExit(timeout: .seconds(10))
         process.stop()
@@ -150,13 +158,19 @@ public final class PostgresCluster: Sendable {
             let result = try await CommandResult.run(openssl, arguments)
             guard result.status == 0 else { throw TestFailure("openssl \(arguments.first ?? ""): \(result.stderr)") }
         }
-        try await run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-                       "-subj", "/CN=porthole test database CA", "-keyout", directory + "/ca-key.pem", "-out", directory + "/ca.pem"])
-        try await run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1",
-                       "-keyout", directory + "/server-key.pem", "-out", directory + "/server.csr"])
+        try await run([
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+            "-subj", "/CN=porthole test database CA", "-keyout", directory + "/ca-key.pem", "-out", directory + "/ca.pem",
+        ])
+        try await run([
+            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1",
+            "-keyout", directory + "/server-key.pem", "-out", directory + "/server.csr",
+        ])
         try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(toFile: directory + "/san.ext", atomically: true, encoding: .utf8)
-        try await run(["x509", "-req", "-in", directory + "/server.csr", "-CA", directory + "/ca.pem", "-CAkey", directory + "/ca-key.pem",
-                       "-CAcreateserial", "-days", "2", "-extfile", directory + "/san.ext", "-out", directory + "/server.pem"])
+        try await run([
+            "x509", "-req", "-in", directory + "/server.csr", "-CA", directory + "/ca.pem", "-CAkey", directory + "/ca-key.pem",
+            "-CAcreateserial", "-days", "2", "-extfile", directory + "/san.ext", "-out", directory + "/server.pem",
+        ])
         chmod(directory + "/server-key.pem", 0o600)
     }
 

@@ -27,20 +27,26 @@ public enum ServerPrivileges: Sendable {
         case .unprivileged:
             try Self.chownRecursively(directory, to: Self.nobody)
             let binary = try TestPaths.worldExecutableCopy(of: binary)
-            return (setpriv, [
-                "--reuid=\(Self.nobody.uid)", "--regid=\(Self.nobody.gid)", "--clear-groups",
-                "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--no-new-privs",
-                "--", binary,
-            ] + arguments)
+            return (
+                setpriv,
+                [
+                    "--reuid=\(Self.nobody.uid)", "--regid=\(Self.nobody.gid)", "--clear-groups",
+                    "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--no-new-privs",
+                    "--", binary,
+                ] + arguments
+            )
         case .egressAgent:
             try Self.chownRecursively(directory, to: Self.nobody)
             let binary = try TestPaths.worldExecutableCopy(of: binary)
             let caps = "-all,+net_admin,+net_bind_service"
-            return (setpriv, [
-                "--reuid=\(Self.nobody.uid)", "--regid=\(Self.nobody.gid)", "--clear-groups",
-                "--inh-caps=\(caps)", "--ambient-caps=\(caps)", "--bounding-set=\(caps)",
-                "--", binary,
-            ] + arguments)
+            return (
+                setpriv,
+                [
+                    "--reuid=\(Self.nobody.uid)", "--regid=\(Self.nobody.gid)", "--clear-groups",
+                    "--inh-caps=\(caps)", "--ambient-caps=\(caps)", "--bounding-set=\(caps)",
+                    "--", binary,
+                ] + arguments
+            )
         case .rootWithoutNetAdmin:
             return (setpriv, ["--inh-caps=-net_admin", "--bounding-set=-net_admin", "--", binary] + arguments)
         }

@@ -28,18 +28,16 @@ enum Fixtures {
 
     /// A Vite-like answer to the page load.
     static let response: [UInt8] = Array(
-        (
-            "HTTP/1.1 200 OK\r\n"
-                + "Content-Type: text/html; charset=utf-8\r\n"
-                + "Content-Length: 1234\r\n"
-                + "Cache-Control: no-cache\r\n"
-                + "ETag: W/\"4d2-18c3f0a2b1e\"\r\n"
-                + "Date: Wed, 25 Nov 2026 14:56:00 GMT\r\n"
-                + "Vary: Origin\r\n"
-                + "Connection: keep-alive\r\n"
-                + "Keep-Alive: timeout=5\r\n"
-                + "\r\n"
-        ).utf8
+        ("HTTP/1.1 200 OK\r\n"
+            + "Content-Type: text/html; charset=utf-8\r\n"
+            + "Content-Length: 1234\r\n"
+            + "Cache-Control: no-cache\r\n"
+            + "ETag: W/\"4d2-18c3f0a2b1e\"\r\n"
+            + "Date: Wed, 25 Nov 2026 14:56:00 GMT\r\n"
+            + "Vary: Origin\r\n"
+            + "Connection: keep-alive\r\n"
+            + "Keep-Alive: timeout=5\r\n"
+            + "\r\n").utf8
     )
 
     /// A valid session cookie for port 3000 of the sandbox, as the token exchange issues it.
@@ -53,18 +51,16 @@ enum Fixtures {
 
     private static func requestHead(cookie: String) -> [UInt8] {
         Array(
-            (
-                "GET / HTTP/1.1\r\n"
-                    + "Host: \(host)\r\n"
-                    + "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\n"
-                    + "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
-                    + "Accept-Encoding: gzip, deflate, br, zstd\r\n"
-                    + "Accept-Language: en-US,en;q=0.9\r\n"
-                    + "Sec-Fetch-Mode: navigate\r\n"
-                    + "Cookie: \(cookie)\r\n"
-                    + "Connection: keep-alive\r\n"
-                    + "\r\n"
-            ).utf8
+            ("GET / HTTP/1.1\r\n"
+                + "Host: \(host)\r\n"
+                + "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\n"
+                + "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
+                + "Accept-Encoding: gzip, deflate, br, zstd\r\n"
+                + "Accept-Language: en-US,en;q=0.9\r\n"
+                + "Sec-Fetch-Mode: navigate\r\n"
+                + "Cookie: \(cookie)\r\n"
+                + "Connection: keep-alive\r\n"
+                + "\r\n").utf8
         )
     }
 }

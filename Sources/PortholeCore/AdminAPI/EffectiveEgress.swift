@@ -75,7 +75,9 @@ public struct EffectiveEgress: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case sandboxId, egressClass = "class", source, networks, domains, essentialServices, unenforceable, enforcement
+        case sandboxId
+        case egressClass = "class"
+        case source, networks, domains, essentialServices, unenforceable, enforcement
     }
 
     /// `source` and `unenforceable` are always present, `null` when there is none.

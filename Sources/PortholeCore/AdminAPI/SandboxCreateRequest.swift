@@ -29,6 +29,8 @@ public struct SandboxCreateRequest: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, target, isPublic = "public", networkBlockAll, networkAllowList, domainAllowList, labels, tier, hostRewrite
+        case id, target
+        case isPublic = "public"
+        case networkBlockAll, networkAllowList, domainAllowList, labels, tier, hostRewrite
     }
 }

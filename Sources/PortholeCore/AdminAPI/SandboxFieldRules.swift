@@ -83,7 +83,7 @@ public enum SandboxFieldRules {
     /// The label filter `key=value` split at its first `=`, or `nil` if it is malformed.
     public static func parseLabelFilter(_ text: String) -> (key: String, value: String)? {
         guard text.unicodeScalars.count <= labelFilterMaximumLength, matches(text, labelFilterRegex),
-              let equals = text.firstIndex(of: "=")
+            let equals = text.firstIndex(of: "=")
         else { return nil }
         return (String(text[..<equals]), String(text[text.index(after: equals)...]))
     }

@@ -47,7 +47,9 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, target, isPublic = "public", previewToken, tokenGeneration, networkBlockAll, networkAllowList, domainAllowList, tier, labels
+        case id, target
+        case isPublic = "public"
+        case previewToken, tokenGeneration, networkBlockAll, networkAllowList, domainAllowList, tier, labels
         case hostRewrite, state, createdAt, updatedAt, normalisations
     }
 

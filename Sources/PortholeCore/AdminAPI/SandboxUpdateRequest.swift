@@ -28,7 +28,9 @@ public struct SandboxUpdateRequest: Sendable, Hashable, Encodable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case target, isPublic = "public", networkBlockAll, networkAllowList, domainAllowList, labels, tier, hostRewrite, state
+        case target
+        case isPublic = "public"
+        case networkBlockAll, networkAllowList, domainAllowList, labels, tier, hostRewrite, state
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -79,7 +79,7 @@ enum DNSListener {
             while let message = decoder.nextMessage() {
                 Task {
                     guard let reply = await resolver.answer(message, from: client, overTCP: true),
-                          let framed = try? DNSTCPFraming.frame(reply)
+                        let framed = try? DNSTCPFraming.frame(reply)
                     else { return }
                     channel.writeAndFlush(channel.allocator.buffer(bytes: framed), promise: nil)
                 }

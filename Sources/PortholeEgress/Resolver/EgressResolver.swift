@@ -21,9 +21,10 @@ import PortholeDNS
 ///   connection never races its rule.
 final class EgressResolver: Sendable {
     /// Inserts the addresses answered for `name` into `set` for a sandbox.
-    typealias Allow = @Sendable (
-        _ source: SandboxEgress.Source, _ name: String, _ addresses: [(bytes: [UInt8], ttl: UInt32)], _ set: EgressRuleset.ResolvedSet
-    ) async throws -> Void
+    typealias Allow =
+        @Sendable (
+            _ source: SandboxEgress.Source, _ name: String, _ addresses: [(bytes: [UInt8], ttl: UInt32)], _ set: EgressRuleset.ResolvedSet
+        ) async throws -> Void
 
     let directory: ResolverDirectory
     private let essentialServices: DomainAllowList
@@ -59,7 +60,7 @@ final class EgressResolver: Sendable {
             return DNSResponse.reply(toMalformedQuery: bytes, error: error)
         }
         guard let address = client.ipAddress, let source = SandboxEgress.source(of: address),
-              let entry = directory.entry(for: source)
+            let entry = directory.entry(for: source)
         else {
             return refuse(query, .unknownSource, client: client)
         }
@@ -158,8 +159,13 @@ final class EgressResolver: Sendable {
 /// What the resolver did with queries, for `/metrics` and tests.
 public final class ResolverCounters: Sendable {
     public enum Outcome: String, Sendable, CaseIterable {
-        case answered, unknownSource = "unknown_source", blocked, rateLimited = "rate_limited"
-        case nameNotAllowed = "name_not_allowed", malformed, upstreamFailed = "upstream_failed"
+        case answered
+        case unknownSource = "unknown_source"
+        case blocked
+        case rateLimited = "rate_limited"
+        case nameNotAllowed = "name_not_allowed"
+        case malformed
+        case upstreamFailed = "upstream_failed"
     }
 
     private let counts = NIOLockedValueBox<[Outcome: Int]>([:])

@@ -17,7 +17,8 @@ public final class EgressResolverService: Sendable {
     /// Binds UDP and TCP port `port` on each of `listen` and starts answering for `agent`'s sandboxes.
     public static func start(
         agent: EgressAgent, listen: [String], port: Int = 53, upstreams: [SocketAddress],
-        essentialServices: DomainAllowList, organizationDomains: DomainAllowList = DomainAllowList(entries: []), rateLimit: Int, counters: ResolverCounters = ResolverCounters(),
+        essentialServices: DomainAllowList, organizationDomains: DomainAllowList = DomainAllowList(entries: []), rateLimit: Int,
+        counters: ResolverCounters = ResolverCounters(),
         group: any EventLoopGroup, logger: Logger
     ) async throws -> EgressResolverService {
         let upstream = try await DNSUpstreamClient.start(group: group, servers: upstreams)
@@ -35,7 +36,10 @@ public final class EgressResolverService: Sendable {
                 do {
                     channels += try await DNSListener.bind(host: host, port: port, group: group, resolver: resolver)
                 } catch {
-                    throw ResolverBindError(description: "the resolver cannot listen on \(host) port \(port) (UDP and TCP): \(error); the address must be one of this host's, and port 53 needs CAP_NET_BIND_SERVICE")
+                    throw ResolverBindError(
+                        description:
+                            "the resolver cannot listen on \(host) port \(port) (UDP and TCP): \(error); the address must be one of this host's, and port 53 needs CAP_NET_BIND_SERVICE"
+                    )
                 }
             }
         } catch {

@@ -128,9 +128,10 @@ extension ProxyConnectionHandler {
             }
         } else if armingTimer && taken > 0 {
             let configuration = loop.configuration
-            armTimer(deadline: exchange.bodyClock.progressed(
-                taken, now: now, timeout: configuration.requestBodyTimeout, minimumRate: configuration.requestBodyMinimumRate
-            ))
+            armTimer(
+                deadline: exchange.bodyClock.progressed(
+                    taken, now: now, timeout: configuration.requestBodyTimeout, minimumRate: configuration.requestBodyMinimumRate
+                ))
         }
     }
 

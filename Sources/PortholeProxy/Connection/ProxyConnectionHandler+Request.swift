@@ -51,7 +51,8 @@ extension ProxyConnectionHandler {
             try headSlice.withUnsafeReadableBytes { bytes in try head.parse(bytes, end: end) }
         } catch let error as HTTPParseError {
             loop.giveBack(fields: &head.fields)
-            let response = error.status == 400
+            let response =
+                error.status == 400
                 ? ErrorResponse.badRequest(error.description)
                 : ErrorResponse(status: error.status, code: error.code, message: error.description)
             respondAndClose(response, html: false)
@@ -197,10 +198,11 @@ extension ProxyConnectionHandler {
             let sandboxCap = loop.configuration.maximumExchangesPerSandbox
             if sandboxCap > 0 && exchange.countedSandbox == nil {
                 guard loop.limits.startExchange(with: target.sandboxID, cap: sandboxCap) else {
-                    respond(ErrorResponse(
-                        status: 429, code: "too_many_connections",
-                        message: "sandbox \(target.sandboxID) has too many open connections through this proxy; retry shortly"
-                    ))
+                    respond(
+                        ErrorResponse(
+                            status: 429, code: "too_many_connections",
+                            message: "sandbox \(target.sandboxID) has too many open connections through this proxy; retry shortly"
+                        ))
                     return
                 }
                 exchange.countedSandbox = target.sandboxID
@@ -258,9 +260,10 @@ extension ProxyConnectionHandler {
         }
         let field = exchange.head.fields[hostField].value
         return exchange.headBytes.withUnsafeReadableBytes { bytes in
-            field.count == lastHostField.count && lastHostField.withUnsafeBytes { last in
-                memcmp(last.baseAddress!, bytes.baseAddress! + field.lowerBound, field.count) == 0
-            }
+            field.count == lastHostField.count
+                && lastHostField.withUnsafeBytes { last in
+                    memcmp(last.baseAddress!, bytes.baseAddress! + field.lowerBound, field.count) == 0
+                }
         }
     }
 

@@ -136,14 +136,16 @@ import PortholeCore
         writer.append(string: rewrite.clientAddress)
         writer.append("\r\n")
         // From a trusted proxy, its own X-Forwarded-Proto/Host/Port (kept above) win over ours.
-        let kept = rewrite.trustForwardedFields ? head.fields.reduce(into: (proto: false, host: false, port: false)) { kept, field in
-            switch field.kind {
-            case .xForwardedProto: kept.proto = true
-            case .xForwardedHost: kept.host = true
-            case .xForwardedPort: kept.port = true
-            default: break
-            }
-        } : (proto: false, host: false, port: false)
+        let kept =
+            rewrite.trustForwardedFields
+            ? head.fields.reduce(into: (proto: false, host: false, port: false)) { kept, field in
+                switch field.kind {
+                case .xForwardedProto: kept.proto = true
+                case .xForwardedHost: kept.host = true
+                case .xForwardedPort: kept.port = true
+                default: break
+                }
+            } : (proto: false, host: false, port: false)
         if !kept.proto {
             writer.append("X-Forwarded-Proto: ")
             writer.append(rewrite.scheme)

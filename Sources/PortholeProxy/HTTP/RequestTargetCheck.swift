@@ -20,10 +20,11 @@ enum RequestTargetCheck {
     static func check(_ head: RequestHead, _ bytes: UnsafeRawBufferPointer) -> Outcome {
         if ASCII.equalsUppercase(bytes, head.method, "CONNECT") || ASCII.equalsUppercase(bytes, head.method, "TRACE") {
             let method = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.method]), as: UTF8.self)
-            return .refuse(ErrorResponse(
-                status: 501, code: "method_not_supported",
-                message: "\(method) is not supported: this is a reverse proxy for previews"
-            ))
+            return .refuse(
+                ErrorResponse(
+                    status: 501, code: "method_not_supported",
+                    message: "\(method) is not supported: this is a reverse proxy for previews"
+                ))
         }
         let target = head.target
         let first = bytes[target.lowerBound]
@@ -68,8 +69,9 @@ enum RequestTargetCheck {
             while index < range.upperBound && bytes[index] != UInt8(ascii: ":") {
                 let byte = bytes[index]
                 let lower = byte | 0x20
-                guard (lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+                guard
+                    (lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                        || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
                 else { return false }
                 index += 1
             }
@@ -96,7 +98,7 @@ enum RequestTargetCheck {
         var index = target.lowerBound
         while index < target.upperBound && (isSchemeByte(bytes[index])) { index += 1 }
         guard index > target.lowerBound, index + 2 < target.upperBound,
-              bytes[index] == UInt8(ascii: ":"), bytes[index + 1] == UInt8(ascii: "/"), bytes[index + 2] == UInt8(ascii: "/")
+            bytes[index] == UInt8(ascii: ":"), bytes[index + 1] == UInt8(ascii: "/"), bytes[index + 2] == UInt8(ascii: "/")
         else { return nil }
         let start = index + 3
         var end = start

@@ -101,7 +101,7 @@ final class AccessLog {
             earliest = min(earliest ?? session, session)
         }
         if var token = previewToken, token.utf8.count >= 8,
-           let found = token.withUTF8({ firstIndex(of: UnsafeRawBufferPointer($0), in: path, ignoringCase: false) })
+            let found = token.withUTF8({ firstIndex(of: UnsafeRawBufferPointer($0), in: path, ignoringCase: false) })
         {
             earliest = min(earliest ?? found, found)
         }

@@ -41,10 +41,14 @@ public final class ProxyMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         upstreamConnectFailures = registry.makeCounter(
-            descriptor: .init(namespace: "porthole", metricName: "upstream_connect_failures", unitName: "total", helpText: "Connections to sandboxes that failed (refused, timed out).")
+            descriptor: .init(
+                namespace: "porthole", metricName: "upstream_connect_failures", unitName: "total",
+                helpText: "Connections to sandboxes that failed (refused, timed out).")
         )
         upstreamRetries = registry.makeCounter(
-            descriptor: .init(namespace: "porthole", metricName: "upstream_retries", unitName: "total", helpText: "Safe requests retried after a pooled connection turned out closed.")
+            descriptor: .init(
+                namespace: "porthole", metricName: "upstream_retries", unitName: "total",
+                helpText: "Safe requests retried after a pooled connection turned out closed.")
         )
         activeConnections = registry.makeGauge(
             descriptor: .init(namespace: "porthole", metricName: "client_connections", unitName: "", helpText: "Open client connections.")
@@ -62,19 +66,25 @@ public final class ProxyMetrics: Sendable {
             descriptor: .init(namespace: "porthole", metricName: "tls_handshakes", unitName: "total", helpText: "Completed TLS handshakes.")
         )
         tlsFailures = registry.makeCounter(
-            descriptor: .init(namespace: "porthole", metricName: "tls_failures", unitName: "total", helpText: "TLS connections that failed (handshake or protocol errors).")
+            descriptor: .init(
+                namespace: "porthole", metricName: "tls_failures", unitName: "total", helpText: "TLS connections that failed (handshake or protocol errors).")
         )
         reloads = registry.makeCounter(
             descriptor: .init(namespace: "porthole", metricName: "reloads", unitName: "total", helpText: "Successful certificate or configuration reloads.")
         )
         reloadFailures = registry.makeCounter(
-            descriptor: .init(namespace: "porthole", metricName: "reload_failures", unitName: "total", helpText: "Reloads refused; the previous state stayed in use.")
+            descriptor: .init(
+                namespace: "porthole", metricName: "reload_failures", unitName: "total", helpText: "Reloads refused; the previous state stayed in use.")
         )
         acceptFailures = registry.makeCounter(
-            descriptor: .init(namespace: "porthole", metricName: "accept_failures", unitName: "total", helpText: "Accepted connections closed because setting them up failed (logged).")
+            descriptor: .init(
+                namespace: "porthole", metricName: "accept_failures", unitName: "total",
+                helpText: "Accepted connections closed because setting them up failed (logged).")
         )
         connectionsOverLimit = registry.makeCounter(
-            descriptor: .init(namespace: "porthole", metricName: "connections_over_limit", unitName: "total", helpText: "Connections closed at once because --max-connections was reached.")
+            descriptor: .init(
+                namespace: "porthole", metricName: "connections_over_limit", unitName: "total",
+                helpText: "Connections closed at once because --max-connections was reached.")
         )
     }
 

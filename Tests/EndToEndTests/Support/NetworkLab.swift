@@ -131,7 +131,7 @@ final class NetworkLab: Sendable {
         /// Process takes for an exit and then waits on forever), so it is stopped by its pid file.
         func stop() {
             guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
-                  let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+                let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
             else {
                 FileHandle.standardError.write(Data("dnsmasq pid file \(pidFile) unreadable: it may still run\n".utf8))
                 return

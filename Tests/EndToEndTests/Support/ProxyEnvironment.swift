@@ -49,4 +49,3 @@ func withProxy(
     defer { porthole.stop() }
     try await body(ProxyEnvironment(upstream: upstream, porthole: porthole, tokens: tokens))
 }
-

@@ -36,7 +36,7 @@ final class Upstream: Sendable {
             TestPaths.which("curl"), ["-sS", "-G", "--data-urlencode", "path=\(path)", "http://127.0.0.1:\(httpPort)/seen"]
         )
         guard let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
-              let count = object["count"] as? Int
+            let count = object["count"] as? Int
         else { throw TestFailure("unexpected /seen answer: \(result.stdout) \(result.stderr)") }
         return count
     }

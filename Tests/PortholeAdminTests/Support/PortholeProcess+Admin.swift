@@ -27,4 +27,3 @@ func withServer(arguments: [String] = [], _ body: (PortholeProcess, Upstream) as
     defer { server.stop() }
     try await body(server, upstream)
 }
-
