@@ -15,6 +15,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "porthole", targets: ["porthole"]),
+        .library(name: "PortholeAPI", targets: ["PortholeAPI"]),
         .library(name: "PortholeCore", targets: ["PortholeCore"]),
         .library(name: "PortholeTLS", targets: ["PortholeTLS"]),
         .library(name: "PortholeStore", targets: ["PortholeStore"]),
@@ -53,9 +54,22 @@ let package = Package(
             pkgConfig: "libnftables",
             providers: [.apt(["libnftables-dev"])]
         ),
+        // The admin API's wire types (and the percent codec of its URLs): plain data without a
+        // dependency, so the Swift client builds without the rest of Porthole (or libssl's headers).
+        .target(
+            name: "PortholeAPI",
+            swiftSettings: swiftSettings
+        ),
+        // HMAC-SHA256 over the system OpenSSL and constant-time comparison: the only cryptography
+        // Core's cookies and signed URLs need, kept out of Core's pure logic.
+        .target(
+            name: "PortholeCrypto",
+            dependencies: ["COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PortholeCore",
-            dependencies: ["COpenSSL"],
+            dependencies: ["PortholeAPI", "PortholeCrypto"],
             swiftSettings: swiftSettings
         ),
         // The DNS wire codec of the egress resolver: pure, no dependencies, so it is tested and fuzzed alone.
@@ -153,7 +167,7 @@ let package = Package(
         .target(
             name: "PortholeClient",
             dependencies: [
-                "PortholeCore",
+                "PortholeAPI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -182,7 +196,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PortholeCoreTests",
-            dependencies: ["PortholeCore", "PortholeTestSupport"],
+            dependencies: ["PortholeCore", "PortholeCrypto", "PortholeTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import PortholeCore
+import PortholeCrypto
 
 /// The admin API's bearer token, compared in constant time.
 ///
@@ -25,7 +26,7 @@ public struct AdminToken: Sendable {
     }
 
     public func matches(_ presented: some StringProtocol) -> Bool {
-        PreviewToken.constantTimeEquals(HMACSHA256.authenticationCode(for: Array(presented.utf8), key: key), expected)
+        ConstantTime.equals(HMACSHA256.authenticationCode(for: Array(presented.utf8), key: key), expected)
     }
 
     /// Checks an `Authorization` header value: `Bearer <token>`, the scheme case-insensitive (RFC 9110 §11.1).

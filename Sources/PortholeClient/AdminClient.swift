@@ -6,7 +6,7 @@ import Foundation
 public import NIOCore
 import NIOHTTP1
 public import NIOPosix
-public import PortholeCore
+public import PortholeAPI
 
 /// A typed Swift client of Porthole's admin API: what an orchestrator written in Swift embeds, and what
 /// `porthole sandbox …` uses.

@@ -1,3 +1,5 @@
+import PortholeCrypto
+
 /// The authorisation decision for one preview request: pure, so every rule is tested here and the proxy
 /// only acts on the outcome.
 public enum AccessDecision: Sendable, Hashable {
@@ -106,6 +108,6 @@ public enum AccessDecision: Sendable, Hashable {
     /// An empty stored token matches nothing: a record created without a token must not open to an
     /// empty `X-Preview-Token:` header.
     private static func tokenMatches(_ presented: String, policy: SandboxPolicy) -> Bool {
-        !policy.previewToken.isEmpty && PreviewToken.constantTimeEquals(presented, policy.previewToken)
+        !policy.previewToken.isEmpty && ConstantTime.equals(presented, policy.previewToken)
     }
 }

@@ -1,3 +1,5 @@
+public import PortholeCrypto
+
 /// Operator-wide settings of the access decision.
 public struct AccessRules: Sendable {
     /// Ports that always need a token, even on a public sandbox (e.g. the sandbox's own terminal or

@@ -1,3 +1,5 @@
+public import PortholeCrypto
+
 /// The browser session Porthole sets after a browser opens a preview link with `?preview_token=`:
 /// the token leaves the address bar (and the history, and `Referer`s) and the cookie carries the session.
 ///

@@ -19,21 +19,4 @@ public enum PreviewToken {
         }
         return Base64URL.encode(bytes.prefix(byteCount))
     }
-
-    /// Compares a presented token with the real one without returning early at the first differing byte,
-    /// so response timing does not reveal how long a prefix an attacker has guessed. The length is not
-    /// secret (every token is 43 characters) and may leak.
-    public static func constantTimeEquals(_ a: some StringProtocol, _ b: some StringProtocol) -> Bool {
-        constantTimeEquals(a.utf8, b.utf8)
-    }
-
-    /// Byte-level form of the string comparison above.
-    public static func constantTimeEquals(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for (x, y) in zip(a, b) {
-            difference |= x ^ y
-        }
-        return difference == 0
-    }
 }

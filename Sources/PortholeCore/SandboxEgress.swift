@@ -12,12 +12,7 @@
 /// cannot be matched against a packet's source, so such a sandbox gets no egress at all (fail
 /// closed) and ``unenforceableReason`` says why.
 public struct SandboxEgress: Sendable, Hashable {
-    public enum Class: String, Sendable, Hashable, CaseIterable {
-        case blockAll = "block_all"
-        case restricted
-        case allowList = "allow_list"
-        case open
-    }
+    public typealias Class = EgressClass
 
     /// The address the sandbox's packets come from.
     public enum Source: Sendable, Hashable, CustomStringConvertible {

@@ -177,8 +177,3 @@ extension SandboxPolicy {
         revokedGrants = revokedGrants.filter { $0.value > now }
     }
 }
-
-public enum SandboxState: String, Sendable, Hashable, Codable {
-    case started
-    case stopped
-}

@@ -1,3 +1,5 @@
+public import PortholeCrypto
+
 /// The token of a signed preview URL (`https://<port>-<id>.<domain>/?preview_token=<token>`): it opens one
 /// port of one sandbox without any header until it expires, and it is stateless, so the proxy checks it
 /// from the cached policy with one HMAC and no store read.

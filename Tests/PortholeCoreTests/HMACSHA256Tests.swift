@@ -1,4 +1,5 @@
 import PortholeCore
+import PortholeCrypto
 import Testing
 
 @Suite("HMACSHA256")

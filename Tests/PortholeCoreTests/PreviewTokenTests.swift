@@ -1,5 +1,6 @@
 import PortholeTestSupport
 import PortholeCore
+import PortholeCrypto
 import Testing
 
 @Suite("PreviewToken")
@@ -46,27 +47,27 @@ struct PreviewTokenTests {
         ("\u{0}", "", false),
     ])
     func comparesBytes(_ a: String, _ b: String, _ equal: Bool) {
-        #expect(PreviewToken.constantTimeEquals(a, b) == equal)
-        #expect(PreviewToken.constantTimeEquals(b, a) == equal)
-        #expect(PreviewToken.constantTimeEquals(Array(a.utf8), Array(b.utf8)) == equal)
-        #expect(PreviewToken.constantTimeEquals(a[...], b) == equal)
+        #expect(ConstantTime.equals(a, b) == equal)
+        #expect(ConstantTime.equals(b, a) == equal)
+        #expect(ConstantTime.equals(Array(a.utf8), Array(b.utf8)) == equal)
+        #expect(ConstantTime.equals(a[...], b) == equal)
     }
 
     @Test func everySingleByteDifferenceIsDetected() {
         let token = Array(PreviewToken.generate().utf8)
-        #expect(PreviewToken.constantTimeEquals(token, token))
+        #expect(ConstantTime.equals(token, token))
         for index in token.indices {
             for bit in 0..<8 {
                 var other = token
                 other[index] ^= 1 << bit
-                #expect(!PreviewToken.constantTimeEquals(token, other))
+                #expect(!ConstantTime.equals(token, other))
             }
         }
     }
 
     @Test func worksOnNonContiguousCollections() {
         let a = Array("secret".utf8)
-        #expect(PreviewToken.constantTimeEquals(a.reversed().reversed(), a))
-        #expect(!PreviewToken.constantTimeEquals(a.reversed(), a))
+        #expect(ConstantTime.equals(a.reversed().reversed(), a))
+        #expect(!ConstantTime.equals(a.reversed(), a))
     }
 }

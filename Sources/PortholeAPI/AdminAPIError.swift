@@ -65,15 +65,6 @@ extension AdminAPIError {
         AdminAPIError(status: 403, code: "network_policy_locked", message: message, field: field)
     }
 
-    /// 415 for a body whose `Content-Type` (`nil`: none) is not JSON.
-    public static func unsupportedMediaType(_ contentType: String?) -> AdminAPIError {
-        let sent = contentType.map { "it was sent as \"\(SandboxFieldRules.shown($0))\"" } ?? "it was sent without a Content-Type"
-        return AdminAPIError(
-            status: 415, code: "unsupported_media_type",
-            message: "the request body must be JSON, sent with Content-Type: application/json; \(sent)"
-        )
-    }
-
     public static func storeUnavailable(_ message: String) -> AdminAPIError {
         AdminAPIError(status: 503, code: "store_unavailable", message: message)
     }

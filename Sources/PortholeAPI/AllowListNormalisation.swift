@@ -12,10 +12,5 @@ public struct AllowListNormalisation: Sendable, Hashable, Codable, CustomStringC
         self.normalised = normalised
     }
 
-    /// A parser's normalisation of an entry of `field` (`networkAllowList`, `domainAllowList`).
-    public init(_ normalisation: ListNormalisation, field: String) {
-        self.init(original: normalisation.original, normalised: normalisation.normalised, field: field)
-    }
-
     public var description: String { "\(original) → \(normalised)" }
 }

@@ -24,26 +24,26 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
     /// (`PyPI.org.` → `pypi.org`). Absent when nothing was changed.
     public var normalisations: [AllowListNormalisation]?
 
-    public init(_ policy: SandboxPolicy, normalisations: [NetworkAllowList.Normalisation]) {
-        self.init(policy, reporting: normalisations.map { AllowListNormalisation($0, field: "networkAllowList") })
-    }
-
-    public init(_ policy: SandboxPolicy, reporting normalisations: [AllowListNormalisation] = []) {
-        id = policy.id
-        target = policy.target
-        isPublic = policy.isPublic
-        previewToken = policy.previewToken
-        tokenGeneration = policy.tokenGeneration
-        networkBlockAll = policy.networkBlockAll
-        networkAllowList = policy.networkAllowList
-        domainAllowList = policy.domainAllowList
-        tier = policy.tier
-        labels = policy.labels
-        hostRewrite = policy.hostRewrite
-        state = policy.state
-        createdAt = policy.createdAt
-        updatedAt = policy.updatedAt
-        self.normalisations = normalisations.isEmpty ? nil : normalisations
+    public init(
+        id: String, target: String, isPublic: Bool, previewToken: String, tokenGeneration: UInt32, networkBlockAll: Bool,
+        networkAllowList: String?, domainAllowList: String?, tier: Int, labels: [String: String], hostRewrite: Bool,
+        state: SandboxState, createdAt: Int64, updatedAt: Int64, normalisations: [AllowListNormalisation]? = nil
+    ) {
+        self.id = id
+        self.target = target
+        self.isPublic = isPublic
+        self.previewToken = previewToken
+        self.tokenGeneration = tokenGeneration
+        self.networkBlockAll = networkBlockAll
+        self.networkAllowList = networkAllowList
+        self.domainAllowList = domainAllowList
+        self.tier = tier
+        self.labels = labels
+        self.hostRewrite = hostRewrite
+        self.state = state
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.normalisations = normalisations
     }
 
     private enum CodingKeys: String, CodingKey {

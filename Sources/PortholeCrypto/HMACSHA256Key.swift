@@ -28,7 +28,7 @@ extension HMACSHA256 {
             guard presented.count == byteCount else { return false }
             return withUnsafeTemporaryAllocation(byteCount: byteCount, alignment: 1) { expected in
                 pads.code(first, second, into: expected)
-                return PreviewToken.constantTimeEquals(UnsafeRawBufferPointer(expected), presented)
+                return ConstantTime.equals(UnsafeRawBufferPointer(expected), presented)
             }
         }
     }

@@ -49,14 +49,14 @@ public struct EgressReport: Sendable, Hashable, Codable {
     public var source: String
     /// The class the kernel applies to that address: the record's, or `block_all` while several
     /// records claim it.
-    public var appliedClass: SandboxEgress.Class
+    public var appliedClass: EgressClass
     /// The other sandboxes claiming the same address (sorted); empty normally.
     public var conflictsWith: [String]
     public var resolvedAddresses: [ResolvedAddress]
     public var droppedPackets: DroppedPackets
 
     public init(
-        sandboxId: String, host: String, reportedAt: Int64, source: String, appliedClass: SandboxEgress.Class,
+        sandboxId: String, host: String, reportedAt: Int64, source: String, appliedClass: EgressClass,
         conflictsWith: [String] = [], resolvedAddresses: [ResolvedAddress] = [], droppedPackets: DroppedPackets = .init()
     ) {
         self.sandboxId = sandboxId

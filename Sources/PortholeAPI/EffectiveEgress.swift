@@ -7,7 +7,7 @@
 public struct EffectiveEgress: Sendable, Hashable, Codable {
     public var sandboxId: String
     /// `block_all`, `restricted`, `allow_list` or `open`.
-    public var egressClass: SandboxEgress.Class
+    public var egressClass: EgressClass
     /// The address the sandbox's packets come from; `nil` when its target is a host name.
     public var source: String?
     /// For `allow_list`: the networks it may reach, normalised.
@@ -39,7 +39,7 @@ public struct EffectiveEgress: Sendable, Hashable, Codable {
         /// Unix seconds; refreshed every minute while the agent runs.
         public var reportedAt: Int64
         /// The class the kernel applies (`block_all` while several sandboxes claim the address).
-        public var appliedClass: SandboxEgress.Class
+        public var appliedClass: EgressClass
         public var conflictsWith: [String]
         public var resolvedAddresses: [ResolvedAddress]
         public var droppedPackets: EgressReport.DroppedPackets
@@ -56,22 +56,18 @@ public struct EffectiveEgress: Sendable, Hashable, Codable {
         }
     }
 
-    /// The egress of a record, with the agent's report when it is about the record's current address.
-    public init(_ egress: SandboxEgress, report: EgressReport?, now: Int64) {
-        self.init(egress)
-        if let report, report.source == egress.source?.description {
-            enforcement = Enforcement(report, now: now)
-        }
-    }
-
-    public init(_ egress: SandboxEgress) {
-        sandboxId = egress.sandboxID
-        egressClass = egress.egressClass
-        source = egress.source?.description
-        networks = egress.allowedNetworks.map(\.description)
-        domains = egress.allowedDomains?.entries.map(\.description) ?? []
-        essentialServices = egress.allowsEssentialServices
-        unenforceable = egress.unenforceableReason
+    public init(
+        sandboxId: String, egressClass: EgressClass, source: String?, networks: [String], domains: [String], essentialServices: Bool,
+        unenforceable: String?, enforcement: Enforcement? = nil
+    ) {
+        self.sandboxId = sandboxId
+        self.egressClass = egressClass
+        self.source = source
+        self.networks = networks
+        self.domains = domains
+        self.essentialServices = essentialServices
+        self.unenforceable = unenforceable
+        self.enforcement = enforcement
     }
 
     private enum CodingKeys: String, CodingKey {
@@ -97,5 +93,3 @@ public struct EffectiveEgress: Sendable, Hashable, Codable {
         if let enforcement { try container.encode(enforcement, forKey: .enforcement) } else { try container.encodeNil(forKey: .enforcement) }
     }
 }
-
-extension SandboxEgress.Class: Codable {}
