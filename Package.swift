@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "porthole", targets: ["porthole"]),
         .library(name: "PortholeAPI", targets: ["PortholeAPI"]),
         .library(name: "PortholeCore", targets: ["PortholeCore"]),
+        .library(name: "PortholeNIOUtilities", targets: ["PortholeNIOUtilities"]),
         .library(name: "PortholeTLS", targets: ["PortholeTLS"]),
         .library(name: "PortholeStore", targets: ["PortholeStore"]),
         .library(name: "PortholePostgres", targets: ["PortholePostgres"]),
@@ -77,10 +78,17 @@ let package = Package(
             name: "PortholeDNS",
             swiftSettings: swiftSettings
         ),
+        // Small SwiftNIO helpers the TLS and proxy targets share (ReusableBuffer).
+        .target(
+            name: "PortholeNIOUtilities",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "PortholeTLS",
             dependencies: [
                 "COpenSSL",
+                "PortholeNIOUtilities",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -120,6 +128,7 @@ let package = Package(
             name: "PortholeProxy",
             dependencies: [
                 "PortholeCore",
+                "PortholeNIOUtilities",
                 "PortholeTLS",
                 "PortholeStore",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -217,6 +226,7 @@ let package = Package(
             name: "PortholeTLSTests",
             dependencies: [
                 "PortholeTLS",
+                "PortholeNIOUtilities",
                 "PortholeTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

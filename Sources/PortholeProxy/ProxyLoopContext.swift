@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import PortholeCore
 import PortholeStore
+import PortholeNIOUtilities
 import PortholeTLS
 
 /// What every client connection on one event loop shares: the loop's upstream pool, the access

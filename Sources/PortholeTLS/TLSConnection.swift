@@ -1,5 +1,6 @@
 internal import COpenSSL
 import NIOCore
+import PortholeNIOUtilities
 
 /// One server-side TLS session: the `SSL*` and a custom BIO that moves ciphertext straight between
 /// OpenSSL and `ByteBuffer`s.

@@ -1,4 +1,5 @@
 public import NIOCore
+public import PortholeNIOUtilities
 
 /// Terminates TLS on an accepted connection: ciphertext below, plaintext above.
 ///

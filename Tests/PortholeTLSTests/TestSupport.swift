@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import PortholeNIOUtilities
 import PortholeTLS
 import PortholeTestSupport
 
