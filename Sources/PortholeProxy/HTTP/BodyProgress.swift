@@ -1,6 +1,6 @@
 /// Where a streaming message body stands: how many more bytes belong to it, or that it is chunked
 /// and still open. One value per direction of the exchange in flight.
-public struct BodyProgress: Sendable {
+@_spi(Benchmarks) public struct BodyProgress: Sendable {
     private enum State: Sendable {
         /// The body is complete (or there never was one).
         case complete

@@ -4,7 +4,7 @@ import PortholeCore
 /// the proxy forwards chunked bodies verbatim and only needs to know where they end, and to refuse
 /// framing that a peer could read differently (invalid sizes, bare LF, overflow: RFC 9112 §7.1).
 /// Chunk data is skipped in one step, so the cost is proportional to the framing bytes only.
-public struct ChunkedBodyScanner: Sendable {
+@_spi(Benchmarks) public struct ChunkedBodyScanner: Sendable {
     private enum State: Sendable {
         /// Expecting the first hex digit of a chunk size.
         case sizeStart

@@ -1,6 +1,6 @@
 /// Why a head or a chunked body was refused. Every case closes the connection: after a framing error the
 /// byte stream can no longer be trusted (RFC 9112 §11.2, request smuggling).
-public struct HTTPParseError: Error, Sendable, Hashable, CustomStringConvertible {
+@_spi(Benchmarks) public struct HTTPParseError: Error, Sendable, Hashable, CustomStringConvertible {
     private enum Reason: Hashable, Sendable {
         case malformedRequestLine
         case malformedStatusLine

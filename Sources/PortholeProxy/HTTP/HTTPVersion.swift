@@ -1,5 +1,5 @@
 /// The two HTTP/1 versions Porthole speaks; anything else is refused with 505.
-public enum HTTPVersion: Sendable, Hashable {
+@_spi(Benchmarks) public enum HTTPVersion: Sendable, Hashable {
     case http10
     case http11
 

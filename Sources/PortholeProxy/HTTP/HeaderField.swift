@@ -1,5 +1,5 @@
 /// One header line of a parsed head, as byte ranges into the head buffer (no Strings on the hot path).
-public struct HeaderField: Sendable, Hashable {
+@_spi(Benchmarks) public struct HeaderField: Sendable, Hashable {
     public var name: Range<Int>
     public var value: Range<Int>
     /// Just past the line's CRLF: `name.lowerBound..<lineEnd` is the whole line as it came.

@@ -1,5 +1,5 @@
 /// How the body of a message ends (RFC 9112 §6.3).
-public enum MessageFraming: Sendable, Hashable {
+@_spi(Benchmarks) public enum MessageFraming: Sendable, Hashable {
     /// No body at all.
     case none
     /// Exactly this many bytes follow the head.

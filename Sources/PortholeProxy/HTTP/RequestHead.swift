@@ -1,6 +1,6 @@
 /// A parsed request head: byte ranges into the buffer it was parsed from, plus what the proxy needs
 /// to route, authorise and frame the message. Parsing allocates nothing but the reused `fields` array.
-public struct RequestHead: Sendable {
+@_spi(Benchmarks) public struct RequestHead: Sendable {
     public var method: Range<Int> = 0..<0
     public var target: Range<Int> = 0..<0
     public var version: HTTPVersion = .http11

@@ -1,6 +1,6 @@
 /// A parsed response head from an upstream: status, framing and whether the upstream keeps the
 /// connection open. Ranges point into the buffer it was parsed from.
-public struct ResponseHead: Sendable {
+@_spi(Benchmarks) public struct ResponseHead: Sendable {
     public var status: Int = 0
     public var version: HTTPVersion = .http11
     /// End of the status line, just past its CRLF.
