@@ -227,6 +227,8 @@ let package = Package(
             dependencies: [
                 "PortholeTLS",
                 "PortholeNIOUtilities",
+                // A second, independent TLS implementation as the in-memory tests' client.
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 "PortholeTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
