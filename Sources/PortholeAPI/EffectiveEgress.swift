@@ -10,9 +10,9 @@ public struct EffectiveEgress: Sendable, Hashable, Codable {
     public var egressClass: EgressClass
     /// The address the sandbox's packets come from; `nil` when its target is a host name.
     public var source: String?
-    /// For `allow_list`: the networks it may reach, normalised.
+    /// For `allow_list`: the networks it may reach, normalized.
     public var networks: [String]
-    /// For `allow_list`: the names it may resolve, and so reach, normalised.
+    /// For `allow_list`: the names it may resolve, and so reach, normalized.
     public var domains: [String]
     /// Whether the essential services (package, container and source registries) are reachable on top
     /// of the above: for `restricted` and `allow_list`.

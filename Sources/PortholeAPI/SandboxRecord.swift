@@ -7,9 +7,9 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
     public var previewToken: String
     public var tokenGeneration: UInt32
     public var networkBlockAll: Bool
-    /// Normalised comma-separated IPv4 CIDRs; `nil`: full access (subject to the tier).
+    /// Normalized comma-separated IPv4 CIDRs; `nil`: full access (subject to the tier).
     public var networkAllowList: String?
-    /// Normalised comma-separated DNS names and `*.name` wildcards; `nil`: none.
+    /// Normalized comma-separated DNS names and `*.name` wildcards; `nil`: none.
     public var domainAllowList: String?
     public var tier: Int
     public var labels: [String: String]
@@ -22,12 +22,12 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
     /// On answers to writes: allow-list entries stored in another spelling than given: host bits
     /// cleared (`192.168.1.0/16` → `192.168.0.0/16`), names lowercased and without the trailing dot
     /// (`PyPI.org.` → `pypi.org`). Absent when nothing was changed.
-    public var normalisations: [AllowListNormalisation]?
+    public var normalizations: [AllowListNormalization]?
 
     public init(
         id: String, target: String, isPublic: Bool, previewToken: String, tokenGeneration: UInt32, networkBlockAll: Bool,
         networkAllowList: String?, domainAllowList: String?, tier: Int, labels: [String: String], hostRewrite: Bool,
-        state: SandboxState, createdAt: Int64, updatedAt: Int64, normalisations: [AllowListNormalisation]? = nil
+        state: SandboxState, createdAt: Int64, updatedAt: Int64, normalizations: [AllowListNormalization]? = nil
     ) {
         self.id = id
         self.target = target
@@ -43,14 +43,16 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
         self.state = state
         self.createdAt = createdAt
         self.updatedAt = updatedAt
-        self.normalisations = normalisations
+        self.normalizations = normalizations
     }
 
     private enum CodingKeys: String, CodingKey {
         case id, target
         case isPublic = "public"
         case previewToken, tokenGeneration, networkBlockAll, networkAllowList, domainAllowList, tier, labels
-        case hostRewrite, state, createdAt, updatedAt, normalisations
+        case hostRewrite, state, createdAt, updatedAt
+        // The wire keeps the spelling it was published with (Swift identifiers are American).
+        case normalizations = "normalisations"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -69,7 +71,7 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
         state = try container.decode(SandboxState.self, forKey: .state)
         createdAt = try container.decode(Int64.self, forKey: .createdAt)
         updatedAt = try container.decode(Int64.self, forKey: .updatedAt)
-        normalisations = try container.decodeIfPresent([AllowListNormalisation].self, forKey: .normalisations)
+        normalizations = try container.decodeIfPresent([AllowListNormalization].self, forKey: .normalizations)
     }
 
     /// `networkAllowList` and `domainAllowList` are always present (`null` for none), so "no list" is explicit.
@@ -97,6 +99,6 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
         try container.encode(state, forKey: .state)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
-        try container.encodeIfPresent(normalisations, forKey: .normalisations)
+        try container.encodeIfPresent(normalizations, forKey: .normalizations)
     }
 }

@@ -71,7 +71,7 @@ public final class SandboxControlPlane: Sendable {
         }
         // A negative entry for this id ("no such sandbox") may be cached from before.
         cache?.invalidate(policy.id)
-        return SandboxRecord(policy, reporting: Self.normalisations(allowList, domainAllowList))
+        return SandboxRecord(policy, reporting: Self.normalizations(allowList, domainAllowList))
     }
 
     public func sandbox(id: String) async throws -> SandboxRecord {
@@ -266,17 +266,17 @@ public final class SandboxControlPlane: Sendable {
     }
 
     /// Reads, changes and writes one record under its lock, then invalidates the cache. `change` returns
-    /// the allow-list normalisations to report.
+    /// the allow-list normalizations to report.
     private func modify(
         _ id: String,
         skipWriteIf: @escaping @Sendable (SandboxPolicy) -> Bool = { _ in false },
-        _ change: @escaping @Sendable (inout SandboxPolicy) throws -> [AllowListNormalisation]
+        _ change: @escaping @Sendable (inout SandboxPolicy) throws -> [AllowListNormalization]
     ) async throws -> SandboxRecord {
         let now = configuration.now()
         let record = try await locks.withLock(id) { () async throws -> SandboxRecord in
             guard var policy = try await self.store.policy(id: id) else { throw AdminAPIError.sandboxNotFound(id) }
             if skipWriteIf(policy) { return SandboxRecord(policy) }
-            let normalisations = try change(&policy)
+            let normalizations = try change(&policy)
             policy.pruneRevokedGrants(now: now)
             policy.updatedAt = max(now, policy.createdAt)
             do {
@@ -285,7 +285,7 @@ public final class SandboxControlPlane: Sendable {
                 // Deleted by another process between the read and the write.
                 throw AdminAPIError.sandboxNotFound(id)
             }
-            return SandboxRecord(policy, reporting: normalisations)
+            return SandboxRecord(policy, reporting: normalizations)
         }
         cache?.invalidate(id)
         return record
@@ -338,7 +338,7 @@ public final class SandboxControlPlane: Sendable {
 
     /// Applies network fields and enforces the tier lock on the result, when the request touched the
     /// network settings or the tier.
-    private static func applyNetwork(_ policy: inout SandboxPolicy, _ update: NetworkUpdate, tierChanged: Bool) throws -> [AllowListNormalisation] {
+    private static func applyNetwork(_ policy: inout SandboxPolicy, _ update: NetworkUpdate, tierChanged: Bool) throws -> [AllowListNormalization] {
         var networkList: NetworkAllowList? = nil
         var domainList: DomainAllowList? = nil
         if let blockAll = update.blockAll { policy.networkBlockAll = blockAll }
@@ -367,13 +367,13 @@ public final class SandboxControlPlane: Sendable {
                 domainAllowList: policy.domainAllowList
             )
         }
-        return normalisations(networkList, domainList)
+        return normalizations(networkList, domainList)
     }
 
     /// What the answer to a write reports: network entries first, then names, each in the order given.
-    private static func normalisations(_ networks: NetworkAllowList?, _ domains: DomainAllowList?) -> [AllowListNormalisation] {
-        (networks?.normalisations ?? []).map { AllowListNormalisation($0, field: "networkAllowList") }
-            + (domains?.normalisations ?? []).map { AllowListNormalisation($0, field: "domainAllowList") }
+    private static func normalizations(_ networks: NetworkAllowList?, _ domains: DomainAllowList?) -> [AllowListNormalization] {
+        (networks?.normalizations ?? []).map { AllowListNormalization($0, field: "networkAllowList") }
+            + (domains?.normalizations ?? []).map { AllowListNormalization($0, field: "domainAllowList") }
     }
 
     /// The 403 names the first custom setting a locked tier refuses, in the order the record lists them.

@@ -27,7 +27,7 @@ public struct AddressRanges: Sendable, Hashable, CustomStringConvertible {
     /// No address at all (as trusted proxies: every forwarding header from a client is replaced).
     public static let none = AddressRanges(networks: [])
 
-    /// Normalised, duplicates removed, in the order first given.
+    /// Normalized, duplicates removed, in the order first given.
     public let networks: [Network]
     // Kept apart so that a lookup scans only entries of the address's own family.
     private let ipv4: [IPv4CIDR]
@@ -38,12 +38,12 @@ public struct AddressRanges: Sendable, Hashable, CustomStringConvertible {
         var seen = Set<Network>()
         var kept: [Network] = []
         for network in networks {
-            let normalised: Network =
+            let normalized: Network =
                 switch network {
-                case .v4(let cidr): .v4(cidr.normalised)
-                case .v6(let cidr): Self.unmapped(cidr.normalised)
+                case .v4(let cidr): .v4(cidr.normalized)
+                case .v6(let cidr): Self.unmapped(cidr.normalized)
                 }
-            if seen.insert(normalised).inserted { kept.append(normalised) }
+            if seen.insert(normalized).inserted { kept.append(normalized) }
         }
         self.networks = kept
         self.ipv4 = kept.compactMap { if case .v4(let cidr) = $0 { cidr } else { nil } }
@@ -84,7 +84,7 @@ public struct AddressRanges: Sendable, Hashable, CustomStringConvertible {
             } catch {
                 throw .invalidIPv6(entry, error)
             }
-            guard cidr.isNormalised else { throw .hostBitsSet(entry, network: cidr.normalised.description) }
+            guard cidr.isNormalized else { throw .hostBitsSet(entry, network: cidr.normalized.description) }
             return unmapped(cidr)
         }
         let cidr: IPv4CIDR
@@ -93,7 +93,7 @@ public struct AddressRanges: Sendable, Hashable, CustomStringConvertible {
         } catch {
             throw .invalidIPv4(entry, error)
         }
-        guard cidr.isNormalised else { throw .hostBitsSet(entry, network: cidr.normalised.description) }
+        guard cidr.isNormalized else { throw .hostBitsSet(entry, network: cidr.normalized.description) }
         return .v4(cidr)
     }
 
@@ -141,7 +141,7 @@ public struct AddressRanges: Sendable, Hashable, CustomStringConvertible {
         return contains(address)
     }
 
-    /// The normalised comma-separated form, which parses back to the same list: `10.0.0.0/8,fd00::/8`.
+    /// The normalized comma-separated form, which parses back to the same list: `10.0.0.0/8,fd00::/8`.
     public var description: String {
         networks.map(\.description).joined(separator: ",")
     }

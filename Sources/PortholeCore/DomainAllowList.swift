@@ -1,4 +1,4 @@
-/// The domain allow list of a sandbox, stored in the API field `domainAllowList` in the normalised
+/// The domain allow list of a sandbox, stored in the API field `domainAllowList` in the normalized
 /// comma-separated form ``description`` gives: `pypi.org,*.github.com`.
 ///
 /// The egress resolver answers a sandbox's DNS query only when ``allows(_:)`` is true for the name (or
@@ -8,7 +8,7 @@
 /// `*.github.com` matches names *below* `github.com` (`api.github.com`, `a.b.github.com`) but not
 /// `github.com` itself: list both, `github.com, *.github.com`, to reach both.
 public struct DomainAllowList: Sendable, Hashable, CustomStringConvertible {
-    public typealias Normalisation = ListNormalisation
+    public typealias Normalization = ListNormalization
 
     /// The firewall holds one address set per allowed name pattern; the limit keeps a sandbox's share small.
     public static let defaultMaxEntries = 10
@@ -16,19 +16,19 @@ public struct DomainAllowList: Sendable, Hashable, CustomStringConvertible {
     /// Duplicates removed, in the order first given.
     public let entries: [DomainPattern]
     /// Entries given in upper case or with the trailing dot, as ``parse(_:maxEntries:)`` found them.
-    public let normalisations: [Normalisation]
+    public let normalizations: [Normalization]
     /// For ``allows(_:)``: one lookup per label of the asked name instead of a scan of every entry.
     private let exactNames: Set<String>
     private let wildcardBases: Set<String>
 
     public init(entries: [DomainPattern]) {
-        self.init(entries: entries, normalisations: [])
+        self.init(entries: entries, normalizations: [])
     }
 
-    private init(entries: [DomainPattern], normalisations: [Normalisation]) {
+    private init(entries: [DomainPattern], normalizations: [Normalization]) {
         var seen = Set<DomainPattern>()
         self.entries = entries.filter { seen.insert($0).inserted }
-        self.normalisations = normalisations
+        self.normalizations = normalizations
         self.exactNames = Set(self.entries.filter { !$0.isWildcard }.map(\.name))
         self.wildcardBases = Set(self.entries.filter(\.isWildcard).map(\.name))
     }
@@ -39,7 +39,7 @@ public struct DomainAllowList: Sendable, Hashable, CustomStringConvertible {
         guard !CommaSeparatedList.trimmed(text[...]).isEmpty else { throw .empty }
 
         var patterns: [DomainPattern] = []
-        var normalisations: [Normalisation] = []
+        var normalizations: [Normalization] = []
         for (offset, entry) in CommaSeparatedList.entries(text).enumerated() {
             guard !entry.isEmpty else { throw .emptyEntry(position: offset + 1) }
             let pattern: DomainPattern
@@ -49,12 +49,12 @@ public struct DomainAllowList: Sendable, Hashable, CustomStringConvertible {
                 throw .invalidEntry(String(entry), error)
             }
             if pattern.description != entry {
-                let note = Normalisation(original: String(entry), normalised: pattern.description)
-                if !normalisations.contains(note) { normalisations.append(note) }
+                let note = Normalization(original: String(entry), normalized: pattern.description)
+                if !normalizations.contains(note) { normalizations.append(note) }
             }
             patterns.append(pattern)
         }
-        let list = DomainAllowList(entries: patterns, normalisations: normalisations)
+        let list = DomainAllowList(entries: patterns, normalizations: normalizations)
         // Counted after collapsing duplicates: repeating an entry costs the firewall nothing.
         guard list.entries.count <= maxEntries else {
             throw .tooManyEntries(maximum: maxEntries, got: list.entries.count)
@@ -101,7 +101,7 @@ public struct DomainAllowList: Sendable, Hashable, CustomStringConvertible {
         return false
     }
 
-    /// The normalised comma-separated form: `pypi.org,*.github.com`. ``parse(_:maxEntries:)`` reads it
+    /// The normalized comma-separated form: `pypi.org,*.github.com`. ``parse(_:maxEntries:)`` reads it
     /// back to the same list.
     public var description: String {
         entries.map(\.description).joined(separator: ",")

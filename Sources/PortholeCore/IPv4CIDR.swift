@@ -1,6 +1,6 @@
 /// An IPv4 network in CIDR notation, as used in sandbox network allow lists.
 public struct IPv4CIDR: Sendable, Hashable, CustomStringConvertible {
-    /// Host byte order. May have host bits set until ``normalised`` is taken.
+    /// Host byte order. May have host bits set until ``normalized`` is taken.
     public let address: UInt32
     /// 0…32.
     public let prefixLength: UInt8
@@ -34,12 +34,12 @@ public struct IPv4CIDR: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The same network with host bits cleared: `192.168.1.0/16` → `192.168.0.0/16`.
-    public var normalised: IPv4CIDR {
+    public var normalized: IPv4CIDR {
         IPv4CIDR(address: address & mask, prefixLength: prefixLength)
     }
 
     /// True when no host bits are set.
-    public var isNormalised: Bool {
+    public var isNormalized: Bool {
         address & ~mask == 0
     }
 

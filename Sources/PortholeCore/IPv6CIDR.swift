@@ -1,6 +1,6 @@
 /// An IPv6 network in CIDR notation (`2001:db8::/32`).
 public struct IPv6CIDR: Sendable, Hashable, CustomStringConvertible {
-    /// May have host bits set until ``normalised`` is taken.
+    /// May have host bits set until ``normalized`` is taken.
     public let address: IPv6Address
     /// 0…128.
     public let prefixLength: UInt8
@@ -33,13 +33,13 @@ public struct IPv6CIDR: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The same network with host bits cleared: `2001:db8::1/32` → `2001:db8::/32`.
-    public var normalised: IPv6CIDR {
+    public var normalized: IPv6CIDR {
         let mask = self.mask
         return IPv6CIDR(address: IPv6Address(high: address.high & mask.high, low: address.low & mask.low), prefixLength: prefixLength)
     }
 
     /// True when no host bits are set.
-    public var isNormalised: Bool {
+    public var isNormalized: Bool {
         let mask = self.mask
         return address.high & ~mask.high == 0 && address.low & ~mask.low == 0
     }

@@ -66,12 +66,12 @@ public struct SandboxPolicy: Sendable, Hashable {
         get { storage.fields.networkBlockAll }
         set { update { $0.networkBlockAll = newValue } }
     }
-    /// Normalised comma-separated IPv4 CIDRs (`10.0.0.0/8,172.16.0.0/12`); `nil` means full access (subject to tier).
+    /// Normalized comma-separated IPv4 CIDRs (`10.0.0.0/8,172.16.0.0/12`); `nil` means full access (subject to tier).
     public var networkAllowList: String? {
         get { storage.fields.networkAllowList }
         set { update { $0.networkAllowList = newValue } }
     }
-    /// Normalised comma-separated DNS names and wildcards (`pypi.org,*.github.com`, see ``DomainAllowList``):
+    /// Normalized comma-separated DNS names and wildcards (`pypi.org,*.github.com`, see ``DomainAllowList``):
     /// the names the sandbox may resolve, and so reach, besides the essential services; `nil` means none.
     public var domainAllowList: String? {
         get { storage.fields.domainAllowList }

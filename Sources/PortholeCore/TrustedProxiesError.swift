@@ -48,7 +48,7 @@ public struct TrustedProxiesError: Error, Sendable, Hashable, CustomStringConver
         case .invalidIPv6(let entry, let error):
             "\(noun) \"\(entry)\" is not an IPv6 address or CIDR: \(error.message)"
         case .hostBitsSet(let entry, let network):
-            // Refused rather than normalised: `10.0.0.1/8` may mean the host or the network, and a
+            // Refused rather than normalized: `10.0.0.1/8` may mean the host or the network, and a
             // guess here decides who may set X-Forwarded-For.
             "\(noun) \"\(entry)\" has host bits set; write the network as \(network) or the host as a bare address"
         }

@@ -33,10 +33,12 @@ public struct ProxyConfiguration: Sendable {
     /// Below Node's 5 s so that the proxy, not the dev server, closes idle connections.
     public var upstreamIdleTimeout: TimeAmount = .seconds(4)
     public var upstreamMaximumIdlePerTarget = 512
-    /// Concurrent exchanges (requests in flight and open tunnels) per sandbox before 429; 0 = no cap.
+    /// `--max-connections-per-sandbox`: the connections to one sandbox that may be open at once
+    /// through this process, that is its exchanges in flight (each holds one upstream connection:
+    /// requests being answered and open tunnels), before 429; 0 = no cap.
     /// Counted across all event loops, so the cap is exact. Turned on by a reload, it counts only
     /// the exchanges that start after it.
-    public var maximumExchangesPerSandbox = 0
+    public var maximumConnectionsPerSandbox = 0
     /// Client connections (all event loops together) before new ones are closed at once; 0 = no cap.
     public var maximumConnections = 0
     /// Where sandbox targets may be (`--allow-target`); checked on every new upstream connection.

@@ -506,7 +506,7 @@ extension SQLitePolicyStore {
         "ALTER TABLE sandboxes ADD COLUMN revoked_grants TEXT NOT NULL DEFAULT '{}'"
     ]
 
-    /// Version 3: the domain allow list (`SandboxPolicy.domainAllowList`), normalised comma-separated
+    /// Version 3: the domain allow list (`SandboxPolicy.domainAllowList`), normalized comma-separated
     /// names as the network allow list is kept; `NULL` (every existing row) means none.
     private static let schemaV3: [String] = [
         "ALTER TABLE sandboxes ADD COLUMN domain_allow_list TEXT"

@@ -439,11 +439,11 @@ extension SandboxCommand {
     }
 
     static func printNormalisations(_ record: SandboxRecord) {
-        for note in record.normalisations ?? [] {
+        for note in record.normalizations ?? [] {
             if note.field == "domainAllowList" {
-                print("note: domain allow list entry \(note.original) was stored as \(note.normalised)")
+                print("note: domain allow list entry \(note.original) was stored as \(note.normalized)")
             } else {
-                print("note: network allow list entry \(note.original) was stored as \(note.normalised) (host bits cleared)")
+                print("note: network allow list entry \(note.original) was stored as \(note.normalized) (host bits cleared)")
             }
         }
     }

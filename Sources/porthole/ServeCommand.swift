@@ -263,7 +263,7 @@ extension ServeCommand {
         proxyConfiguration.upstreamResponseTimeout = .seconds(Int64(settings.upstreamResponseTimeout))
         proxyConfiguration.accessLog = settings.accessLog
         proxyConfiguration.tunnelGracePeriod = .seconds(Int64(settings.tunnelGrace))
-        proxyConfiguration.maximumExchangesPerSandbox = settings.maximumConnectionsPerSandbox
+        proxyConfiguration.maximumConnectionsPerSandbox = settings.maximumConnectionsPerSandbox
         proxyConfiguration.trustedProxies = settings.trustedProxies
         proxyConfiguration.upstreamTargets = settings.upstreamTargets
         proxyConfiguration.maximumConnections = settings.maximumConnections

@@ -25,7 +25,7 @@ struct AdminAPITests {
             #expect(!created.hostRewrite)
             #expect(created.state == .started)
             #expect(created.previewToken.count == 43)
-            #expect(created.normalisations == nil)
+            #expect(created.normalizations == nil)
             #expect(try await client.sandbox(id: "web-1") == created)
 
             // An id is generated when absent: DNS-label-safe.
@@ -154,7 +154,7 @@ struct AdminAPITests {
                 SandboxCreateRequest(id: "internal-only", target: "10.20.0.6", networkAllowList: "10.0.0.0/8,172.16.0.0/12")
             )
             #expect(internalOnly.networkAllowList == "10.0.0.0/8,172.16.0.0/12")
-            #expect(internalOnly.normalisations == nil)
+            #expect(internalOnly.normalizations == nil)
             // refreshData: what is stored reads back the same.
             #expect(try await client.sandbox(id: "internal-only").networkAllowList == "10.0.0.0/8,172.16.0.0/12")
 
@@ -171,7 +171,7 @@ struct AdminAPITests {
         }
     }
 
-    @Test("network allow lists: strict entries named in the error, normalisation reported, at most 5")
+    @Test("network allow lists: strict entries named in the error, normalization reported, at most 5")
     func allowListValidation() async throws {
         try await withServer { server, _ in
             let client = try server.client()
@@ -193,19 +193,19 @@ struct AdminAPITests {
                 #expect(error?.field == "networkAllowList")
                 #expect(error?.message.contains(message) == true, "\(error?.message ?? "") should contain \(message)")
             }
-            // The familiar example with host bits set: accepted, normalised, and the change reported.
-            let normalised = try await client.createSandbox(
+            // The familiar example with host bits set: accepted, normalized, and the change reported.
+            let normalized = try await client.createSandbox(
                 SandboxCreateRequest(id: "norm", target: "127.0.0.1", networkAllowList: " 192.168.1.0/16 ,\t10.0.0.0/24 ")
             )
-            #expect(normalised.networkAllowList == "192.168.0.0/16,10.0.0.0/24")
+            #expect(normalized.networkAllowList == "192.168.0.0/16,10.0.0.0/24")
             #expect(
-                normalised.normalisations == [
-                    AllowListNormalisation(original: "192.168.1.0/16", normalised: "192.168.0.0/16", field: "networkAllowList")
+                normalized.normalizations == [
+                    AllowListNormalization(original: "192.168.1.0/16", normalized: "192.168.0.0/16", field: "networkAllowList")
                 ])
             // Through network-settings as well.
             let viaSettings = try await client.setNetworkSettings(id: "norm", NetworkSettingsRequest(networkAllowList: .set("172.16.5.4/12")))
             #expect(viaSettings.networkAllowList == "172.16.0.0/12")
-            #expect(viaSettings.normalisations?.first?.normalised == "172.16.0.0/12")
+            #expect(viaSettings.normalizations?.first?.normalized == "172.16.0.0/12")
             let error = await #expect(throws: AdminAPIError.self) {
                 try await client.setNetworkSettings(id: "norm", NetworkSettingsRequest(networkAllowList: .set("10.0.0.0/8, 1.2.3.4/abc")))
             }
@@ -213,7 +213,7 @@ struct AdminAPITests {
         }
     }
 
-    @Test("domain allow lists: set on create, PATCH and network-settings, null clears, 400 names the entry, normalisation reported")
+    @Test("domain allow lists: set on create, PATCH and network-settings, null clears, 400 names the entry, normalization reported")
     func domainAllowLists() async throws {
         try await withServer { server, _ in
             let client = try server.client()
@@ -222,7 +222,7 @@ struct AdminAPITests {
             )
             #expect(created.domainAllowList == "pypi.org,*.github.com")
             #expect(created.networkAllowList == nil && !created.networkBlockAll)
-            #expect(created.normalisations == [AllowListNormalisation(original: "PyPI.org.", normalised: "pypi.org", field: "domainAllowList")])
+            #expect(created.normalizations == [AllowListNormalization(original: "PyPI.org.", normalized: "pypi.org", field: "domainAllowList")])
             #expect(try await client.sandbox(id: "names") == SandboxRecord(from: created))
             let plain = try await client.createSandbox(SandboxCreateRequest(id: "plain", target: "10.20.0.8"))
             #expect(plain.domainAllowList == nil)
@@ -233,9 +233,9 @@ struct AdminAPITests {
             )
             #expect(patched.networkAllowList == "192.168.0.0/16" && patched.domainAllowList == "github.com,*.github.com")
             #expect(
-                patched.normalisations == [
-                    AllowListNormalisation(original: "192.168.1.0/16", normalised: "192.168.0.0/16", field: "networkAllowList"),
-                    AllowListNormalisation(original: "GitHub.com", normalised: "github.com", field: "domainAllowList"),
+                patched.normalizations == [
+                    AllowListNormalization(original: "192.168.1.0/16", normalized: "192.168.0.0/16", field: "networkAllowList"),
+                    AllowListNormalization(original: "GitHub.com", normalized: "github.com", field: "domainAllowList"),
                 ])
             #expect(try await client.updateSandbox(id: "names", SandboxUpdateRequest(isPublic: true)).domainAllowList == "github.com,*.github.com")
             let cleared = try await client.updateSandbox(id: "names", SandboxUpdateRequest(domainAllowList: .clear))
@@ -245,7 +245,7 @@ struct AdminAPITests {
             // network-settings likewise.
             let viaSettings = try await client.setNetworkSettings(id: "names", NetworkSettingsRequest(domainAllowList: .set("registry.npmjs.org")))
             #expect(viaSettings.domainAllowList == "registry.npmjs.org" && viaSettings.networkAllowList == "192.168.0.0/16")
-            #expect(viaSettings.normalisations == nil)
+            #expect(viaSettings.normalizations == nil)
             #expect(try await client.setNetworkSettings(id: "names", NetworkSettingsRequest(domainAllowList: .clear)).domainAllowList == nil)
 
             // 400 with the parser's message, naming the field, from every write; nothing is written.
@@ -682,9 +682,9 @@ struct AdminAPITests {
 }
 
 extension SandboxRecord {
-    /// The record as a read shows it: answers to writes add `normalisations`.
+    /// The record as a read shows it: answers to writes add `normalizations`.
     init(from write: SandboxRecord) {
         self = write
-        self.normalisations = nil
+        self.normalizations = nil
     }
 }

@@ -50,8 +50,8 @@ struct OpenAPIDocumentTests {
         #expect(schemas["DomainAllowList"]?["pattern"] as? String == SandboxFieldRules.domainAllowListPattern)
         let domainDescription = try #require(schemas["DomainAllowList"]?["description"] as? String)
         #expect(domainDescription.contains("at most \(DomainAllowList.defaultMaxEntries) distinct entries"))
-        let normalisation = try #require(schemas["Normalisation"]?["properties"] as? [String: [String: Any]])
-        #expect(normalisation["field"]?["enum"] as? [String] == ["networkAllowList", "domainAllowList"])
+        let normalization = try #require(schemas["Normalisation"]?["properties"] as? [String: [String: Any]])
+        #expect(normalization["field"]?["enum"] as? [String] == ["networkAllowList", "domainAllowList"])
         // The record as sent (no list set: both lists are still there, as null) is the documented one.
         let sent = Set(try Self.recordKeys(SandboxRecord(SandboxPolicy(id: "a", target: "10.0.0.2", previewToken: "t"))))
         let sandbox = try #require(schemas["Sandbox"])

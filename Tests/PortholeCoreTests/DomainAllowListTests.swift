@@ -30,7 +30,7 @@ struct DomainAllowListTests {
         // The stored form parses back to the same entries (with nothing left to normalise).
         let again = try DomainAllowList.parse(list.description)
         #expect(again.entries == list.entries)
-        #expect(again.normalisations.isEmpty)
+        #expect(again.normalizations.isEmpty)
         #expect(again.description == description)
     }
 

@@ -121,12 +121,12 @@ struct IPv4CIDRTests {
         ("10.0.0.0/8", "10.0.0.0/8", true),
         ("0.0.0.0/0", "0.0.0.0/0", true),
     ])
-    func normalisesHostBits(_ text: String, _ normalised: String, _ alreadyNormal: Bool) throws {
+    func normalisesHostBits(_ text: String, _ normalized: String, _ alreadyNormal: Bool) throws {
         let cidr = try IPv4CIDR.parse(text)
-        #expect(cidr.normalised.description == normalised)
-        #expect(cidr.isNormalised == alreadyNormal)
-        #expect(cidr.normalised.isNormalised)
-        #expect(cidr.normalised.normalised == cidr.normalised)
+        #expect(cidr.normalized.description == normalized)
+        #expect(cidr.isNormalized == alreadyNormal)
+        #expect(cidr.normalized.isNormalized)
+        #expect(cidr.normalized.normalized == cidr.normalized)
     }
 
     @Test(arguments: [

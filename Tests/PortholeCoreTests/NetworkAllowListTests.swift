@@ -6,8 +6,8 @@ struct NetworkAllowListTests {
     @Test func normalisesAndReportsIt() throws {
         let list = try NetworkAllowList.parse("192.168.1.0/16,10.0.0.0/24")
         #expect(list.description == "192.168.0.0/16,10.0.0.0/24")
-        #expect(list.normalisations == [NetworkAllowList.Normalisation(original: "192.168.1.0/16", normalised: "192.168.0.0/16")])
-        #expect(list.normalisations.first?.description == "192.168.1.0/16 → 192.168.0.0/16")
+        #expect(list.normalizations == [NetworkAllowList.Normalization(original: "192.168.1.0/16", normalized: "192.168.0.0/16")])
+        #expect(list.normalizations.first?.description == "192.168.1.0/16 → 192.168.0.0/16")
         #expect(list.entries.count == 2)
     }
 
@@ -28,13 +28,13 @@ struct NetworkAllowListTests {
         // The stored form parses back to itself with nothing to report.
         let again = try NetworkAllowList.parse(list.description)
         #expect(again.entries == list.entries)
-        #expect(again.normalisations.isEmpty)
+        #expect(again.normalizations.isEmpty)
     }
 
     @Test func duplicatesAfterNormalisationCollapseButAreStillReported() throws {
         let list = try NetworkAllowList.parse("10.0.0.0/8,10.1.0.0/8,10.1.0.0/8")
         #expect(list.entries == [try IPv4CIDR.parse("10.0.0.0/8")])
-        #expect(list.normalisations == [.init(original: "10.1.0.0/8", normalised: "10.0.0.0/8")])
+        #expect(list.normalizations == [.init(original: "10.1.0.0/8", normalized: "10.0.0.0/8")])
     }
 
     @Test func entryLimitCountsDistinctEntries() throws {

@@ -178,7 +178,7 @@ struct IPv6AddressTests {
     func parsesCIDRs(_ text: String, _ description: String) throws {
         let cidr = try IPv6CIDR.parse(text)
         #expect(cidr.description == description)
-        #expect(cidr.isNormalised)
+        #expect(cidr.isNormalized)
         #expect(try IPv6CIDR.parse(description) == cidr)
     }
 
@@ -215,8 +215,8 @@ struct IPv6AddressTests {
             #expect(mask.high == high && mask.low == low, "/\(length)")
         }
         let loose = try IPv6CIDR.parse("2001:db8::1/32")
-        #expect(!loose.isNormalised)
-        #expect(loose.normalised.description == "2001:db8::/32")
+        #expect(!loose.isNormalized)
+        #expect(loose.normalized.description == "2001:db8::/32")
         #expect(loose.contains(try IPv6Address.parse("2001:db8:ffff::")))
         #expect(!loose.contains(try IPv6Address.parse("2001:db9::")))
     }
@@ -229,7 +229,7 @@ struct IPv6AddressTests {
             let address = IPv6Address(high: random.next(), low: random.next())
             let cidr = IPv6CIDR(address: address, prefixLength: UInt8(length))
             #expect(cidr.contains(address))
-            #expect(cidr.normalised.contains(address))
+            #expect(cidr.normalized.contains(address))
             for bit in 0..<128 {
                 var flipped = address
                 if bit < 64 { flipped.high ^= 1 << (63 - UInt64(bit)) } else { flipped.low ^= 1 << (127 - UInt64(bit)) }

@@ -108,7 +108,7 @@ extension ProxyConnectionHandler {
         exchange.target = target
         switch loop.policies.lookup(target.sandboxID, on: loop.eventLoop) {
         case .found(let policy):
-            authorise(policy, target: target)
+            authorize(policy, target: target)
         case .notFound:
             respond(ErrorResponse.sandboxNotFound(target.sandboxID))
         case .pending(let future):
@@ -118,7 +118,7 @@ extension ProxyConnectionHandler {
                 state = .idle
                 exchange.policyLoadedLater = true
                 switch result {
-                case .success(let policy?): authorise(policy, target: target)
+                case .success(let policy?): authorize(policy, target: target)
                 case .success(nil): respond(ErrorResponse.sandboxNotFound(target.sandboxID))
                 case .failure: respond(ErrorResponse.storeUnavailable)
                 }
@@ -149,7 +149,7 @@ extension ProxyConnectionHandler {
     }
 
     /// Applies the access decision, then forwards, redirects or refuses.
-    private func authorise(_ policy: SandboxPolicy, target: PreviewHost) {
+    private func authorize(_ policy: SandboxPolicy, target: PreviewHost) {
         exchange.policy = policy
         var strippedTarget: String? = nil
         var preflight: CORSPreflight? = nil
@@ -195,7 +195,7 @@ extension ProxyConnectionHandler {
             exchange.decision = Self.metricsDecision(grant)
             // Counted only once the request is allowed: unauthenticated requests never take a
             // sandbox's places, nor learn whether it is busy.
-            let sandboxCap = loop.configuration.maximumExchangesPerSandbox
+            let sandboxCap = loop.configuration.maximumConnectionsPerSandbox
             if sandboxCap > 0 && exchange.countedSandbox == nil {
                 guard loop.limits.startExchange(with: target.sandboxID, cap: sandboxCap) else {
                     respond(

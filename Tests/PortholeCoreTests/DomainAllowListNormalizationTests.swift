@@ -1,8 +1,8 @@
 import PortholeCore
 import Testing
 
-@Suite("DomainAllowList normalisation and limits")
-struct DomainAllowListNormalisationTests {
+@Suite("DomainAllowList normalization and limits")
+struct DomainAllowListNormalizationTests {
     @Test(arguments: [
         ("pypi.org", "pypi.org"),
         (" pypi.org ,\t*.github.com\n", "pypi.org,*.github.com"),
@@ -19,24 +19,24 @@ struct DomainAllowListNormalisationTests {
         // The stored form parses back to the same list with nothing to report.
         let again = try DomainAllowList.parse(list.description)
         #expect(again.entries == list.entries)
-        #expect(again.normalisations.isEmpty)
+        #expect(again.normalizations.isEmpty)
     }
 
     @Test func upperCaseAndTrailingDotsAreNormalisedAndReported() throws {
         let list = try DomainAllowList.parse(" PyPI.org. , *.GitHub.COM,files.pythonhosted.org., pypi.org ")
         #expect(list.description == "pypi.org,*.github.com,files.pythonhosted.org")
         #expect(
-            list.normalisations == [
-                .init(original: "PyPI.org.", normalised: "pypi.org"),
-                .init(original: "*.GitHub.COM", normalised: "*.github.com"),
-                .init(original: "files.pythonhosted.org.", normalised: "files.pythonhosted.org"),
+            list.normalizations == [
+                .init(original: "PyPI.org.", normalized: "pypi.org"),
+                .init(original: "*.GitHub.COM", normalized: "*.github.com"),
+                .init(original: "files.pythonhosted.org.", normalized: "files.pythonhosted.org"),
             ])
-        #expect(list.normalisations.first?.description == "PyPI.org. → pypi.org")
+        #expect(list.normalizations.first?.description == "PyPI.org. → pypi.org")
         // The same spelling twice is reported once.
-        #expect(try DomainAllowList.parse("A.com,A.com").normalisations == [.init(original: "A.com", normalised: "a.com")])
+        #expect(try DomainAllowList.parse("A.com,A.com").normalizations == [.init(original: "A.com", normalized: "a.com")])
         // Whitespace around entries is not a change of spelling.
-        #expect(try DomainAllowList.parse("  a.com\t").normalisations.isEmpty)
-        #expect(DomainAllowList(entries: list.entries).normalisations.isEmpty)
+        #expect(try DomainAllowList.parse("  a.com\t").normalizations.isEmpty)
+        #expect(DomainAllowList(entries: list.entries).normalizations.isEmpty)
     }
 
     @Test(arguments: [
