@@ -209,6 +209,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "PortholeCryptoTests",
+            dependencies: ["PortholeCrypto", "PortholeCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "PortholeEgressTests",
             dependencies: [
                 "PortholeEgress", "PortholeCore", "PortholeDNS",

@@ -45,7 +45,7 @@ struct HMACSHA256Tests {
     func matchesKnownAnswers(_ vector: Vector) {
         let mac = HMACSHA256.authenticationCode(for: vector.message, key: vector.key)
         #expect(mac.count == HMACSHA256.byteCount)
-        #expect(TestSupport.hex(mac) == vector.mac)
+        #expect(ASCIIByte.hexString(mac) == vector.mac)
         // The non-contiguous path (a lazy sequence) must agree with the contiguous one.
         #expect(HMACSHA256.authenticationCode(for: vector.message.lazy.map { $0 }, key: vector.key) == mac)
         let fromBuffer = vector.message.withUnsafeBytes { HMACSHA256.authenticationCode(for: $0, key: vector.key) }
@@ -55,16 +55,16 @@ struct HMACSHA256Tests {
     @Test(arguments: vectors)
     func preparedKeyGivesTheSameCodes(_ vector: Vector) {
         let key = HMACSHA256.Key(vector.key)
-        #expect(TestSupport.hex(key.authenticationCode(for: vector.message)) == vector.mac)
+        #expect(ASCIIByte.hexString(key.authenticationCode(for: vector.message)) == vector.mac)
         // A message in two parts is the same message, wherever it is split; the key is reused each time.
         for split in [0, 1, vector.message.count / 2, vector.message.count] where split <= vector.message.count {
             let first = vector.message[..<split]
             let second = vector.message[split...]
-            #expect(TestSupport.hex(key.authenticationCode(for: first, second)) == vector.mac)
+            #expect(ASCIIByte.hexString(key.authenticationCode(for: first, second)) == vector.mac)
             #expect(key.isAuthenticationCode(HMACSHA256.authenticationCode(for: vector.message, key: vector.key), for: first, second))
         }
         // Not contiguous (a lazy sequence): copied, same code.
-        #expect(TestSupport.hex(key.authenticationCode(for: vector.message.lazy.map { $0 })) == vector.mac)
+        #expect(ASCIIByte.hexString(key.authenticationCode(for: vector.message.lazy.map { $0 })) == vector.mac)
     }
 
     @Test func preparedKeyRejectsAnyOtherCode() {
@@ -87,7 +87,7 @@ struct HMACSHA256Tests {
         // OpenSSL's HMAC_Init_ex treats a NULL key as "keep the previous one"; the wrapper must never pass NULL.
         _ = HMACSHA256.authenticationCode(for: Array("x".utf8), key: Array("Jefe".utf8))
         #expect(
-            TestSupport.hex(HMACSHA256.authenticationCode(for: [], key: []))
+            ASCIIByte.hexString(HMACSHA256.authenticationCode(for: [], key: []))
                 == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad")
     }
 
