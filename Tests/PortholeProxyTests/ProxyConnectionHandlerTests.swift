@@ -126,6 +126,18 @@ import Testing
         #expect(try proxy.received().hasPrefix("HTTP/1.1 200 OK\r\n"))
     }
 
+    /// A sandbox cannot set a cookie for the base domain, where every other sandbox would get it.
+    @Test func aCookieForTheBaseDomainBecomesHostOnly() throws {
+        let proxy = try InMemoryProxy()
+        defer { proxy.finish() }
+        try proxy.send(get("/"))
+        try proxy.upstreamSends(
+            "HTTP/1.1 200 OK\r\nSet-Cookie: porthole_session=planted; Domain=preview.localhost; Path=/\r\nContent-Length: 2\r\n\r\nhi"
+        )
+        #expect(try proxy.received() == "HTTP/1.1 200 OK\r\nSet-Cookie: porthole_session=planted; Path=/\r\nContent-Length: 2\r\n\r\nhi")
+        #expect(proxy.client.isActive)
+    }
+
     @Test func theProxysOwnErrorsKeepTheConnection() throws {
         let proxy = try InMemoryProxy()
         defer { proxy.finish() }

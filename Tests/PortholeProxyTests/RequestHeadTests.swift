@@ -178,7 +178,7 @@ import Testing
             ("Content-Length2", .other), ("TEE", .other), ("T", .other), ("Transfer_Encoding", .other),
             ("Transfer-Encodings", .other), ("Accept-Encoding", .other), ("X-Forwarded-Fo", .other),
             ("X-Preview-Tokens", .other), ("Connectio", .other), ("Upgrade-Insecure-Requests", .other),
-            ("Set-Cookie", .other), ("Cookie2", .other), ("Expects", .other), ("Forwarded", .forwarded), ("Forwarde", .other),
+            ("Set-Cookie", .setCookie), ("Set-Cookie2", .other), ("Cookie2", .other), ("Expects", .other), ("Forwarded", .forwarded), ("Forwarde", .other),
             ("Sec-Fetch-Site", .other), ("Access-Control-Request-Header", .other), ("Origins", .other),
             ("X-Real-IP", .clientAddressClaim), ("X-Client-IP", .clientAddressClaim), ("True-Client-IP", .clientAddressClaim),
             ("CF-Connecting-IP", .clientAddressClaim), ("Origin", .origin),

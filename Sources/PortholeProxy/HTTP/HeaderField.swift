@@ -40,6 +40,8 @@
         case clientAddressClaim
         /// `Via`: the proxies a request passed; forwarded, and checked for this Porthole's own pseudonym.
         case via
+        /// `Set-Cookie` from a sandbox: its `Domain` attribute is dropped (``SetCookieDomain``).
+        case setCookie
         /// A name with `_` that no standard field has: `Transfer_Encoding` and `Content_Length`
         /// lookalikes are read as the real thing by servers that fold `_` into `-` (CGI, PHP,
         /// WSGI). Not forwarded upstream, as nginx does by default (`underscores_in_headers off`).
@@ -69,6 +71,7 @@
         case 10:
             if ASCII.equalsLowercase(bytes, name, "connection") { return .connection }
             if ASCII.equalsLowercase(bytes, name, "keep-alive") { return .keepAlive }
+            if ASCII.equalsLowercase(bytes, name, "set-cookie") { return .setCookie }
         case 11:
             if ASCII.equalsLowercase(bytes, name, "x-client-ip") { return .clientAddressClaim }
         case 14:

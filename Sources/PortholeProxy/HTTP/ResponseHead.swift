@@ -16,6 +16,8 @@
     /// the client (RFC 9110 §8.6, RFC 9112 §6.1), whose parser might wait for a body. (Interim
     /// 1xx responses are relayed as they came.)
     public var hasForbiddenFramingFields = false
+    /// A `Set-Cookie` with a `Domain` attribute: the head is rewritten without it (``SetCookieDomain``).
+    public var hasCookieDomains = false
 
     // No reservation up front: an idle connection that never sent a request holds no field storage.
     public init() {}
@@ -28,6 +30,7 @@
         upstreamCloses = false
         hasHopByHopFields = false
         hasForbiddenFramingFields = false
+        hasCookieDomains = false
 
         // Status line: HTTP-version SP 3DIGIT SP [reason] CRLF.
         guard end >= 14, let parsedVersion = HTTPVersion.parse(bytes, 0..<8) else { throw .malformedStatusLine }
@@ -82,6 +85,8 @@
                 }
             case .keepAlive, .proxyConnection:
                 hasHopByHopFields = true
+            case .setCookie:
+                if !hasCookieDomains { hasCookieDomains = SetCookieDomain.hasDomain(bytes, field.value) }
             default:
                 break
             }
