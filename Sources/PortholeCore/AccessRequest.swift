@@ -6,7 +6,7 @@ public struct AccessRequest: Sendable, Hashable {
     public var headerToken: String?
     /// The `preview_token` query parameter, percent-decoded.
     public var queryToken: String?
-    /// Every `porthole_session` cookie value in the `Cookie` header. There can be several: a sibling
+    /// Every `__Host-porthole_session` cookie value in the `Cookie` header. There can be several: a sibling
     /// preview (untrusted code on a neighbouring host) can set a same-named cookie on the shared parent
     /// domain, and letting the first one win would let it lock users out of other previews.
     public var sessionCookies: [String]

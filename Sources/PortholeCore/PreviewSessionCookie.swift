@@ -17,7 +17,13 @@ public import PortholeCrypto
 /// policy (``SandboxPolicy/revokedGrants``), which ends the session too; and such a session is issued
 /// to expire no later than the URL, so the record can forget the grant once the URL has expired.
 public enum PreviewSessionCookie {
-    public static let name = "porthole_session"
+    /// `__Host-`: a browser stores a cookie of this name only from a secure origin, with `Path=/` and
+    /// without `Domain`, so no other host (another sandbox under the same base domain) can plant
+    /// one (RFC 6265bis §4.1.3.2).
+    public static let name = "__Host-porthole_session"
+    /// The name before the `__Host-` prefix. Never accepted as a credential any more, but still cut
+    /// out of requests before they reach a sandbox: browsers keep such a cookie until it expires.
+    public static let legacyName = "porthole_session"
 
     /// Secrets shorter than the HMAC output would be the weakest link.
     public static let minimumSecretLength = 32

@@ -62,7 +62,7 @@ struct AccessTests {
             #expect(first.status == 302)
             #expect(first.header("Location") == "/echo?a=1&b=2")
             let cookie = try #require(first.header("Set-Cookie"))
-            #expect(cookie.hasPrefix("porthole_session="))
+            #expect(cookie.hasPrefix("__Host-porthole_session=") && !cookie.lowercased().contains("domain="))
             for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
                 #expect(cookie.contains(attribute))
             }

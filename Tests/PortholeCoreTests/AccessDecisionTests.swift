@@ -135,11 +135,11 @@ struct AccessDecisionTests {
             Issue.record("expected an exchange, got \(decision)")
             return
         }
-        #expect(setCookie.hasPrefix("porthole_session="))
+        #expect(setCookie.hasPrefix("__Host-porthole_session="))
         #expect(setCookie.hasSuffix("; Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=Lax"))
         #expect(!setCookie.lowercased().contains("domain="))
 
-        let value = try #require(setCookie.dropFirst("porthole_session=".count).split(separator: ";").first)
+        let value = try #require(setCookie.dropFirst("__Host-porthole_session=".count).split(separator: ";").first)
         func verify(now: Int64, port: UInt16 = 3000, generation: UInt32 = 7) -> Bool {
             PreviewSessionCookie.verify(value, sandboxID: "abc123", port: port, tokenGeneration: generation, now: now, secret: Self.secret)
         }
@@ -161,7 +161,7 @@ struct AccessDecisionTests {
             return
         }
         #expect(setCookie.contains("; Max-Age=60;"))
-        let value = try #require(setCookie.dropFirst("porthole_session=".count).split(separator: ";").first)
+        let value = try #require(setCookie.dropFirst("__Host-porthole_session=".count).split(separator: ";").first)
         #expect(PreviewSessionCookie.verify(value, sandboxID: "abc123", port: 3000, tokenGeneration: 7, now: Self.now + 59, secret: Self.secret))
         #expect(!PreviewSessionCookie.verify(value, sandboxID: "abc123", port: 3000, tokenGeneration: 7, now: Self.now + 60, secret: Self.secret))
         #expect(AccessRules(cookieSecret: Self.secret).cookieLifetime == 86_400)

@@ -166,18 +166,18 @@ struct PreviewSessionCookieTests {
 
     @Test func setCookieHeaderIsHostOnlyAndLocked() {
         let header = PreviewSessionCookie.setCookieHeaderValue(value: "v.m", maxAge: 86_400)
-        #expect(header == "porthole_session=v.m; Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=Lax")
+        #expect(header == "__Host-porthole_session=v.m; Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=Lax")
         #expect(!header.lowercased().contains("domain"))
-        #expect(PreviewSessionCookie.name == "porthole_session")
+        #expect(PreviewSessionCookie.name == "__Host-porthole_session" && PreviewSessionCookie.legacyName == "porthole_session")
     }
 
     @Test func negativeMaxAgeIsClampedAndDeletionWorks() {
         #expect(
             PreviewSessionCookie.setCookieHeaderValue(value: "x", maxAge: -5)
-                == "porthole_session=x; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax")
+                == "__Host-porthole_session=x; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax")
         #expect(
             PreviewSessionCookie.deletingSetCookieHeaderValue
-                == "porthole_session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax")
+                == "__Host-porthole_session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax")
     }
 
     @Test func shortSecretTraps() async {

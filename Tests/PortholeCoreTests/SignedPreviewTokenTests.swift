@@ -128,7 +128,7 @@ struct SignedURLAccessDecisionTests {
     static func setCookie(_ decision: AccessDecision) -> (value: String, maxAge: Int)? {
         guard case .exchangeTokenForCookie(let header) = decision else { return nil }
         let parts = header.split(separator: ";").map { String($0.drop { $0 == " " }) }
-        guard let value = parts.first?.dropFirst("porthole_session=".count),
+        guard let value = parts.first?.dropFirst("__Host-porthole_session=".count),
             let maxAge = parts.first(where: { $0.hasPrefix("Max-Age=") }).flatMap({ Int($0.dropFirst("Max-Age=".count)) })
         else { return nil }
         return (String(value), maxAge)

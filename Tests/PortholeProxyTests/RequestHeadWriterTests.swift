@@ -79,6 +79,11 @@ import Testing
             (["a=1", "porthole_session=x", "b=2"], ["a=1", "b=2"]),
             (["porthole_session=x", "porthole_session=y"], []),
             (["Porthole_Session=keep"], ["Porthole_Session=keep"]),  // cookie names are case-sensitive
+            // The current name, and both names at once (a browser that still holds the legacy one).
+            (["a=1; __Host-porthole_session=x; b=2"], ["a=1; b=2"]),
+            (["__Host-porthole_session=x; porthole_session=y; c=3"], ["c=3"]),
+            (["__host-porthole_session=keep"], ["__host-porthole_session=keep"]),
+            (["__Host-porthole_sessions=keep"], ["__Host-porthole_sessions=keep"]),
         ] as [([String], [String])])
     func stripsOnlyPortholesSessionCookie(_ cookies: [String], _ forwarded: [String]) throws {
         let input = (["GET / HTTP/1.1", "Host: h"] + cookies.map { "Cookie: \($0)" }).map { $0 + "\r\n" }.joined() + "\r\n"

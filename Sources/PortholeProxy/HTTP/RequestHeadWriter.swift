@@ -110,10 +110,11 @@ import PortholeCore
                     copier.keep(field, from: bytes, into: &writer)
                 }
             case .cookie:
-                // Porthole's own session cookie is a credential for Porthole, not for the sandbox.
-                if ASCII.contains(bytes, field.value, PreviewSessionCookie.name) {
+                // Porthole's own session cookie is a credential for Porthole, not for the sandbox
+                // (under either name: the legacy one is a substring of the current one).
+                if ASCII.contains(bytes, field.value, PreviewSessionCookie.legacyName) {
                     copier.flush(from: bytes, into: &writer)
-                    writeCookie(bytes, field.value, without: PreviewSessionCookie.name, into: &writer)
+                    writeCookie(bytes, field.value, into: &writer)
                 } else {
                     copier.keep(field, from: bytes, into: &writer)
                 }
@@ -169,9 +170,10 @@ import PortholeCore
         writer.append(head.isUpgrade ? "Connection: upgrade\r\n\r\n" : "\r\n")
     }
 
-    /// Writes a Cookie field without the cookie pairs named `name`, keeping every other byte as it
-    /// came, separators included (cookie values need not be UTF-8); drops the field when nothing remains.
-    private static func writeCookie(_ bytes: UnsafeRawBufferPointer, _ value: Range<Int>, without name: String, into writer: inout HeadBytesWriter) {
+    /// Writes a Cookie field without Porthole's session cookies (either name), keeping every other
+    /// byte as it came, separators included (cookie values need not be UTF-8); drops the field when
+    /// nothing remains.
+    private static func writeCookie(_ bytes: UnsafeRawBufferPointer, _ value: Range<Int>, into writer: inout HeadBytesWriter) {
         // Segments between semicolons, each with its own leading whitespace: rejoined with ";" they
         // reproduce the original spacing exactly.
         var kept: [Range<Int>] = []
@@ -180,7 +182,11 @@ import PortholeCore
             var end = start
             while end < value.upperBound && bytes[end] != ASCII.semicolon { end += 1 }
             // The same rule the authorisation reads the cookie with: what authenticates is removed.
-            if !CookieHeader.isPair(bytes, start..<end, named: name) { kept.append(start..<end) }
+            if !CookieHeader.isPair(bytes, start..<end, named: PreviewSessionCookie.name)
+                && !CookieHeader.isPair(bytes, start..<end, named: PreviewSessionCookie.legacyName)
+            {
+                kept.append(start..<end)
+            }
             start = end + 1
         }
         guard !kept.isEmpty else { return }
