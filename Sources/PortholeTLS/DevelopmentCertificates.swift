@@ -37,7 +37,17 @@ public enum DevelopmentCertificates {
         }
     }
 
-    public static let defaultNames = ["*.preview.localhost", "preview.localhost", "localhost"]
+    public static let defaultNames = names(forBaseDomains: ["preview.localhost"])
+
+    /// The names a development certificate needs for these preview base domains: each domain's
+    /// wildcard (the previews) and the domain itself (health checks), then `localhost`.
+    public static func names(forBaseDomains domains: [String]) -> [String] {
+        var names: [String] = []
+        for name in domains.flatMap({ ["*." + $0.lowercased(), $0.lowercased()] }) + ["localhost"] where !names.contains(name) {
+            names.append(name)
+        }
+        return names
+    }
     public static let defaultIPAddresses = ["127.0.0.1", "::1"]
 
     /// Generates a new server certificate (and the CA, unless one is already there and

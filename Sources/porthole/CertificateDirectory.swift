@@ -18,13 +18,15 @@ struct CertificateDirectory {
         }
     }
 
-    func load(logger: Logger) throws -> TLSCertificateStore {
+    /// Loads the pairs; with none, first makes a development certificate for `baseDomains`.
+    func load(baseDomains: [String], logger: Logger) throws -> TLSCertificateStore {
         var files = pairs()
         if files.isEmpty {
-            try DevelopmentCertificates.generate(directory: path)
+            let names = DevelopmentCertificates.names(forBaseDomains: baseDomains)
+            try DevelopmentCertificates.generate(directory: path, names: names)
             logger.notice(
-                "made a development certificate for *.preview.localhost; trust its CA to avoid browser warnings",
-                metadata: ["ca": "\(path)/dev-ca.pem"]
+                "made a development certificate; trust its CA to avoid browser warnings",
+                metadata: ["ca": "\(path)/dev-ca.pem", "names": "\(names.joined(separator: ","))"]
             )
             files = pairs()
         }

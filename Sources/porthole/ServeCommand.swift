@@ -155,7 +155,9 @@ struct ServeCommand: AsyncParsableCommand {
             cookieSecret = try CookieSecret(
                 await location.cookieSecret(configured: settings.cookieSecret, dataDirectory: dataDirectory, store: store)
             )
-            certificates = try CertificateDirectory(path: settings.certificateDirectory).load(logger: logger)
+            certificates = try CertificateDirectory(path: settings.certificateDirectory).load(
+                baseDomains: settings.baseDomains, logger: logger
+            )
         } catch {
             try? await store.close()
             try? await group.shutdownGracefully()

@@ -1,5 +1,6 @@
 import Foundation
 import PortholeTLS
+import PortholeTestSupport
 import Testing
 
 @Suite struct DevelopmentCertificatesTests {
@@ -54,5 +55,32 @@ import Testing
         let certificates = try TestCertificates()
         let context = try TLSContext(configuration: certificates.configuration())
         #expect(context.certificateNames == [["*.preview.localhost", "preview.localhost", "localhost"], ["other.example.test"]])
+    }
+}
+
+/// The development certificate covers the base domains the server runs with, not only the default.
+@Suite struct DevelopmentCertificateNamesTests {
+    @Test(arguments: [
+        (["preview.localhost"], ["*.preview.localhost", "preview.localhost", "localhost"]),
+        (["a.test", "B.Test"], ["*.a.test", "a.test", "*.b.test", "b.test", "localhost"]),
+        (["localhost"], ["*.localhost", "localhost"]),
+        (["a.test", "a.test"], ["*.a.test", "a.test", "localhost"]),
+    ])
+    func namesForBaseDomains(_ domains: [String], _ names: [String]) {
+        #expect(DevelopmentCertificates.names(forBaseDomains: domains) == names)
+    }
+
+    /// `porthole certs dev --domain` writes a certificate whose SAN names the domain (read back
+    /// with openssl), and refuses a name that is not one.
+    @Test func certsDevTakesDomains() async throws {
+        let directory = try TemporaryDirectory()
+        let made = try await run(TestPaths.portholeBinary, ["certs", "dev", "--cert-dir", directory.path, "--domain", "previews.example.test"])
+        #expect(made.status == 0, "\(made.output)")
+        let names = try await run("/usr/bin/openssl", ["x509", "-in", directory.file("dev-cert.pem"), "-noout", "-ext", "subjectAltName"])
+        #expect(names.stdout.contains("DNS:*.previews.example.test, DNS:previews.example.test, DNS:localhost"), "\(names.output)")
+        #expect(!names.stdout.contains("preview.localhost"))
+
+        let refused = try await run(TestPaths.portholeBinary, ["certs", "dev", "--cert-dir", directory.file("other"), "--domain", "a,b.test"])
+        #expect(refused.status != 0 && refused.output.contains("is not a DNS name"), "\(refused.output)")
     }
 }
