@@ -50,12 +50,11 @@ extension ProxyConnectionHandler {
             strippedTarget: exchange.strippedTarget,
             viaPseudonym: loop.viaPseudonym
         )
-        let head = exchange.head
-        let headBytes = exchange.headBytes
-        let room = RequestHeadWriter.maximumBytes(for: head, headBytes: headBytes.readableBytes, rewrite: rewrite)
-        var upstreamHead = loop.requestHeads.take(capacity: room)
-        headBytes.withUnsafeReadableBytes { bytes in
+        let upstreamHead = exchange.withHead { head, bytes in
+            let room = RequestHeadWriter.maximumBytes(for: head, headBytes: bytes.count, rewrite: rewrite)
+            var upstreamHead = loop.requestHeads.take(capacity: room)
             RequestHeadWriter.write(head, from: bytes, rewrite: rewrite, maximumBytes: room, into: &upstreamHead)
+            return upstreamHead
         }
         loop.requestHeads.giveBack(upstreamHead)
         return upstreamHead
@@ -68,11 +67,9 @@ extension ProxyConnectionHandler {
         exchange.upstreamSentAt = now
         lease.handler.owner = self
         state = .exchanging
-        exchange.responseHeadDone = false
-        exchange.upstreamHeadPartial = nil
-        exchange.upstreamMisbehaved = false
-        let head = exchange.head
-        exchange.mayRetry = lease.reused && head.framing == .none && (head.isGET || head.isHEAD || head.isOPTIONS)
+        // Nothing of a response has arrived yet, also on a retry (it is made only before the first byte).
+        let safeMethod = exchange.head.isGET || exchange.head.isHEAD || exchange.head.isOPTIONS
+        exchange.mayRetry = lease.reused && exchange.head.framing == .none && safeMethod
         let upstreamHead = makeUpstreamHead()
         if !exchange.requestBody.isComplete, var buffer = pending {
             lease.handler.write(upstreamHead)
@@ -85,7 +82,7 @@ extension ProxyConnectionHandler {
             lease.handler.writeAndFlush(upstreamHead)
         }
         upstreamNeedsFlush = false
-        if exchange.requestBody.isComplete || head.expectsContinue {
+        if exchange.requestBody.isComplete || exchange.head.expectsContinue {
             // A client that expects `100 Continue` sends its body only after it: until then the
             // sandbox is the one that must answer.
             exchange.bodyClock.stop()

@@ -11,8 +11,7 @@ extension ProxyConnectionHandler {
 
     /// Whether the client wants an HTML error page (``RequestHints/prefersHTML``).
     var prefersHTML: Bool {
-        let head = exchange.head
-        return exchange.headBytes.withUnsafeReadableBytes { head.hints($0).prefersHTML }
+        exchange.withHead { head, bytes in head.hints(bytes).prefersHTML }
     }
 
     /// Answers the current request with the proxy's own response; the connection stays when the
@@ -47,8 +46,7 @@ extension ProxyConnectionHandler {
     }
 
     func redirectToHTTPS(httpsPort: Int) {
-        let head = exchange.head
-        let host: String? = exchange.headBytes.withUnsafeReadableBytes { bytes in
+        let host: String? = exchange.withHead { head, bytes in
             guard let hostField = head.hostField, RequestTargetCheck.isValidHost(bytes, head.fields[hostField].value) else { return nil }
             return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.fields[hostField].value]), as: UTF8.self)
         }
@@ -57,8 +55,8 @@ extension ProxyConnectionHandler {
             respond(ErrorResponse.badHost("the Host field is not a host name (with an optional port)"))
             return
         }
-        let target = exchange.headBytes.withUnsafeReadableBytes {
-            String(decoding: UnsafeRawBufferPointer(rebasing: $0[head.target]), as: UTF8.self)
+        let target = exchange.withHead { head, bytes in
+            String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.target]), as: UTF8.self)
         }
         exchange.decision = .proxy
         let keepAlive = exchange.keepsAlive && !loop.draining

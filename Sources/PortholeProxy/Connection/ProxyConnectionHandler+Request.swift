@@ -128,8 +128,7 @@ extension ProxyConnectionHandler {
 
     /// The Host field as a preview host; remembered, with its bytes, when it names one.
     private func parseHost() -> Result<PreviewHost, PreviewHostError> {
-        let head = exchange.head
-        return exchange.headBytes.withUnsafeReadableBytes { bytes in
+        return exchange.withHead { head, bytes in
             guard let hostField = head.hostField else {
                 return PreviewHost.parse(UnsafeRawBufferPointer(start: nil, count: 0), baseDomains: loop.configuration.baseDomains)
             }
@@ -153,8 +152,7 @@ extension ProxyConnectionHandler {
         exchange.policy = policy
         var strippedTarget: String? = nil
         var preflight: CORSPreflight? = nil
-        let head = exchange.head
-        let request: AccessRequest = exchange.headBytes.withUnsafeReadableBytes { bytes in
+        let request: AccessRequest = exchange.withHead { head, bytes in
             var headerToken: String? = nil
             var sessionCookies: [String] = []
             var preflightMethod: Range<Int>? = nil
@@ -170,7 +168,7 @@ extension ProxyConnectionHandler {
                 }
             }
             if preflightMethod != nil {
-                preflight = makePreflight(bytes, sandboxID: target.sandboxID)
+                preflight = makePreflight(head, bytes, sandboxID: target.sandboxID)
             }
             var queryToken: String? = nil
             if ASCII.contains(bytes, head.target, "preview_token=") {
@@ -223,11 +221,11 @@ extension ProxyConnectionHandler {
     }
 
     /// The request as a CORS preflight, when it is a well-formed one (``CORSPreflight``).
-    private func makePreflight(_ bytes: UnsafeRawBufferPointer, sandboxID: String) -> CORSPreflight? {
+    private func makePreflight(_ head: RequestHead, _ bytes: UnsafeRawBufferPointer, sandboxID: String) -> CORSPreflight? {
         var origin: String? = nil
         var method: String? = nil
         var headers: String? = nil
-        for field in exchange.head.fields {
+        for field in head.fields {
             let text = { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self) }
             switch field.kind {
             // A repeated field is not a preflight a browser sends: not well formed.
@@ -239,7 +237,7 @@ extension ProxyConnectionHandler {
         }
         return CORSPreflight.parse(
             origin: origin, requestMethod: method, requestHeaders: headers,
-            hasBody: exchange.head.framing != .none, sandboxID: sandboxID, baseDomains: loop.configuration.baseDomains
+            hasBody: head.framing != .none, sandboxID: sandboxID, baseDomains: loop.configuration.baseDomains
         )
     }
 
@@ -247,8 +245,7 @@ extension ProxyConnectionHandler {
     /// sandbox target that leads to a Porthole listener (this one, or through another instance).
     private func hasLooped() -> Bool {
         guard !loop.viaPseudonym.isEmpty else { return false }
-        let head = exchange.head
-        return exchange.headBytes.withUnsafeReadableBytes { bytes in
+        return exchange.withHead { head, bytes in
             head.fields.contains { $0.kind == .via && ASCII.contains(bytes, $0.value, loop.viaPseudonym) }
         }
     }
@@ -258,9 +255,9 @@ extension ProxyConnectionHandler {
         guard lastTarget != nil, lastHostGeneration == loop.configurationGeneration, let hostField = exchange.head.hostField else {
             return false
         }
-        let field = exchange.head.fields[hostField].value
-        return exchange.headBytes.withUnsafeReadableBytes { bytes in
-            field.count == lastHostField.count
+        return exchange.withHead { head, bytes in
+            let field = head.fields[hostField].value
+            return field.count == lastHostField.count
                 && lastHostField.withUnsafeBytes { last in
                     memcmp(last.baseAddress!, bytes.baseAddress! + field.lowerBound, field.count) == 0
                 }
@@ -270,9 +267,8 @@ extension ProxyConnectionHandler {
     /// `GET /healthz` and `/readyz` at the bare base domain, for load balancers that probe the
     /// public listener (answered before any redirect to HTTPS).
     private func answerHealthCheck() -> Bool {
-        let head = exchange.head
-        guard let hostField = head.hostField else { return false }
-        let path: Int? = exchange.headBytes.withUnsafeReadableBytes { bytes in
+        guard let hostField = exchange.head.hostField else { return false }
+        let path: Int? = exchange.withHead { head, bytes in
             guard PreviewHost.isBaseDomain(UnsafeRawBufferPointer(rebasing: bytes[head.fields[hostField].value]), baseDomains: loop.configuration.baseDomains)
             else { return nil }
             if ASCII.equalsUppercase(bytes, head.target, "/healthz") { return 0 }
