@@ -156,6 +156,7 @@ extension ProxyConnectionHandler {
             var headerToken: String? = nil
             var sessionCookies: [String] = []
             var preflightMethod: Range<Int>? = nil
+            var hints = head.startHints()
             for field in head.fields {
                 switch field.kind {
                 case .previewToken where headerToken == nil:
@@ -164,11 +165,12 @@ extension ProxyConnectionHandler {
                     let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self)
                     sessionCookies += CookieHeader.values(name: PreviewSessionCookie.name, in: value).map(String.init)
                 case .accessControlRequestMethod where head.isOPTIONS: preflightMethod = field.value
-                default: break
+                default: hints.read(field, in: bytes)
                 }
             }
             if preflightMethod != nil {
                 preflight = makePreflight(head, bytes, sandboxID: target.sandboxID)
+                hints.isPreflight = preflight != nil
             }
             var queryToken: String? = nil
             if ASCII.contains(bytes, head.target, "preview_token=") {
@@ -184,7 +186,7 @@ extension ProxyConnectionHandler {
                 headerToken: headerToken,
                 queryToken: queryToken,
                 sessionCookies: sessionCookies,
-                kind: head.hints(bytes, isPreflight: preflight != nil).kind,
+                kind: hints.kind,
                 now: Int64(time(nil))
             )
         }
