@@ -78,7 +78,8 @@ let package = Package(
             name: "PortholeDNS",
             swiftSettings: swiftSettings
         ),
-        // Small SwiftNIO helpers the TLS and proxy targets share (ReusableBuffer).
+        // Small SwiftNIO and system helpers the server's targets share (ReusableBuffer,
+        // PrivateDirectory).
         .target(
             name: "PortholeNIOUtilities",
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
@@ -99,6 +100,7 @@ let package = Package(
             name: "PortholeStore",
             dependencies: [
                 "PortholeCore",
+                "PortholeNIOUtilities",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
@@ -194,6 +196,7 @@ let package = Package(
                 "PortholeAdmin",
                 "PortholeClient",
                 "PortholeEgress",
+                "PortholeNIOUtilities",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

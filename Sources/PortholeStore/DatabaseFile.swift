@@ -1,4 +1,5 @@
 import Logging
+import PortholeNIOUtilities
 
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +18,11 @@ enum DatabaseFile {
     /// Returns the file's identity, whose descriptor stays open for the store's whole life.
     static func prepare(path: String, logger: Logger) throws -> DatabaseFileIdentity {
         if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
-            try self.makeDirectories(String(path[..<slash]))
+            do {
+                try PrivateDirectory.create(String(path[..<slash]))
+            } catch {
+                throw PolicyStoreError.unavailable(error.description)
+            }
         }
 
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
@@ -41,23 +46,6 @@ enum DatabaseFile {
             }
         }
         return try DatabaseFileIdentity(path: path, descriptor: fd)
-    }
-
-    /// `mkdir -p` with mode 0700 for every directory it creates; existing ones are left alone.
-    private static func makeDirectories(_ directory: String) throws {
-        var info = stat()
-        if stat(directory, &info) == 0 {
-            guard info.st_mode & S_IFMT == S_IFDIR else {
-                throw PolicyStoreError.unavailable("\(directory) exists but is not a directory")
-            }
-            return
-        }
-        if let slash = directory.lastIndex(of: "/"), slash != directory.startIndex {
-            try self.makeDirectories(String(directory[..<slash]))
-        }
-        guard mkdir(directory, 0o700) == 0 || errno == EEXIST else {
-            throw PolicyStoreError.unavailable("cannot create directory \(directory): \(Self.lastError())")
-        }
     }
 
     private static func lastError() -> String {

@@ -1,4 +1,5 @@
 internal import COpenSSL
+import PortholeNIOUtilities
 
 #if canImport(Glibc)
 import Glibc
@@ -72,7 +73,11 @@ public enum DevelopmentCertificates {
             throw TLSError.certificateGeneration("validity must be 1...396 days, not \(validityDays)")
         }
         let files = Files(directory: directory)
-        try makeDirectory(directory)
+        do {
+            try PrivateDirectory.create(directory)
+        } catch {
+            throw TLSError.certificateGeneration("mkdir: \(error.reason)", file: error.path)
+        }
         ERR_clear_error()
 
         let authority: (certificate: OpaquePointer, key: OpaquePointer)
@@ -281,16 +286,6 @@ public enum DevelopmentCertificates {
         guard ok, rename(temporary, path) == 0 else {
             unlink(temporary)
             throw ok ? fileError(path, "rename") : error
-        }
-    }
-
-    private static func makeDirectory(_ path: String) throws {
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, 0o700) != 0, errno != EEXIST {
-                throw fileError(current, "mkdir")
-            }
         }
     }
 

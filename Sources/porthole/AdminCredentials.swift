@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PortholeNIOUtilities
 import PortholeAdmin
 
 /// How the admin API is found and opened from the data directory:
@@ -32,7 +33,7 @@ struct AdminCredentials {
             }
             return stored
         }
-        try FileManager.default.createDirectory(atPath: dataDirectory.path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try PrivateDirectory.create(dataDirectory.path)
         let token = AdminToken.generate()
         guard FileManager.default.createFile(atPath: tokenPath, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
             throw DataDirectoryError("cannot write \(tokenPath)")

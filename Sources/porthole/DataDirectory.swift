@@ -1,5 +1,6 @@
 import Foundation
 import PortholeCore
+import PortholeNIOUtilities
 
 /// `./.porthole/` by default: the SQLite database and generated secrets, readable by the owner only.
 struct DataDirectory {
@@ -40,7 +41,7 @@ struct DataDirectory {
             }
             return bytes
         }
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try PrivateDirectory.create(path)
         let text = Self.newSecret()
         guard FileManager.default.createFile(atPath: file, contents: Data((text + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
             throw DataDirectoryError("cannot write \(file)")
