@@ -96,9 +96,15 @@ public final class SpawnedProcess: Sendable {
         let status = self.status
         let exited = self.exited
         let thread = Thread {
-            var waited: Int32 = 0
-            while waitpid(pid, &waited, 0) == -1 && errno == EINTR {}
-            status.withLockedValue { $0 = waited }
+            // Wait for the exit without reaping, then reap under the lock that `signal` holds
+            // while it sends: a pid is only reused once reaped, so no signal can reach a stranger.
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == -1 && errno == EINTR {}
+            status.withLockedValue { status in
+                var waited: Int32 = 0
+                while waitpid(pid, &waited, 0) == -1 && errno == EINTR {}
+                status = waited
+            }
             exited.signal()
         }
         thread.start()
@@ -123,8 +129,11 @@ public final class SpawnedProcess: Sendable {
         exited.signal()
     }
 
+    /// Sends a signal if the child has not been reaped yet (so the pid is still its own).
     public func signal(_ number: Int32) {
-        if isRunning { kill(processIdentifier, number) }
+        status.withLockedValue { status in
+            if status == nil { kill(processIdentifier, number) }
+        }
     }
 
     /// Writes to the child's standard input (blocking while the pipe is full).
