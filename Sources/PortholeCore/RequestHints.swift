@@ -61,54 +61,13 @@ public struct RequestHints: Sendable, Hashable {
     /// `text/html` or `application/xhtml+xml`, in any case, without `q=0`. `*/*` does not count:
     /// curl sends it, and wants JSON.
     static func listsHTML(_ value: UnsafeRawBufferPointer) -> Bool {
-        var start = 0
-        while start <= value.count {
-            let end = value[start...].firstIndex(of: UInt8(ascii: ",")) ?? value.count
-            if rangeAcceptsHTML(value[start..<end]) { return true }
-            start = end + 1
-        }
-        return false
-    }
-
-    /// One media range with its parameters: an HTML type whose last `q` is not zero.
-    private static func rangeAcceptsHTML(_ range: Slice<UnsafeRawBufferPointer>) -> Bool {
-        let typeEnd = range.firstIndex(of: UInt8(ascii: ";")) ?? range.endIndex
-        let mediaType = ASCIIByte.trimmingWhitespace(range[range.startIndex..<typeEnd])
-        guard
-            ASCIIByte.equalsIgnoringCase(mediaType, "text/html")
-                || ASCIIByte.equalsIgnoringCase(mediaType, "application/xhtml+xml")
-        else { return false }
-        var refused = false
-        var separator = typeEnd
-        while separator < range.endIndex {
-            let parameterStart = separator + 1
-            let parameterEnd = range[parameterStart...].firstIndex(of: UInt8(ascii: ";")) ?? range.endIndex
-            if let quality = quality(ASCIIByte.trimmingWhitespace(range[parameterStart..<parameterEnd])) {
-                refused = quality == 0
+        var found = false
+        WeightedList.forEachElement(value) { mediaType, weight in
+            if weight > 0, ASCIIByte.equalsIgnoringCase(mediaType, "text/html") || ASCIIByte.equalsIgnoringCase(mediaType, "application/xhtml+xml") {
+                found = true
             }
-            separator = parameterEnd
         }
-        return !refused
-    }
-
-    /// A `q=` parameter's weight in thousandths (RFC 9110 §12.4.2: `0`, `0.0`… `1.000`), `nil` for
-    /// other parameters. A malformed weight counts as 1: it does not refuse the type.
-    private static func quality(_ parameter: Slice<UnsafeRawBufferPointer>) -> Int? {
-        guard parameter.count >= 2, ASCIIByte.lowercased(parameter.first!) == UInt8(ascii: "q") else { return nil }
-        var rest = parameter.dropFirst().drop { $0 == 0x20 || $0 == 0x09 }
-        guard rest.first == UInt8(ascii: "=") else { return nil }
-        rest = rest.dropFirst().drop { $0 == 0x20 || $0 == 0x09 }
-        guard let leading = rest.first, leading == UInt8(ascii: "0") || leading == UInt8(ascii: "1") else { return 1000 }
-        var thousandths = leading == UInt8(ascii: "1") ? 1000 : 0
-        rest = rest.dropFirst()
-        guard rest.first == UInt8(ascii: ".") else { return rest.isEmpty ? thousandths : 1000 }
-        var scale = 100
-        for byte in rest.dropFirst() {
-            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"), scale > 0 else { return 1000 }
-            thousandths += Int(byte - UInt8(ascii: "0")) * scale
-            scale /= 10
-        }
-        return min(thousandths, 1000)
+        return found
     }
 }
 
