@@ -49,6 +49,12 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
         ),
+        // The system zlib (zlib1g-dev), for compressing responses.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         // The kernel's nftables through the system libnftables (libnftables-dev).
         .systemLibrary(
             name: "CNftables",
@@ -129,6 +135,7 @@ let package = Package(
         .target(
             name: "PortholeProxy",
             dependencies: [
+                "CZlib",
                 "PortholeCore",
                 "PortholeNIOUtilities",
                 "PortholeTLS",
@@ -262,6 +269,8 @@ let package = Package(
         .testTarget(
             name: "PortholeProxyTests",
             dependencies: [
+                // zlib's inflate, to read what the proxy compressed.
+                "CZlib",
                 "PortholeTestSupport",
                 "PortholeProxy",
                 "PortholeCore",

@@ -47,6 +47,8 @@ public struct ProxyConfiguration: Sendable {
     public var trustedProxies: TrustedProxies = .none
     /// One JSON line per request on standard output.
     public var accessLog = true
+    /// Compressing responses for clients that accept gzip or deflate.
+    public var compression = CompressionSettings()
     /// During a drain, open tunnels (WebSocket) get this long before they are closed.
     public var tunnelGracePeriod: TimeAmount = .seconds(10)
 

@@ -45,6 +45,8 @@ final class ProxyLoopContext {
     private static let maximumSpareFieldCapacity = 64
     /// Ciphertext for every TLS connection on this loop, in turn (an idle one holds none).
     let tlsWriteBuffer = ReusableBuffer()
+    /// zlib streams for compressed responses, reset and reused.
+    let deflaters = DeflaterPool()
 
     init(
         eventLoop: any EventLoop, configuration: ProxyConfiguration, policies: any PolicySource, metrics: ProxyMetrics,

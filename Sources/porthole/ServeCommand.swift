@@ -94,6 +94,17 @@ struct ServeCommand: AsyncParsableCommand {
         var upstreamResponseTimeout: Int?
         @Option(help: "One JSON line per request on standard output: on or off. (default: on)")
         var accessLog: String?
+        @Option(help: "Compress responses (gzip, deflate) for clients that accept it: on or off. (default: on)")
+        var compression: String?
+        @Option(help: "zlib compression level, 1 (fastest) to 9 (smallest). (default: 5)")
+        var compressionLevel: Int?
+        @Option(help: "Responses whose Content-Length is below this many bytes are not compressed; unknown lengths are. (default: 1024)")
+        var compressionMinLength: Int?
+        @Option(
+            help:
+                "Media types compressed, comma-separated: type/subtype, type/* or *+suffix; text/event-stream only when named. (default: \(CompressibleTypes.default))"
+        )
+        var compressionTypes: String?
         @Option(help: "On SIGTERM, seconds /readyz reports draining before the listeners close. (default: 0)")
         var drainDelay: Int?
         @Option(help: "On SIGTERM, seconds in-flight requests get to finish before the rest is closed. (default: 30)")
@@ -264,6 +275,7 @@ extension ServeCommand {
         proxyConfiguration.upstreamConnectTimeout = .seconds(Int64(settings.upstreamConnectTimeout))
         proxyConfiguration.upstreamResponseTimeout = .seconds(Int64(settings.upstreamResponseTimeout))
         proxyConfiguration.accessLog = settings.accessLog
+        proxyConfiguration.compression = settings.compression
         proxyConfiguration.tunnelGracePeriod = .seconds(Int64(settings.tunnelGrace))
         proxyConfiguration.maximumConnectionsPerSandbox = settings.maximumConnectionsPerSandbox
         proxyConfiguration.trustedProxies = settings.trustedProxies

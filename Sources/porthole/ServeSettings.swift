@@ -14,6 +14,7 @@ struct ServeSettings {
         "admin-address", "admin-token", "preview-port", "max-allow-list-entries", "max-domain-allow-list-entries",
         "access-log", "drain-delay", "drain-timeout", "tunnel-grace", "max-connections", "max-connections-per-sandbox",
         "proxy-protocol", "trusted-proxies", "allow-target", "create-store", "store", "store-outage-grace",
+        "compression", "compression-level", "compression-min-length", "compression-types",
     ]
 
     enum HTTPMode: String {
@@ -61,6 +62,7 @@ struct ServeSettings {
     var maxAllowListEntries: Int
     var maxDomainAllowListEntries: Int
     var accessLog: Bool
+    var compression: CompressionSettings
     /// Seconds between readiness turning to draining and the listeners closing (balancers notice).
     var drainDelay: Int
     /// Seconds in-flight exchanges get to finish before the rest is closed.
@@ -128,6 +130,25 @@ struct ServeSettings {
             throw ValidationError("access-log must be on or off, got \"\(accessLogText)\"")
         }
         accessLog = accessLogText == "on"
+        compression = CompressionSettings()
+        let compressionText = source.string("compression", flag: options.compression, default: "on")
+        guard compressionText == "on" || compressionText == "off" else {
+            throw ValidationError("compression must be on or off, got \"\(compressionText)\"")
+        }
+        compression.isEnabled = compressionText == "on"
+        compression.level = Int32(
+            try source.int(
+                "compression-level", flag: options.compressionLevel, default: Int(compression.level),
+                range: Int(CompressionSettings.levels.lowerBound)...Int(CompressionSettings.levels.upperBound)))
+        compression.minimumBytes = Int64(
+            try source.int("compression-min-length", flag: options.compressionMinLength, default: Int(compression.minimumBytes), range: 0...1_073_741_824))
+        if let types = source.optionalString("compression-types", flag: options.compressionTypes) {
+            do {
+                compression.types = try CompressibleTypes(types)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        }
         drainDelay = try source.int("drain-delay", flag: options.drainDelay, default: 0, range: 0...3600)
         drainTimeout = try source.int("drain-timeout", flag: options.drainTimeout, default: 30, range: 0...3600)
         tunnelGrace = try source.int("tunnel-grace", flag: options.tunnelGrace, default: 10, range: 0...3600)

@@ -6,6 +6,24 @@ import Testing
 @Suite("Errors", .serialized)
 struct ErrorTests {
     @Test(
+        "bad compression settings stop the start with a message that names them",
+        arguments: [
+            (["--compression", "yes"], "compression must be on or off, got \"yes\""),
+            (["--compression-level", "0"], "compression-level"),
+            (["--compression-types", "text"], "compression type \"text\" is not a media type pattern"),
+            (["--compression-types", "text/*,,application/json"], "has an empty entry"),
+        ] as [([String], String)]
+    )
+    func badCompressionSettings(_ arguments: [String], _ message: String) async throws {
+        let directory = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try await CommandResult.run(
+            TestPaths.portholeBinary, ["serve", "--data-dir", directory + "/data", "--cert-dir", directory + "/certs"] + arguments)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+
+    @Test(
         "hosts that are not <port>-<sandboxId>.<base domain> get 400 naming the expected form",
         arguments: [
             "preview.localhost", "abc.preview.localhost", "0-abc.preview.localhost", "99999-abc.preview.localhost",

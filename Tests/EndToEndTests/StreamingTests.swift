@@ -88,6 +88,29 @@ struct StreamingTests {
         }
     }
 
+    @Test("responses are gzipped for clients that ask, streamed, and decode in curl")
+    func compression() async throws {
+        try await withProxy { env in
+            let host = env.host("pub")
+            let expected = (0..<2000).map { "chunk-\($0)\n" }.joined()
+            // A chunked body (text/plain), and one that ends with the upstream's close.
+            let chunked = try await env.curl.get(host, "/chunked?n=2000", arguments: ["--compressed"])
+            #expect(chunked.status == 200)
+            #expect(chunked.header("Content-Encoding") == "gzip")
+            #expect(chunked.header("Vary") == "Accept-Encoding")
+            #expect(chunked.text == expected)
+            let raw = try await env.curl.get(host, "/chunked?n=2000", arguments: ["-H", "Accept-Encoding: gzip"])
+            #expect(raw.body.count < expected.utf8.count / 4, "\(raw.body.count) bytes on the wire for \(expected.utf8.count)")
+            let untilClose = try await env.curl.get(host, "/close", arguments: ["--compressed"])
+            #expect(untilClose.text == "until-close body")
+            #expect(untilClose.header("Content-Encoding") == "gzip")
+            // Without Accept-Encoding, and for an event stream, the body is the sandbox's own.
+            let plain = try await env.curl.get(host, "/chunked?n=3")
+            #expect(plain.header("Content-Encoding") == nil)
+            #expect(plain.text == "chunk-0\nchunk-1\nchunk-2\n")
+        }
+    }
+
     @Test("keep-alive: many requests on one client connection reuse one upstream connection")
     func keepAlive() async throws {
         try await withProxy { env in

@@ -71,6 +71,15 @@ final class InMemoryProxy {
         try Self.drain(client)
     }
 
+    /// The same as bytes, for bodies that are not text.
+    func receivedBytes() throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        while let buffer = try client.readOutbound(as: ByteBuffer.self) {
+            bytes += buffer.readableBytesView
+        }
+        return bytes
+    }
+
     /// Bytes from upstream connection `index`, as one read.
     func upstreamSends(_ text: String, on index: Int = 0) throws {
         try upstreams[index].writeInbound(ByteBuffer(string: text))

@@ -176,13 +176,17 @@ import Testing
             // Near misses stay `.other`.
             ("Hosts", .other), ("Hos", .other), ("Content-Lengt", .other), ("Content_Length", .other),
             ("Content-Length2", .other), ("TEE", .other), ("T", .other), ("Transfer_Encoding", .other),
-            ("Transfer-Encodings", .other), ("Accept-Encoding", .other), ("X-Forwarded-Fo", .other),
+            ("Transfer-Encodings", .other), ("Accept-Encodings", .other), ("X-Forwarded-Fo", .other),
             ("X-Preview-Tokens", .other), ("Connectio", .other), ("Upgrade-Insecure-Requests", .other),
             ("Set-Cookie", .setCookie), ("Set-Cookie2", .other), ("Cookie2", .other), ("Expects", .other), ("Forwarded", .forwarded), ("Forwarde", .other),
             ("Sec-Fetch-Site", .other), ("Access-Control-Request-Header", .other), ("Origins", .other),
             ("X-Real-IP", .clientAddressClaim), ("X-Client-IP", .clientAddressClaim), ("True-Client-IP", .clientAddressClaim),
             ("CF-Connecting-IP", .clientAddressClaim), ("Origin", .origin),
             ("Access-Control-Request-Headers", .accessControlRequestHeaders),
+            // What response compression reads.
+            ("Accept-Encoding", .acceptEncoding), ("Range", .range), ("Content-Encoding", .contentEncoding),
+            ("Content-Type", .contentType), ("Cache-Control", .cacheControl), ("ETag", .etag), ("Accept-Ranges", .acceptRanges),
+            ("Ranges", .other), ("Content-Types", .other), ("ETags", .other), ("Accept-Range", .other),
         ]
         for (name, kind) in table {
             for variant in [name, name.lowercased(), name.uppercased(), Self.alternatingCase(name)] {

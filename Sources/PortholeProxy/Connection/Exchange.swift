@@ -44,6 +44,9 @@ struct Exchange {
     var upstreamWillClose = false
     /// The upstream sent bytes past the end of its response: it cannot be trusted with another request.
     var upstreamMisbehaved = false
+    /// The response body is compressed on its way to the client (``ResponseCompression``); the
+    /// stream goes back to the loop's pool when the exchange finishes.
+    var compression: Deflater?
 
     // Accounting, for the metrics and the access log.
     var decision: ProxyMetrics.Decision = .error

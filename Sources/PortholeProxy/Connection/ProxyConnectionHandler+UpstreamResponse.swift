@@ -37,6 +37,7 @@ extension ProxyConnectionHandler {
             if exchange.responseHeadDone && exchange.responseBody.isUntilClose {
                 // A body delimited by close has ended; the client was told `Connection: close`.
                 exchange.closeAfterResponse = true
+                if let deflater = exchange.compression, !endCompressedBody(deflater) { return }
                 finishExchange(upstreamReusable: false, now: now)
             } else if !exchange.responseHeadDone, exchange.mayRetry, let closedLease, exchange.upstreamHeadPartial == nil {
                 exchange.mayRetry = false
@@ -135,12 +136,14 @@ extension ProxyConnectionHandler {
             if exchange.requestBody.isComplete || !exchange.bodyClock.isRunning { disarmTimer() }
             if response.framing == .untilClose || exchange.head.version == .http10 { exchange.closeAfterResponse = true }
             let closingClient = exchange.closeAfterResponse
-            if ResponseHeadWriter.needsRewrite(response, closingClient: closingClient) {
+            exchange.compression = compressor(for: response, in: buffer)
+            let compressing = exchange.compression?.coding
+            if compressing != nil || ResponseHeadWriter.needsRewrite(response, closingClient: closingClient) {
                 // Room for the first body bytes too when they will be copied behind the head (TLS only).
                 let bodyRoom = tls == nil ? 0 : min(buffer.readableBytes - end, Self.coalescedBodyBytes)
                 var rewritten = loop.responseHeads.take(capacity: end + 32 + bodyRoom)
                 buffer.withUnsafeReadableBytes { bytes in
-                    ResponseHeadWriter.write(response, from: bytes, end: end, closingClient: closingClient, into: &rewritten)
+                    ResponseHeadWriter.write(response, from: bytes, end: end, closingClient: closingClient, compressing: compressing, into: &rewritten)
                 }
                 buffer.moveReaderIndex(forwardBy: end)
                 finalHead = rewritten
@@ -149,6 +152,10 @@ extension ProxyConnectionHandler {
                 finalHeadIsSlice = true
             }
             exchange.responseBody = BodyProgress(response.framing)
+        }
+        if let deflater = exchange.compression {
+            relayCompressed(buffer, head: finalHead, deflater: deflater, headCompletedAt: headCompletedAt)
+            return
         }
         var taken = 0
         if buffer.readableBytes > 0 && !exchange.responseBody.isComplete {
@@ -225,8 +232,92 @@ extension ProxyConnectionHandler {
         respondAndClose(upstreamError(ErrorResponse.upstreamFailed), html: prefersHTML)
     }
 
+    /// The zlib stream for this response, when it is to be compressed (``ResponseCompression``);
+    /// `buffer` holds the response head `response` was parsed from.
+    private func compressor(for response: ResponseHead, in buffer: ByteBuffer) -> Deflater? {
+        let settings = loop.configuration.compression
+        guard settings.isEnabled, response.framing != .none else { return nil }
+        let coding = exchange.withHead { request, requestBytes in
+            buffer.withUnsafeReadableBytes { responseBytes in
+                ResponseCompression.coding(
+                    settings: settings, policy: exchange.policy, request: request, requestBytes: requestBytes,
+                    response: response, responseBytes: responseBytes
+                )
+            }
+        }
+        guard let coding else { return nil }
+        return loop.deflaters.take(coding, level: settings.level)
+    }
+
+    /// The body of a compressed response, one upstream read at a time: its content (without the
+    /// upstream's chunk framing) goes through zlib, and what zlib emits leaves as one chunk per
+    /// read, flushed (`Z_SYNC_FLUSH`) so a streamed response reaches the client as it comes. The
+    /// first chunk is written behind the rewritten head, in the same buffer.
+    private func relayCompressed(_ input: ByteBuffer, head: ByteBuffer?, deflater: Deflater, headCompletedAt: NIODeadline?) {
+        var buffer = input
+        var output = head ?? loop.responseHeads.take(capacity: min(buffer.readableBytes, Self.coalescedBodyBytes) + 64)
+        var chunk = ResponseCompression.ChunkWriter()
+        chunk.begin(in: &output)
+        var compressed = true
+        var taken = 0
+        do {
+            taken = try buffer.withUnsafeReadableBytes { bytes in
+                try exchange.responseBody.consume(bytes) { content in
+                    if compressed { compressed = deflater.compress(UnsafeRawBufferPointer(rebasing: bytes[content]), flush: .none, into: &output) }
+                }
+            }
+        } catch {
+            // Broken chunk framing from the sandbox: cut the client off rather than pass on a lie.
+            flushClient()
+            closeNow()
+            return
+        }
+        buffer.moveReaderIndex(forwardBy: taken)
+        let last = exchange.responseBody.isComplete
+        if compressed && (taken > 0 || last) {
+            compressed = deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), flush: last ? .finish : .sync, into: &output)
+        }
+        guard compressed else {
+            flushClient()
+            closeNow()
+            return
+        }
+        chunk.end(in: &output, last: last)
+        if output.readableBytes > 0 {
+            exchange.bytesToClient &+= output.readableBytes
+            writeToClient(output)
+        }
+        loop.responseHeads.giveBack(output)
+        if last {
+            if buffer.readableBytes > 0 { exchange.upstreamMisbehaved = true }
+            finishExchange(upstreamReusable: !exchange.upstreamWillClose && !exchange.upstreamMisbehaved, now: headCompletedAt ?? now)
+        }
+    }
+
+    /// Ends a compressed body whose upstream closed to end it: zlib's trailer and the last chunk.
+    /// False when zlib failed and the connection was closed.
+    private func endCompressedBody(_ deflater: Deflater) -> Bool {
+        var output = loop.responseHeads.take(capacity: 64)
+        var chunk = ResponseCompression.ChunkWriter()
+        chunk.begin(in: &output)
+        guard deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), flush: .finish, into: &output) else {
+            flushClient()
+            closeNow()
+            return false
+        }
+        chunk.end(in: &output, last: true)
+        exchange.bytesToClient &+= output.readableBytes
+        writeToClient(output)
+        loop.responseHeads.giveBack(output)
+        return true
+    }
+
     /// Both messages are complete: return the upstream to the pool and take the next request.
     private func finishExchange(upstreamReusable: Bool, now: NIODeadline) {
+        if let deflater = exchange.compression {
+            exchange.compression = nil
+            loop.deflaters.giveBack(deflater)
+        }
         disarmTimer()
         exchange.bodyClock.stop()
         releaseSandboxCount()

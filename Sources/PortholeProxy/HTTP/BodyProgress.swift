@@ -35,18 +35,27 @@
 
     /// Accounts for the bytes at the front of `bytes`; returns how many of them belong to this body.
     public mutating func consume(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> Int {
+        try consume(bytes) { _ in }
+    }
+
+    /// The same, and calls `payload` with the range of each piece of the body's content in
+    /// `bytes` (without chunk framing), in order.
+    @inline(__always)
+    public mutating func consume(_ bytes: UnsafeRawBufferPointer, payload: (Range<Int>) -> Void) throws(HTTPParseError) -> Int {
         switch state {
         case .complete:
             return 0
         case .untilClose:
+            if !bytes.isEmpty { payload(0..<bytes.count) }
             return bytes.count
         case .remaining(let remaining):
             let taken = Int(min(remaining, Int64(bytes.count)))
             state = remaining == Int64(taken) ? .complete : .remaining(remaining - Int64(taken))
+            if taken > 0 { payload(0..<taken) }
             return taken
         case .chunked(var scanner):
             state = .complete  // avoid a copy-on-write of the scanner while it is mutated
-            let taken = try scanner.scan(bytes)
+            let taken = try scanner.scan(bytes, data: payload)
             state = scanner.isComplete ? .complete : .chunked(scanner)
             return taken
         }

@@ -55,12 +55,20 @@ import PortholeCore
     /// Scans `bytes` and returns how many of them belong to this body. When `isComplete` becomes
     /// true the rest of `bytes` belongs to whatever follows (a pipelined request, say).
     public mutating func scan(_ bytes: UnsafeRawBufferPointer) throws(HTTPParseError) -> Int {
+        try scan(bytes) { _ in }
+    }
+
+    /// The same, and calls `data` with the range of each piece of chunk data in `bytes`, in order
+    /// (the body without its framing, for a proxy that re-encodes it).
+    @inline(__always)
+    public mutating func scan(_ bytes: UnsafeRawBufferPointer, data: (Range<Int>) -> Void) throws(HTTPParseError) -> Int {
         var index = 0
         let count = bytes.count
         while index < count {
             switch state {
             case .data(let remaining):
                 let step = Int(min(remaining, Int64(count - index)))
+                data(index..<index + step)
                 index += step
                 state = remaining == Int64(step) ? .dataCarriageReturn : .data(remaining - Int64(step))
                 continue

@@ -42,6 +42,14 @@
         case via
         /// `Set-Cookie` from a sandbox: its `Domain` attribute is dropped (``SetCookieDomain``).
         case setCookie
+        // What response compression looks at (``ResponseCompression``).
+        case acceptEncoding
+        case range
+        case contentEncoding
+        case contentType
+        case cacheControl
+        case etag
+        case acceptRanges
         /// A name with `_` that no standard field has: `Transfer_Encoding` and `Content_Length`
         /// lookalikes are read as the real thing by servers that fold `_` into `-` (CGI, PHP,
         /// WSGI). Not forwarded upstream, as nginx does by default (`underscores_in_headers off`).
@@ -58,6 +66,9 @@
             if ASCII.equalsLowercase(bytes, name, "via") { return .via }
         case 4:
             if ASCII.equalsLowercase(bytes, name, "host") { return .host }
+            if ASCII.equalsLowercase(bytes, name, "etag") { return .etag }
+        case 5:
+            if ASCII.equalsLowercase(bytes, name, "range") { return .range }
         case 6:
             if ASCII.equalsLowercase(bytes, name, "cookie") { return .cookie }
             if ASCII.equalsLowercase(bytes, name, "accept") { return .accept }
@@ -74,6 +85,11 @@
             if ASCII.equalsLowercase(bytes, name, "set-cookie") { return .setCookie }
         case 11:
             if ASCII.equalsLowercase(bytes, name, "x-client-ip") { return .clientAddressClaim }
+        case 12:
+            if ASCII.equalsLowercase(bytes, name, "content-type") { return .contentType }
+        case 13:
+            if ASCII.equalsLowercase(bytes, name, "cache-control") { return .cacheControl }
+            if ASCII.equalsLowercase(bytes, name, "accept-ranges") { return .acceptRanges }
         case 14:
             if ASCII.equalsLowercase(bytes, name, "content-length") { return .contentLength }
             if ASCII.equalsLowercase(bytes, name, "true-client-ip") { return .clientAddressClaim }
@@ -81,11 +97,13 @@
         case 15:
             if ASCII.equalsLowercase(bytes, name, "x-forwarded-for") { return .xForwardedFor }
             if ASCII.equalsLowercase(bytes, name, "x-preview-token") { return .previewToken }
+            if ASCII.equalsLowercase(bytes, name, "accept-encoding") { return .acceptEncoding }
         case 16:
             if ASCII.equalsLowercase(bytes, name, "proxy-connection") { return .proxyConnection }
             if ASCII.equalsLowercase(bytes, name, "x-forwarded-host") { return .xForwardedHost }
             if ASCII.equalsLowercase(bytes, name, "x-forwarded-port") { return .xForwardedPort }
             if ASCII.equalsLowercase(bytes, name, "cf-connecting-ip") { return .clientAddressClaim }
+            if ASCII.equalsLowercase(bytes, name, "content-encoding") { return .contentEncoding }
         case 17:
             if ASCII.equalsLowercase(bytes, name, "transfer-encoding") { return .transferEncoding }
             if ASCII.equalsLowercase(bytes, name, "x-forwarded-proto") { return .xForwardedProto }

@@ -1,3 +1,5 @@
+import PortholeCore
+
 /// A parsed response head from an upstream: status, framing and whether the upstream keeps the
 /// connection open. Ranges point into the buffer it was parsed from.
 @_spi(Benchmarks) public struct ResponseHead: Sendable {
@@ -18,6 +20,11 @@
     public var hasForbiddenFramingFields = false
     /// A `Set-Cookie` with a `Domain` attribute: the head is rewritten without it (``SetCookieDomain``).
     public var hasCookieDomains = false
+    /// What response compression needs to know (``ResponseCompression``): a `Content-Encoding`
+    /// field (of any value), the first `Content-Type` value, `Cache-Control: no-transform`.
+    public var isContentEncoded = false
+    public var contentType: Range<Int>?
+    public var forbidsTransform = false
 
     // No reservation up front: an idle connection that never sent a request holds no field storage.
     public init() {}
@@ -31,6 +38,9 @@
         hasHopByHopFields = false
         hasForbiddenFramingFields = false
         hasCookieDomains = false
+        isContentEncoded = false
+        contentType = nil
+        forbidsTransform = false
 
         // Status line: HTTP-version SP 3DIGIT SP [reason] CRLF.
         guard end >= 14, let parsedVersion = HTTPVersion.parse(bytes, 0..<8) else { throw .malformedStatusLine }
@@ -87,6 +97,12 @@
                 hasHopByHopFields = true
             case .setCookie:
                 if !hasCookieDomains { hasCookieDomains = SetCookieDomain.hasDomain(bytes, field.value) }
+            case .contentEncoding:
+                isContentEncoded = true
+            case .contentType:
+                if contentType == nil { contentType = field.value }
+            case .cacheControl:
+                if !forbidsTransform { forbidsTransform = CacheControl.hasNoTransform(UnsafeRawBufferPointer(rebasing: bytes[field.value])) }
             default:
                 break
             }

@@ -1,4 +1,5 @@
 import NIOCore
+import PortholeCore
 
 /// Writes the response head the client sees: the upstream's head minus hop-by-hop fields
 /// (RFC 9110 §7.6.1), plus `Connection: close` when the proxy will close the client connection,
@@ -6,6 +7,11 @@ import NIOCore
 /// as `HTTP/1.1 200` (RFC 9110 §6.2: the version is the sender's, hop by hop), and every
 /// `Set-Cookie` without its `Domain` attribute (``SetCookieDomain``). When there is nothing to
 /// change the caller forwards the upstream bytes untouched instead.
+///
+/// A response the proxy compresses (``ResponseCompression``) loses its length, transfer coding
+/// and `Accept-Ranges` (the ranges were of the uncompressed bytes), gets a weak `ETag` (the bytes
+/// differ from the sandbox's, the meaning does not: RFC 9110 §8.8.1), and says how it is encoded
+/// and that the encoding depended on `Accept-Encoding`.
 enum ResponseHeadWriter {
     static func needsRewrite(_ head: ResponseHead, closingClient: Bool) -> Bool {
         head.version == .http10 || head.hasHopByHopFields || head.hasForbiddenFramingFields || head.hasCookieDomains || closingClient
@@ -16,20 +22,28 @@ enum ResponseHeadWriter {
         from bytes: UnsafeRawBufferPointer,
         end: Int,
         closingClient: Bool,
+        compressing coding: ContentCoding? = nil,
         into buffer: inout ByteBuffer
     ) {
-        // Every kept line comes from the head's first `end` bytes; the rest is fixed text.
-        HeadBytesWriter.write(into: &buffer, maximumBytes: end + 32) { writer in
-            write(head, from: bytes, closingClient: closingClient, into: &writer)
+        // Every kept line comes from the head's first `end` bytes; the rest is fixed text (and
+        // two bytes more for each weakened ETag).
+        let added = coding == nil ? 32 : 32 + Self.compressionFieldsBytes + 2 * head.fields.count
+        HeadBytesWriter.write(into: &buffer, maximumBytes: end + added) { writer in
+            write(head, from: bytes, closingClient: closingClient, compressing: coding, into: &writer)
         }
     }
+
+    /// The longest of the fields a compressed response gets.
+    private static let compressionFieldsBytes = 80
 
     private static func write(
         _ head: ResponseHead,
         from bytes: UnsafeRawBufferPointer,
         closingClient: Bool,
+        compressing coding: ContentCoding?,
         into writer: inout HeadBytesWriter
     ) {
+        let compressing = coding != nil
         // The parser checked that the status line starts with the 8-byte version.
         var copier: FieldLineCopier
         if head.version == .http10 {
@@ -42,8 +56,17 @@ enum ResponseHeadWriter {
             switch field.kind {
             case .connection, .keepAlive, .proxyConnection:
                 continue
-            case .contentLength where head.hasForbiddenFramingFields, .transferEncoding where head.hasForbiddenFramingFields:
+            case .contentLength where head.hasForbiddenFramingFields || compressing,
+                .transferEncoding where head.hasForbiddenFramingFields || compressing,
+                .acceptRanges where compressing:
                 continue
+            case .etag where compressing && !field.listedInConnection:
+                copier.flush(from: bytes, into: &writer)
+                let value = field.value
+                let isWeak = value.count >= 2 && bytes[value.lowerBound] == UInt8(ascii: "W") && bytes[value.lowerBound + 1] == UInt8(ascii: "/")
+                writer.append(UnsafeRawBufferPointer(rebasing: bytes[field.line.lowerBound..<value.lowerBound]))
+                if !isWeak { writer.append("W/") }
+                writer.append(UnsafeRawBufferPointer(rebasing: bytes[value.lowerBound..<field.lineEnd]))
             case .setCookie where head.hasCookieDomains && !field.listedInConnection && SetCookieDomain.hasDomain(bytes, field.value):
                 // Written here, without the attribute: what was kept so far goes first.
                 copier.flush(from: bytes, into: &writer)
@@ -59,6 +82,11 @@ enum ResponseHeadWriter {
             }
         }
         copier.flush(from: bytes, into: &writer)
+        switch coding {
+        case .gzip?: writer.append("Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\nVary: Accept-Encoding\r\n")
+        case .deflate?: writer.append("Content-Encoding: deflate\r\nTransfer-Encoding: chunked\r\nVary: Accept-Encoding\r\n")
+        case nil: break
+        }
         if closingClient { writer.append("Connection: close\r\n") }
         writer.append("\r\n")
     }
