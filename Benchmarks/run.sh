@@ -24,7 +24,7 @@ usage: Benchmarks/run.sh [options]
   --targets LIST     comma-separated subset of: direct,porthole,nginx,haproxy,caddy
                      (default: all)
   --scenarios LIST   comma-separated subset of: idle_memory,small_c64,small_c512,large_1m,
-                     upload_1m,new_conns,websocket,policy (default: all)
+                     upload_1m,new_conns,websocket,policy,gzip_js (default: all)
   --no-build         use the existing .build/release/porthole (or \$PORTHOLE_BIN) without building
   --out FILE         where to write the results (default: Benchmarks/RESULTS.md for full runs)
   --keep             keep the work directory (configs, logs, raw results) after the run
@@ -43,7 +43,7 @@ BUILD=1
 KEEP=0
 OUT=""
 TARGETS="direct,porthole,nginx,haproxy,caddy"
-SCENARIOS="idle_memory,small_c64,small_c512,large_1m,upload_1m,new_conns,websocket,policy"
+SCENARIOS="idle_memory,small_c64,small_c512,large_1m,upload_1m,new_conns,websocket,policy,gzip_js"
 ORIGINAL_ARGS=("$@")
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -173,7 +173,7 @@ for t in ${TARGETS//,/ }; do
     case "$t" in direct|porthole|nginx|haproxy|caddy) ;; *) die "unknown target '$t' in --targets" ;; esac
 done
 for s in ${SCENARIOS//,/ }; do
-    case "$s" in idle_memory|small_c64|small_c512|large_1m|upload_1m|new_conns|websocket|policy) ;;
+    case "$s" in idle_memory|small_c64|small_c512|large_1m|upload_1m|new_conns|websocket|policy|gzip_js) ;;
         *) die "unknown scenario '$s' in --scenarios" ;; esac
 done
 
@@ -295,6 +295,24 @@ import os, sys
 for name, size in (("64k", 65536), ("1m", 1 << 20)):
     with open(os.path.join(sys.argv[1], name), "wb") as f:
         f.write(os.urandom(size))
+# A 16 KiB ES module as an unbundled dev server sends it: code-like text whose identifiers vary
+# (seeded, so every run compresses the same bytes), about 4-5x compressible like real code.
+import random
+rng = random.Random(14)
+words = ["state", "props", "render", "update", "value", "index", "count", "items", "handler", "options",
+         "element", "context", "result", "config", "data", "event", "node", "child", "parent", "key"]
+lines = ["import { h, Fragment } from '/node_modules/.vite/deps/preact.js';"]
+while sum(len(l) + 1 for l in lines) < 16384:
+    a, b, c = rng.choice(words), rng.choice(words), rng.choice(words)
+    n = rng.randrange(1000)
+    lines.append(rng.choice([
+        f"export function {a}{n}({b}, {c}) {{ return {b}.{c} ?? {n}; }}",
+        f"const {a}_{b}{n} = ({c}) => {c}.map((x) => x.{b} + {n});",
+        f"  if ({a}.{b} === {n}) {{ {c}.push({{ {a}, {b}: '{c}-{n}' }}); }}",
+        f"// {a} {b} {c}: keep {n} in sync with the {c} of the {a}",
+    ]))
+with open(os.path.join(sys.argv[1], "app.js"), "w") as f:
+    f.write("\n".join(lines)[:16384])
 EOF
 chmod 644 "$WORK/www"/*
 
@@ -458,6 +476,11 @@ sanity_check() {  # the same answers through every target before measuring it
     [[ "$body" == "Hello, world! 200" ]] || { problem sanity "GET / answered '$body' (want 'Hello, world! 200')"; return 1; }
     size=$(curl_target "$TARGET" /1m -o /dev/null -w '%{http_code} %{size_download}' || true)
     [[ "$size" == "200 1048576" ]] || { problem sanity "GET /1m answered '$size' (want '200 1048576')"; return 1; }
+    if scenario_wanted gzip_js && [[ $TARGET != direct ]]; then
+        local gzipped
+        gzipped=$(curl_target "$TARGET" /app.js -H 'Accept-Encoding: gzip' -o /dev/null -w '%{http_code} %header{content-encoding}' || true)
+        [[ "$gzipped" == "200 gzip" ]] || { problem sanity "GET /app.js with Accept-Encoding: gzip answered '$gzipped' (want '200 gzip')"; return 1; }
+    fi
     upload=$(head -c 1048576 /dev/zero | curl_target "$TARGET" /upload --data-binary @- -H 'Expect:' -w ' %{http_code}' || true)
     [[ "$upload" == "ok 200" ]] || { problem sanity "POST /upload (1 MiB) answered '$upload' (want 'ok 200')"; return 1; }
     if ! ws_client 2 0.3 0 >"$WORK/logs/ws-sanity-$TARGET-$SLOT.json" 2>&1; then
@@ -534,6 +557,7 @@ run_slot() {
                 new_conns) run_wrk new_conns close 32 / || true ;;
                 websocket) scenario_websocket ;;
                 policy) scenario_policy || true ;;
+                gzip_js) run_wrk gzip_js gzip 64 /app.js || true ;;
             esac
             alive_or_problem "$sc" || break
         done
@@ -569,7 +593,7 @@ for ROUND in $(seq "$ROUNDS"); do
         fi
         SLOT="r$ROUND"
         scenarios=(warmup)
-        for sc in small_c64 small_c512 large_1m upload_1m new_conns websocket policy; do
+        for sc in small_c64 small_c512 large_1m upload_1m new_conns websocket policy gzip_js; do
             [[ $sc == policy && $TARGET != porthole ]] && continue
             scenario_wanted "$sc" && scenarios+=("$sc")
         done

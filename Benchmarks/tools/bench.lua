@@ -1,6 +1,6 @@
 -- wrk script shared by every HTTP scenario (run.sh sets the environment).
 --
---   BENCH_MODE     get (default) | post | close | hosts | warm
+--   BENCH_MODE     get (default) | gzip | post | close | hosts | warm
 --   BENCH_CONNECT  address to connect to instead of resolving the URL's host (*.localhost names
 --                  do not resolve through /etc/hosts here), so TLS SNI and Host keep the preview
 --                  host name while the socket goes to 127.0.0.1
@@ -18,6 +18,8 @@ if mode == "post" then
     wrk.method = "POST"
     wrk.body = string.rep("x", tonumber(os.getenv("BENCH_BODY") or "1048576"))
     wrk.headers["Content-Type"] = "application/octet-stream"
+elseif mode == "gzip" then
+    wrk.headers["Accept-Encoding"] = "gzip"
 elseif mode == "close" then
     wrk.headers["Connection"] = "close"
 elseif mode == "hosts" or mode == "warm" then

@@ -61,6 +61,10 @@ METRICS = [
     ("s7_mem", "idle_memory", "7. idle TLS keep-alive connections: RSS growth", "KiB/conn", False,
      lambda r: r["idle"]["kib_per_conn"] if r["idle"].get("open_at_measure") else None),
     ("s8_rps", "policy", "8. policy path, random one of N sandboxes, 64 conns", "req/s", True, _wrk_rps),
+    ("s9_rps", "gzip_js", "9. gzip, GET a 16 KiB JavaScript module, 64 conns", "req/s", True, _wrk_rps),
+    ("s9_cpu", "gzip_js", "9. … CPU per request (user + system)", "µs", False, _cpu_per_request),
+    ("s9_bytes", "gzip_js", "9. … bytes per response (head + gzip body)", "B", False,
+     lambda r: r["wrk"]["bytes"] / r["wrk"]["requests"] if r["wrk"]["requests"] else None),
 ]
 
 
