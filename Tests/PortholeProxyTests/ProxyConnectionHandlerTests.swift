@@ -243,3 +243,65 @@ import Testing
         #expect(try proxy.received().hasPrefix("HTTP/1.1 408 "))
     }
 }
+
+/// `hostRewrite`: the dev server sees `localhost:<port>` everywhere it looks, and its own URLs
+/// come back as the preview's.
+@Suite struct HostRewriteTests {
+    static let policy = SandboxPolicy(id: InMemoryProxy.sandbox, target: "10.0.0.2", isPublic: true, previewToken: "t", hostRewrite: true)
+    static let origin = "http://\(InMemoryProxy.host)"
+
+    @Test func originAndRefererOfThePreviewBecomeLocalhost() throws {
+        let proxy = try InMemoryProxy(policy: Self.policy)
+        defer { proxy.finish() }
+        try proxy.send(get("/api/kernels", "Origin: \(Self.origin)", "Referer: \(Self.origin)/lab/tree?x=1", "Accept: */*"))
+        let forwarded = try proxy.upstreamReceived()
+        #expect(forwarded.contains("\r\nHost: localhost:3000\r\n"))
+        #expect(forwarded.contains("\r\nOrigin: http://localhost:3000\r\n"))
+        #expect(forwarded.contains("\r\nReferer: http://localhost:3000/lab/tree?x=1\r\n"))
+        #expect(forwarded.contains("\r\nX-Forwarded-Host: \(InMemoryProxy.host)\r\n"), "the preview host stays visible to apps that want it")
+        #expect(forwarded.contains("\r\nAccept: */*\r\n"))
+    }
+
+    @Test func anotherSitesOriginIsLeftAlone() throws {
+        let proxy = try InMemoryProxy(policy: Self.policy)
+        defer { proxy.finish() }
+        try proxy.send(get("/", "Origin: https://evil.example", "Referer: https://evil.example/page"))
+        let forwarded = try proxy.upstreamReceived()
+        #expect(forwarded.contains("\r\nOrigin: https://evil.example\r\n"))
+        #expect(forwarded.contains("\r\nReferer: https://evil.example/page\r\n"))
+    }
+
+    @Test func withoutHostRewriteNothingIsMapped() throws {
+        let proxy = try InMemoryProxy()
+        defer { proxy.finish() }
+        try proxy.send(get("/", "Origin: \(Self.origin)"))
+        #expect(try proxy.upstreamReceived().contains("\r\nOrigin: \(Self.origin)\r\n"))
+        let upstream = "HTTP/1.1 302 Found\r\nLocation: http://localhost:3000/login\r\nContent-Length: 0\r\n\r\n"
+        try proxy.upstreamSends(upstream)
+        #expect(try proxy.received() == upstream)
+    }
+
+    @Test func redirectsToTheDevServerComeBackToThePreview() throws {
+        let proxy = try InMemoryProxy(policy: Self.policy)
+        defer { proxy.finish() }
+        try proxy.send(get("/"))
+        _ = try proxy.upstreamReceived()
+        try proxy.upstreamSends(
+            "HTTP/1.1 302 Found\r\nLocation: http://localhost:3000/login?next=%2F\r\nContent-Location: http://127.0.0.1:3000/\r\n"
+                + "Refresh: 5; url=http://localhost:3000/later\r\nLink: <http://localhost:3000/x>; rel=preload\r\nContent-Length: 0\r\n\r\n")
+        let answer = try proxy.received()
+        #expect(answer.contains("\r\nLocation: \(Self.origin)/login?next=%2F\r\n"))
+        #expect(answer.contains("\r\nContent-Location: \(Self.origin)/\r\n"))
+        #expect(answer.contains("\r\nRefresh: 5; url=\(Self.origin)/later\r\n"))
+        #expect(answer.contains("\r\nLink: <http://localhost:3000/x>; rel=preload\r\n"), "only the three fields are mapped")
+    }
+
+    @Test func aRedirectToAnotherLocalPortIsLeftAlone() throws {
+        let proxy = try InMemoryProxy(policy: Self.policy)
+        defer { proxy.finish() }
+        try proxy.send(get("/"))
+        let upstream = "HTTP/1.1 302 Found\r\nLocation: http://localhost:8080/other\r\nContent-Length: 0\r\n\r\n"
+        try proxy.upstreamSends(upstream)
+        #expect(try proxy.received() == upstream)
+    }
+}

@@ -187,6 +187,9 @@ import Testing
             ("Accept-Encoding", .acceptEncoding), ("Range", .range), ("Content-Encoding", .contentEncoding),
             ("Content-Type", .contentType), ("Cache-Control", .cacheControl), ("ETag", .etag), ("Accept-Ranges", .acceptRanges),
             ("Ranges", .other), ("Content-Types", .other), ("ETags", .other), ("Accept-Range", .other),
+            // What hostRewrite maps.
+            ("Referer", .referer), ("Location", .location), ("Content-Location", .contentLocation), ("Refresh", .refresh),
+            ("Referrer", .other), ("Locations", .other),
         ]
         for (name, kind) in table {
             for variant in [name, name.lowercased(), name.uppercased(), Self.alternatingCase(name)] {

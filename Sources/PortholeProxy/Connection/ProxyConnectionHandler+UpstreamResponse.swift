@@ -138,12 +138,15 @@ extension ProxyConnectionHandler {
             let closingClient = exchange.closeAfterResponse
             exchange.compression = compressor(for: response, in: buffer)
             let compressing = exchange.compression?.coding
-            if compressing != nil || ResponseHeadWriter.needsRewrite(response, closingClient: closingClient) {
+            let localOrigins = response.mayHoldLocalOrigins && exchange.policy?.hostRewrite == true ? localOriginRewrite() : nil
+            if compressing != nil || localOrigins != nil || ResponseHeadWriter.needsRewrite(response, closingClient: closingClient) {
                 // Room for the first body bytes too when they will be copied behind the head (TLS only).
                 let bodyRoom = tls == nil ? 0 : min(buffer.readableBytes - end, Self.coalescedBodyBytes)
                 var rewritten = loop.responseHeads.take(capacity: end + 32 + bodyRoom)
                 buffer.withUnsafeReadableBytes { bytes in
-                    ResponseHeadWriter.write(response, from: bytes, end: end, closingClient: closingClient, compressing: compressing, into: &rewritten)
+                    ResponseHeadWriter.write(
+                        response, from: bytes, end: end, closingClient: closingClient, compressing: compressing,
+                        mappingLocalOrigins: localOrigins, into: &rewritten)
                 }
                 buffer.moveReaderIndex(forwardBy: end)
                 finalHead = rewritten
@@ -230,6 +233,20 @@ extension ProxyConnectionHandler {
     private func failUpstream() {
         detachLease(reusable: false)
         respondAndClose(upstreamError(ErrorResponse.upstreamFailed), html: prefersHTML)
+    }
+
+    /// With `hostRewrite`, how the dev server's own URLs map back to the preview: its port, and the
+    /// preview origin as the client named it (`<scheme>://<Host>`).
+    private func localOriginRewrite() -> ResponseHeadWriter.LocalOriginRewrite? {
+        guard let port = exchange.target?.port else { return nil }
+        return exchange.withHead { head, bytes in
+            guard let host = head.hostField else { return nil }
+            let scheme = role.scheme
+            var origin = Array(UnsafeRawBufferPointer(start: scheme.utf8Start, count: scheme.utf8CodeUnitCount))
+            origin += "://".utf8
+            origin += UnsafeRawBufferPointer(rebasing: bytes[head.fields[host].value])
+            return ResponseHeadWriter.LocalOriginRewrite(port: port, previewOrigin: origin)
+        }
     }
 
     /// The zlib stream for this response, when it is to be compressed (``ResponseCompression``);

@@ -42,6 +42,11 @@
         case via
         /// `Set-Cookie` from a sandbox: its `Domain` attribute is dropped (``SetCookieDomain``).
         case setCookie
+        // What `hostRewrite` maps (``LocalOriginMapping``).
+        case referer
+        case location
+        case contentLocation
+        case refresh
         // What response compression looks at (``ResponseCompression``).
         case acceptEncoding
         case range
@@ -76,6 +81,10 @@
             if ASCII.equalsLowercase(bytes, name, "origin") { return .origin }
         case 7:
             if ASCII.equalsLowercase(bytes, name, "upgrade") { return .upgrade }
+            if ASCII.equalsLowercase(bytes, name, "referer") { return .referer }
+            if ASCII.equalsLowercase(bytes, name, "refresh") { return .refresh }
+        case 8:
+            if ASCII.equalsLowercase(bytes, name, "location") { return .location }
         case 9:
             if ASCII.equalsLowercase(bytes, name, "forwarded") { return .forwarded }
             if ASCII.equalsLowercase(bytes, name, "x-real-ip") { return .clientAddressClaim }
@@ -104,6 +113,7 @@
             if ASCII.equalsLowercase(bytes, name, "x-forwarded-port") { return .xForwardedPort }
             if ASCII.equalsLowercase(bytes, name, "cf-connecting-ip") { return .clientAddressClaim }
             if ASCII.equalsLowercase(bytes, name, "content-encoding") { return .contentEncoding }
+            if ASCII.equalsLowercase(bytes, name, "content-location") { return .contentLocation }
         case 17:
             if ASCII.equalsLowercase(bytes, name, "transfer-encoding") { return .transferEncoding }
             if ASCII.equalsLowercase(bytes, name, "x-forwarded-proto") { return .xForwardedProto }

@@ -54,9 +54,11 @@ import PortholeCore
     /// cookie's name); the rest is `rewrite`'s own text and at most 152 bytes of field names.
     @_spi(Benchmarks) public static func maximumBytes(for head: RequestHead, headBytes: Int, rewrite: ForwardingRewrite) -> Int {
         let hostValue = head.hostField.map { head.fields[$0].value.count } ?? 0
+        // With hostRewrite, Origin and Referer may each grow to `http://localhost:65535`.
+        let localOrigins = rewrite.rewriteHostToLocalhost ? 2 * 24 : 0
         return headBytes + headBytes / 16 + hostValue + (rewrite.strippedTarget?.utf8.count ?? 0)
             + rewrite.clientAddress.utf8.count + rewrite.listenerPort.utf8.count
-            + rewrite.scheme.utf8CodeUnitCount + rewrite.viaPseudonym.utf8.count + 192
+            + rewrite.scheme.utf8CodeUnitCount + rewrite.viaPseudonym.utf8.count + localOrigins + 192
     }
 
     @_spi(Benchmarks) public static func write(
@@ -106,6 +108,16 @@ import PortholeCore
                     writer.append("Host: localhost:")
                     writer.appendDecimal(rewrite.upstreamPort)
                     writer.append("\r\n")
+                } else {
+                    copier.keep(field, from: bytes, into: &writer)
+                }
+            case .origin where rewrite.rewriteHostToLocalhost, .referer where rewrite.rewriteHostToLocalhost:
+                // The dev server compares Origin (and some, Referer) with the Host it sees.
+                if let prefix = previewOriginPrefix(field, head, bytes, rewrite) {
+                    copier.flush(from: bytes, into: &writer)
+                    writer.append(field.kind == .origin ? "Origin: http://localhost:" : "Referer: http://localhost:")
+                    writer.appendDecimal(rewrite.upstreamPort)
+                    writer.append(UnsafeRawBufferPointer(rebasing: bytes[(field.value.lowerBound + prefix)..<field.lineEnd]))
                 } else {
                     copier.keep(field, from: bytes, into: &writer)
                 }
@@ -168,6 +180,18 @@ import PortholeCore
             writer.append("\r\n")
         }
         writer.append(head.isUpgrade ? "Connection: upgrade\r\n\r\n" : "\r\n")
+    }
+
+    /// How much of an Origin or Referer value is the preview's own origin (the whole value for an
+    /// Origin), or nil when it names another.
+    private static func previewOriginPrefix(_ field: HeaderField, _ head: RequestHead, _ bytes: UnsafeRawBufferPointer, _ rewrite: ForwardingRewrite) -> Int? {
+        guard let host = head.hostField else { return nil }
+        let value = UnsafeRawBufferPointer(rebasing: bytes[field.value])
+        let hostValue = UnsafeRawBufferPointer(rebasing: bytes[head.fields[host].value])
+        if field.kind == .origin {
+            return LocalOriginMapping.isPreviewOrigin(value, scheme: rewrite.scheme, host: hostValue) ? value.count : nil
+        }
+        return LocalOriginMapping.previewOriginPrefix(value, scheme: rewrite.scheme, host: hostValue)
     }
 
     /// Writes a Cookie field without Porthole's session cookies (either name), keeping every other

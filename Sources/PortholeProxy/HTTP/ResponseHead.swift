@@ -25,6 +25,9 @@ import PortholeCore
     public var isContentEncoded = false
     public var contentType: Range<Int>?
     public var forbidsTransform = false
+    /// A `Location`, `Content-Location` or `Refresh` that may point at the dev server's own
+    /// origin (`http://localhost:<port>`): with `hostRewrite` it is mapped back (``LocalOriginMapping``).
+    public var mayHoldLocalOrigins = false
 
     // No reservation up front: an idle connection that never sent a request holds no field storage.
     public init() {}
@@ -41,6 +44,7 @@ import PortholeCore
         isContentEncoded = false
         contentType = nil
         forbidsTransform = false
+        mayHoldLocalOrigins = false
 
         // Status line: HTTP-version SP 3DIGIT SP [reason] CRLF.
         guard end >= 14, let parsedVersion = HTTPVersion.parse(bytes, 0..<8) else { throw .malformedStatusLine }
@@ -101,6 +105,8 @@ import PortholeCore
                 isContentEncoded = true
             case .contentType:
                 if contentType == nil { contentType = field.value }
+            case .location, .contentLocation, .refresh:
+                if !mayHoldLocalOrigins { mayHoldLocalOrigins = LocalOriginMapping.mayHoldLocalOrigin(UnsafeRawBufferPointer(rebasing: bytes[field.value])) }
             case .cacheControl:
                 if !forbidsTransform { forbidsTransform = CacheControl.hasNoTransform(UnsafeRawBufferPointer(rebasing: bytes[field.value])) }
             default:

@@ -13,6 +13,15 @@ import PortholeCore
 /// differ from the sandbox's, the meaning does not: RFC 9110 §8.8.1), and says how it is encoded
 /// and that the encoding depended on `Accept-Encoding`.
 enum ResponseHeadWriter {
+    /// With `hostRewrite`: URLs of the dev server's own origin in `Location`, `Content-Location`
+    /// and `Refresh` become the preview's (``LocalOriginMapping``).
+    struct LocalOriginRewrite {
+        /// The port the sandbox serves on, as in `http://localhost:<port>`.
+        var port: UInt16
+        /// `<scheme>://<Host>` of the preview, as the client used it.
+        var previewOrigin: [UInt8]
+    }
+
     static func needsRewrite(_ head: ResponseHead, closingClient: Bool) -> Bool {
         head.version == .http10 || head.hasHopByHopFields || head.hasForbiddenFramingFields || head.hasCookieDomains || closingClient
     }
@@ -23,13 +32,16 @@ enum ResponseHeadWriter {
         end: Int,
         closingClient: Bool,
         compressing coding: ContentCoding? = nil,
+        mappingLocalOrigins local: LocalOriginRewrite? = nil,
         into buffer: inout ByteBuffer
     ) {
         // Every kept line comes from the head's first `end` bytes; the rest is fixed text (and
         // two bytes more for each weakened ETag).
-        let added = coding == nil ? 32 : 32 + Self.compressionFieldsBytes + 2 * head.fields.count
+        var added = coding == nil ? 32 : 32 + Self.compressionFieldsBytes + 2 * head.fields.count
+        // Each mapped URL may grow by the preview origin's length.
+        if let local { added += 3 * local.previewOrigin.count }
         HeadBytesWriter.write(into: &buffer, maximumBytes: end + added) { writer in
-            write(head, from: bytes, closingClient: closingClient, compressing: coding, into: &writer)
+            write(head, from: bytes, closingClient: closingClient, compressing: coding, mappingLocalOrigins: local, into: &writer)
         }
     }
 
@@ -41,9 +53,12 @@ enum ResponseHeadWriter {
         from bytes: UnsafeRawBufferPointer,
         closingClient: Bool,
         compressing coding: ContentCoding?,
+        mappingLocalOrigins local: LocalOriginRewrite?,
         into writer: inout HeadBytesWriter
     ) {
         let compressing = coding != nil
+        // Each of the three fields at most once: that bounds the room reserved above.
+        var mapped: Set<HeaderField.Kind> = []
         // The parser checked that the status line starts with the 8-byte version.
         var copier: FieldLineCopier
         if head.version == .http10 {
@@ -60,6 +75,22 @@ enum ResponseHeadWriter {
                 .transferEncoding where head.hasForbiddenFramingFields || compressing,
                 .acceptRanges where compressing:
                 continue
+            case .location where local != nil && !mapped.contains(.location),
+                .contentLocation where local != nil && !mapped.contains(.contentLocation),
+                .refresh where local != nil && !mapped.contains(.refresh):
+                let value = UnsafeRawBufferPointer(rebasing: bytes[field.value])
+                let urlStart = field.kind == .refresh ? LocalOriginMapping.refreshURLStart(value) : 0
+                guard let local, !field.listedInConnection, let urlStart,
+                    let prefix = LocalOriginMapping.localOriginPrefix(UnsafeRawBufferPointer(rebasing: value[urlStart...]), port: local.port)
+                else {
+                    if !field.listedInConnection { copier.keep(field, from: bytes, into: &writer) }
+                    continue
+                }
+                mapped.insert(field.kind)
+                copier.flush(from: bytes, into: &writer)
+                writer.append(UnsafeRawBufferPointer(rebasing: bytes[field.line.lowerBound..<(field.value.lowerBound + urlStart)]))
+                local.previewOrigin.withUnsafeBytes { writer.append($0) }
+                writer.append(UnsafeRawBufferPointer(rebasing: bytes[(field.value.lowerBound + urlStart + prefix)..<field.lineEnd]))
             case .etag where compressing && !field.listedInConnection:
                 copier.flush(from: bytes, into: &writer)
                 let value = field.value
