@@ -37,4 +37,20 @@ struct BrowserTests {
             #expect(try await env.upstream.requestCount(path: "/cors-echo") == 1)
         }
     }
+
+    @Test("with hostRewrite, a dev server that checks Origin against Host accepts the page's WebSocket, and its redirects stay on the preview")
+    func hostRewriteInTheBrowser() async throws {
+        try await withProxy(sandboxes: [SandboxSpec(id: "dev", flags: ["--public", "--host-rewrite"])]) { env in
+            let origin = "https://\(env.host("dev", port: env.upstream.webSocketPort)):\(env.porthole.httpsPort)"
+            let artifacts = NSTemporaryDirectory() + "porthole-test-artifacts"
+            try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+            let result = try await CommandResult.run(
+                TestPaths.which("python3"), [TestPaths.peers + "/browser_hostrewrite.py", origin, artifacts], timeout: .seconds(90))
+            #expect(result.status == 0, "\(result.stderr)")
+            let output = try result.json()
+            #expect(output["socket"] as? String == "echo: hello from the page", "\(output)")
+            #expect(output["redirectedTo"] as? String == origin + "/landed", "\(output)")
+            #expect(output["title"] as? String == "landed")
+        }
+    }
 }

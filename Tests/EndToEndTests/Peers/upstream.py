@@ -17,6 +17,11 @@ Endpoints (any method):
   /bighead?bytes=N a 200 whose head carries N bytes of extra header fields, sent in one write
   /seen?path=P    JSON {"count": N}: how many requests for path P arrived (any endpoint, any method),
                   so a test can prove that something never reached the sandbox
+
+The WebSocket port echoes every message, and behaves like a dev server (Jupyter, Streamlit): a
+handshake whose Origin does not name the Host it was sent to is refused with 403, and plain
+GETs get a page that opens a WebSocket to its own host (`/`), or a redirect built from Host
+(`/redirect` -> `http://<Host>/landed`).
 """
 import asyncio
 import hashlib
@@ -201,6 +206,18 @@ class Handler(BaseHTTPRequestHandler):
         self.handle_any()
 
 
+SOCKET_PAGE = """<!doctype html><title>connecting</title>
+<p id="state">connecting</p>
+<script>
+const socket = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/");
+socket.onopen = () => socket.send("hello from the page");
+socket.onmessage = (event) => { document.title = "echo: " + event.data; state.textContent = document.title; };
+socket.onerror = () => { document.title = "refused"; state.textContent = "the WebSocket was refused"; };
+</script>"""
+
+LANDED_PAGE = "<!doctype html><title>landed</title><p>landed after the redirect</p>"
+
+
 async def websocket_main(ready):
     import websockets
 
@@ -208,7 +225,23 @@ async def websocket_main(ready):
         async for message in connection:
             await connection.send(message)
 
-    server = await websockets.serve(echo, "127.0.0.1", 0, max_size=None)
+    def like_a_dev_server(connection, request):
+        host = request.headers.get("Host", "")
+        if "websocket" not in request.headers.get("Upgrade", "").lower():
+            if request.path.startswith("/redirect"):
+                response = connection.respond(302, "moved\n")
+                response.headers["Location"] = f"http://{host}/landed"
+                return response
+            response = connection.respond(200, LANDED_PAGE if request.path.startswith("/landed") else SOCKET_PAGE)
+            del response.headers["Content-Type"]
+            response.headers["Content-Type"] = "text/html; charset=utf-8"
+            return response
+        origin = request.headers.get("Origin")
+        if origin is not None and urlsplit(origin).netloc.lower() != host.lower():
+            return connection.respond(403, f"Origin {origin} does not match Host {host}\n")
+        return None
+
+    server = await websockets.serve(echo, "127.0.0.1", 0, max_size=None, process_request=like_a_dev_server)
     ready.append(server.sockets[0].getsockname()[1])
     await asyncio.Future()
 
