@@ -56,7 +56,8 @@ public enum AccessDecision: Sendable, Hashable {
                 key: rules.cookieKey
             )
             return .exchangeTokenForCookie(
-                setCookie: PreviewSessionCookie.setCookieHeaderValue(value: value, maxAge: rules.cookieLifetime)
+                setCookie: PreviewSessionCookie.setCookieHeaderValue(
+                    value: value, maxAge: rules.cookieLifetime, partitioned: request.isCrossSiteFrame)
             )
         }
         if !request.sessionCookies.isEmpty {
@@ -94,7 +95,8 @@ public enum AccessDecision: Sendable, Hashable {
                 key: rules.cookieKey
             )
             return .exchangeTokenForCookie(
-                setCookie: PreviewSessionCookie.setCookieHeaderValue(value: value, maxAge: expiresAt - request.now)
+                setCookie: PreviewSessionCookie.setCookieHeaderValue(
+                    value: value, maxAge: expiresAt - request.now, partitioned: request.isCrossSiteFrame)
             )
         case .failure(.expired):
             return .deny(.signedURLExpired)

@@ -13,6 +13,9 @@ public struct AccessRequest: Sendable, Hashable {
     public var kind: RequestKind
     /// Unix seconds.
     public var now: Int64
+    /// Loaded into a frame by a page of another site (``RequestHints/isCrossSiteFrame``): a
+    /// session cookie issued for it is partitioned (CHIPS), the only kind such a frame can keep.
+    public var isCrossSiteFrame = false
 
     /// The first session cookie; setting it replaces all of them.
     public var sessionCookie: String? {

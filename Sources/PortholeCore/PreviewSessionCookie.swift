@@ -154,8 +154,14 @@ public enum PreviewSessionCookie {
     /// to every sandbox under the preview domain, and each sandbox is untrusted code. `HttpOnly` keeps the
     /// previewed app's own scripts from reading it; `SameSite=Lax` still sends it on top-level navigations
     /// from links, which is how previews are opened. A negative `maxAge` is clamped to 0 (delete).
-    public static func setCookieHeaderValue(value: String, maxAge: Int64) -> String {
-        "\(name)=\(value); Path=/; Max-Age=\(max(0, maxAge)); HttpOnly; Secure; SameSite=Lax"
+    ///
+    /// `partitioned`: for a preview inside another site's frame (a dashboard embedding it), where
+    /// browsers store no `SameSite=Lax` cookie. `SameSite=None; Partitioned` (CHIPS) keeps the session
+    /// in that top-level site's partition only: it goes with the frame's requests under that
+    /// dashboard and nowhere else, and a top-level visit gets its own `Lax` cookie.
+    public static func setCookieHeaderValue(value: String, maxAge: Int64, partitioned: Bool = false) -> String {
+        let sameSite = partitioned ? "SameSite=None; Partitioned" : "SameSite=Lax"
+        return "\(name)=\(value); Path=/; Max-Age=\(max(0, maxAge)); HttpOnly; Secure; \(sameSite)"
     }
 
     /// `Set-Cookie` value that deletes the session, e.g. after a token rotation made it useless.

@@ -19,6 +19,10 @@ public struct RequestHints: Sendable, Hashable {
     public private(set) var secFetchModeIsNavigate: Bool?
     /// An `Accept` field lists `text/html` or `application/xhtml+xml` with a quality above zero.
     public private(set) var acceptsHTML = false
+    /// `Sec-Fetch-Site: cross-site`: the request was started by a page of another site.
+    public private(set) var isCrossSite = false
+    /// `Sec-Fetch-Dest: iframe` (or `frame`): the response will be shown inside a frame.
+    public private(set) var isForFrame = false
 
     public init(method: Method, isUpgrade: Bool = false, isPreflight: Bool = false) {
         self.method = method
@@ -30,6 +34,23 @@ public struct RequestHints: Sendable, Hashable {
     public mutating func readSecFetchMode(_ value: UnsafeRawBufferPointer) {
         secFetchModeIsNavigate = ASCIIByte.equalsIgnoringCase(ASCIIByte.trimmingWhitespace(value), "navigate")
     }
+
+    /// Reads one `Sec-Fetch-Site` field value.
+    public mutating func readSecFetchSite(_ value: UnsafeRawBufferPointer) {
+        isCrossSite = ASCIIByte.equalsIgnoringCase(ASCIIByte.trimmingWhitespace(value), "cross-site")
+    }
+
+    /// Reads one `Sec-Fetch-Dest` field value.
+    public mutating func readSecFetchDest(_ value: UnsafeRawBufferPointer) {
+        let destination = ASCIIByte.trimmingWhitespace(value)
+        isForFrame = ASCIIByte.equalsIgnoringCase(destination, "iframe") || ASCIIByte.equalsIgnoringCase(destination, "frame")
+    }
+
+    /// A page of another site loads this preview into a frame (a dashboard embedding it): a
+    /// session cookie issued now must be partitioned to that site to be stored at all (CHIPS).
+    /// Fetch Metadata comes from the browser; a client that forges it only changes the attributes
+    /// of its own cookie.
+    public var isCrossSiteFrame: Bool { isCrossSite && isForFrame }
 
     /// Reads one `Accept` field value. Repeated fields are one list (RFC 9110 §5.3), so any of them
     /// that accepts HTML counts.

@@ -47,6 +47,9 @@ public struct ProxyConfiguration: Sendable {
     public var trustedProxies: TrustedProxies = .none
     /// One JSON line per request on standard output.
     public var accessLog = true
+    /// Sent as `Content-Security-Policy: frame-ancestors …` with every preview response; nil: none
+    /// (any site may frame previews).
+    public var frameAncestors: FrameAncestors?
     /// Compressing responses for clients that accept gzip or deflate.
     public var compression = CompressionSettings()
     /// During a drain, open tunnels (WebSocket) get this long before they are closed.

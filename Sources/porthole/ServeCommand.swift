@@ -94,6 +94,11 @@ struct ServeCommand: AsyncParsableCommand {
         var upstreamResponseTimeout: Int?
         @Option(help: "One JSON line per request on standard output: on or off. (default: on)")
         var accessLog: String?
+        @Option(
+            help:
+                "Sites that may show previews in a frame, sent as Content-Security-Policy: frame-ancestors with every preview response: 'self', https://dash.example.com, *.example.com … (default: any)"
+        )
+        var frameAncestors: String?
         @Option(help: "Compress responses (gzip, deflate) for clients that accept it: on or off. (default: on)")
         var compression: String?
         @Option(help: "zlib compression level, 1 (fastest) to 9 (smallest). (default: 5)")
@@ -276,6 +281,7 @@ extension ServeCommand {
         proxyConfiguration.upstreamResponseTimeout = .seconds(Int64(settings.upstreamResponseTimeout))
         proxyConfiguration.accessLog = settings.accessLog
         proxyConfiguration.compression = settings.compression
+        proxyConfiguration.frameAncestors = settings.frameAncestors
         proxyConfiguration.tunnelGracePeriod = .seconds(Int64(settings.tunnelGrace))
         proxyConfiguration.maximumConnectionsPerSandbox = settings.maximumConnectionsPerSandbox
         proxyConfiguration.trustedProxies = settings.trustedProxies

@@ -14,7 +14,7 @@ struct ServeSettings {
         "admin-address", "admin-token", "preview-port", "max-allow-list-entries", "max-domain-allow-list-entries",
         "access-log", "drain-delay", "drain-timeout", "tunnel-grace", "max-connections", "max-connections-per-sandbox",
         "proxy-protocol", "trusted-proxies", "allow-target", "create-store", "store", "store-outage-grace",
-        "compression", "compression-level", "compression-min-length", "compression-types",
+        "compression", "compression-level", "compression-min-length", "compression-types", "frame-ancestors",
     ]
 
     enum HTTPMode: String {
@@ -63,6 +63,7 @@ struct ServeSettings {
     var maxDomainAllowListEntries: Int
     var accessLog: Bool
     var compression: CompressionSettings
+    var frameAncestors: FrameAncestors?
     /// Seconds between readiness turning to draining and the listeners closing (balancers notice).
     var drainDelay: Int
     /// Seconds in-flight exchanges get to finish before the rest is closed.
@@ -130,6 +131,15 @@ struct ServeSettings {
             throw ValidationError("access-log must be on or off, got \"\(accessLogText)\"")
         }
         accessLog = accessLogText == "on"
+        if let list = source.optionalString("frame-ancestors", flag: options.frameAncestors) {
+            do {
+                frameAncestors = try FrameAncestors(list)
+            } catch {
+                throw ValidationError(error.description)
+            }
+        } else {
+            frameAncestors = nil
+        }
         compression = CompressionSettings()
         let compressionText = source.string("compression", flag: options.compression, default: "on")
         guard compressionText == "on" || compressionText == "off" else {

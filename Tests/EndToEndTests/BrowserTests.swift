@@ -53,4 +53,40 @@ struct BrowserTests {
             #expect(output["title"] as? String == "landed")
         }
     }
+
+    /// A dashboard on another site (the upstream's own origin, http://127.0.0.1:PORT) frames the
+    /// private preview of the upstream's WebSocket port, whose page opens a WebSocket to itself.
+    private func embed(_ env: ProxyEnvironment, screenshot: String) async throws -> [String: Any] {
+        let token = try #require(env.tokens["priv"])
+        let origin = "https://\(env.host("priv", port: env.upstream.webSocketPort)):\(env.porthole.httpsPort)"
+        let dashboard = "http://127.0.0.1:\(env.upstream.httpPort)/embed"
+        let artifacts = NSTemporaryDirectory() + "porthole-test-artifacts"
+        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+        let result = try await CommandResult.run(
+            TestPaths.which("python3"), [TestPaths.peers + "/browser_embed.py", dashboard, origin, token, artifacts + "/" + screenshot],
+            timeout: .seconds(90))
+        #expect(result.status == 0, "\(result.stderr)")
+        return try result.json()
+    }
+
+    @Test("a private preview opened with ?preview_token= in another site's iframe renders, keeps its session and opens WebSockets")
+    func embeddedPreview() async throws {
+        try await withProxy { env in
+            let output = try await embed(env, screenshot: "embedded-preview.png")
+            let first = try #require(output["first"] as? [String: Any], "\(output)")
+            #expect(first["title"] as? String == "echo: hello from the page", "\(output)")
+            #expect((first["url"] as? String)?.contains("preview_token") == false, "the token left the frame's URL")
+            let reloaded = try #require(output["reloaded"] as? [String: Any], "\(output)")
+            #expect(reloaded["title"] as? String == "echo: hello from the page", "\(output)")
+        }
+    }
+
+    @Test("--frame-ancestors keeps other sites from framing previews")
+    func frameAncestorsBlocksOtherSites() async throws {
+        try await withProxy(arguments: ["--frame-ancestors", "https://dash.example.com"]) { env in
+            let output = try await embed(env, screenshot: "embedded-preview-refused.png")
+            let first = try #require(output["first"] as? [String: Any], "\(output)")
+            #expect(first["title"] == nil, "the frame must not render: \(output)")
+        }
+    }
 }

@@ -6,12 +6,13 @@ import Testing
 @Suite("Errors", .serialized)
 struct ErrorTests {
     @Test(
-        "bad compression settings stop the start with a message that names them",
+        "bad compression and framing settings stop the start with a message that names them",
         arguments: [
             (["--compression", "yes"], "compression must be on or off, got \"yes\""),
             (["--compression-level", "0"], "compression-level"),
             (["--compression-types", "text"], "compression type \"text\" is not a media type pattern"),
             (["--compression-types", "text/*,,application/json"], "has an empty entry"),
+            (["--frame-ancestors", "self"], "frame-ancestors source \"self\" is not 'self' or 'none' (with their quotes)"),
         ] as [([String], String)]
     )
     func badCompressionSettings(_ arguments: [String], _ message: String) async throws {

@@ -153,6 +153,20 @@ struct AccessDecisionTests {
         #expect(Self.decide(Self.request(cookies: [String(value)], kind: .navigation)) == .allow(.cookie))
     }
 
+    @Test func aCrossSiteFrameGetsAPartitionedCookie() throws {
+        var request = Self.request(query: Self.token, kind: .navigation)
+        request.isCrossSiteFrame = true
+        guard case .exchangeTokenForCookie(let setCookie) = Self.decide(request) else {
+            Issue.record("expected an exchange")
+            return
+        }
+        #expect(setCookie.hasPrefix("__Host-porthole_session="))
+        #expect(setCookie.hasSuffix("; Path=/; Max-Age=86400; HttpOnly; Secure; SameSite=None; Partitioned"))
+        // The same session value: it opens the preview like any other.
+        let value = try #require(setCookie.dropFirst("__Host-porthole_session=".count).split(separator: ";").first)
+        #expect(Self.decide(Self.request(cookies: [String(value)], kind: .other)) == .allow(.cookie))
+    }
+
     @Test func cookieLifetimeIsConfigurable() throws {
         let rules = AccessRules(cookieSecret: Self.secret, cookieLifetime: 60)
         let decision = Self.decide(Self.request(query: Self.token, kind: .navigation), rules: rules)

@@ -305,3 +305,38 @@ import Testing
         #expect(try proxy.received() == upstream)
     }
 }
+
+/// Previews inside other sites' frames: the partitioned session cookie, and `--frame-ancestors`.
+@Suite struct EmbeddingTests {
+    static let privatePolicy = SandboxPolicy(id: InMemoryProxy.sandbox, target: "10.0.0.2", isPublic: false, previewToken: "t")
+
+    @Test(arguments: [
+        (["Sec-Fetch-Site: cross-site", "Sec-Fetch-Dest: iframe"], "SameSite=None; Partitioned"),
+        (["Sec-Fetch-Site: none", "Sec-Fetch-Dest: document"], "SameSite=Lax"),
+        (["Sec-Fetch-Site: cross-site", "Sec-Fetch-Dest: document"], "SameSite=Lax"),  // a link from another site
+        ([], "SameSite=Lax"),
+    ])
+    func theTokenExchangeFitsTheContext(_ fetchMetadata: [String], _ sameSite: String) throws {
+        let proxy = try InMemoryProxy(policy: Self.privatePolicy)
+        defer { proxy.finish() }
+        let fields = ["Sec-Fetch-Mode: navigate", "Accept: text/html"] + fetchMetadata
+        try proxy.send("GET /app?preview_token=t HTTP/1.1\r\nHost: \(InMemoryProxy.host)\r\n" + fields.map { $0 + "\r\n" }.joined() + "\r\n")
+        let answer = try proxy.received()
+        #expect(answer.hasPrefix("HTTP/1.1 302 Found\r\nLocation: /app\r\n"))
+        #expect(answer.contains("; HttpOnly; Secure; \(sameSite)\r\n"), "\(answer)")
+    }
+
+    @Test func frameAncestorsGoWithProxiedAndOwnResponses() throws {
+        let policy = try FrameAncestors("'self' https://dash.example.com")
+        let proxy = try InMemoryProxy(configure: { $0.frameAncestors = policy }, policy: Self.privatePolicy)
+        defer { proxy.finish() }
+        let line = "\r\nContent-Security-Policy: frame-ancestors 'self' https://dash.example.com\r\n"
+        try proxy.send(get("/", "X-Preview-Token: t"))
+        try proxy.upstreamSends(ProxyConnectionHandlerTests.ok)
+        let proxied = try proxy.received()
+        #expect(proxied.contains(line) && proxied.hasSuffix("\r\n\r\nhi"), "\(proxied)")
+        try proxy.send(get("/", "Accept: text/html"))
+        let refused = try proxy.received()
+        #expect(refused.hasPrefix("HTTP/1.1 401 ") && refused.contains(line), "\(refused)")
+    }
+}

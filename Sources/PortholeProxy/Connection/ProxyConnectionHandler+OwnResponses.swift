@@ -20,7 +20,8 @@ extension ProxyConnectionHandler {
         if exchange.decision != .denied && exchange.decision != .proxy { exchange.decision = .error }
         let keepAlive = exchange.keepsAlive && !loop.draining
         let buffer = OwnResponse.error(
-            error, html: prefersHTML, close: !keepAlive, withBody: !exchange.head.isHEAD, allocator: allocator
+            error, html: prefersHTML, close: !keepAlive, withBody: !exchange.head.isHEAD,
+            extraFields: loop.configuration.frameAncestors?.fieldLine, allocator: allocator
         )
         sendOwnResponse(buffer, status: error.status, keepAlive: keepAlive)
     }
@@ -29,13 +30,17 @@ extension ProxyConnectionHandler {
     func respondAndClose(_ error: ErrorResponse, html: Bool) {
         guard state != .closing else { return }
         if exchange.decision != .denied && exchange.decision != .proxy { exchange.decision = .error }
-        let buffer = OwnResponse.error(error, html: html, close: true, withBody: !exchange.head.isHEAD, allocator: allocator)
+        let buffer = OwnResponse.error(
+            error, html: html, close: true, withBody: !exchange.head.isHEAD, extraFields: loop.configuration.frameAncestors?.fieldLine,
+            allocator: allocator)
         sendOwnResponse(buffer, status: error.status, keepAlive: false)
     }
 
     func redirectWithCookie(location: String, setCookie: String) {
         let keepAlive = exchange.keepsAlive && !loop.draining
-        let buffer = OwnResponse.redirectWithCookie(location: location, setCookie: setCookie, close: !keepAlive, allocator: allocator)
+        let buffer = OwnResponse.redirectWithCookie(
+            location: location, setCookie: setCookie, close: !keepAlive, extraFields: loop.configuration.frameAncestors?.fieldLine,
+            allocator: allocator)
         sendOwnResponse(buffer, status: 302, keepAlive: keepAlive)
     }
 

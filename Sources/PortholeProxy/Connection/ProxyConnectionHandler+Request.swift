@@ -181,7 +181,7 @@ extension ProxyConnectionHandler {
                     strippedTarget = stripped.target
                 }
             }
-            return AccessRequest(
+            var request = AccessRequest(
                 port: target.port,
                 headerToken: headerToken,
                 queryToken: queryToken,
@@ -189,6 +189,8 @@ extension ProxyConnectionHandler {
                 kind: hints.kind,
                 now: Int64(time(nil))
             )
+            request.isCrossSiteFrame = hints.isCrossSiteFrame
+            return request
         }
         switch AccessDecision.decide(policy: policy, request: request, rules: loop.accessRules) {
         case .allow(let grant):

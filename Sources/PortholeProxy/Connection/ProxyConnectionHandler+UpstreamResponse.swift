@@ -139,14 +139,15 @@ extension ProxyConnectionHandler {
             exchange.compression = compressor(for: response, in: buffer)
             let compressing = exchange.compression?.coding
             let localOrigins = response.mayHoldLocalOrigins && exchange.policy?.hostRewrite == true ? localOriginRewrite() : nil
-            if compressing != nil || localOrigins != nil || ResponseHeadWriter.needsRewrite(response, closingClient: closingClient) {
+            let extraFields = loop.configuration.frameAncestors?.fieldLine
+            if compressing != nil || localOrigins != nil || extraFields != nil || ResponseHeadWriter.needsRewrite(response, closingClient: closingClient) {
                 // Room for the first body bytes too when they will be copied behind the head (TLS only).
                 let bodyRoom = tls == nil ? 0 : min(buffer.readableBytes - end, Self.coalescedBodyBytes)
                 var rewritten = loop.responseHeads.take(capacity: end + 32 + bodyRoom)
                 buffer.withUnsafeReadableBytes { bytes in
                     ResponseHeadWriter.write(
                         response, from: bytes, end: end, closingClient: closingClient, compressing: compressing,
-                        mappingLocalOrigins: localOrigins, into: &rewritten)
+                        mappingLocalOrigins: localOrigins, adding: extraFields, into: &rewritten)
                 }
                 buffer.moveReaderIndex(forwardBy: end)
                 finalHead = rewritten

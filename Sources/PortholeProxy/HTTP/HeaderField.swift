@@ -25,6 +25,8 @@
         case cookie
         case accept
         case secFetchMode
+        case secFetchSite
+        case secFetchDest
         case accessControlRequestMethod
         case accessControlRequestHeaders
         case origin
@@ -103,6 +105,8 @@
             if ASCII.equalsLowercase(bytes, name, "content-length") { return .contentLength }
             if ASCII.equalsLowercase(bytes, name, "true-client-ip") { return .clientAddressClaim }
             if ASCII.equalsLowercase(bytes, name, "sec-fetch-mode") { return .secFetchMode }
+            if ASCII.equalsLowercase(bytes, name, "sec-fetch-site") { return .secFetchSite }
+            if ASCII.equalsLowercase(bytes, name, "sec-fetch-dest") { return .secFetchDest }
         case 15:
             if ASCII.equalsLowercase(bytes, name, "x-forwarded-for") { return .xForwardedFor }
             if ASCII.equalsLowercase(bytes, name, "x-preview-token") { return .previewToken }

@@ -4,11 +4,12 @@ import PortholeCore
 /// The proxy's own responses (errors, the token-for-cookie redirect, preflight answers, the
 /// redirect to HTTPS) as the bytes that go to the client. Pure: tested without a connection.
 /// `close` adds `Connection: close`; otherwise the connection stays open for the next request.
+/// `extraFields` are the operator's (the frame-ancestors policy) for the pages a browser shows.
 enum OwnResponse {
     /// An error page or JSON error (``ErrorResponse``), or a health answer. `withBody` is false
     /// for a `HEAD` request: the head says how long the body would be, and no body follows.
     static func error(
-        _ error: ErrorResponse, html: Bool, close: Bool, withBody: Bool, allocator: ByteBufferAllocator
+        _ error: ErrorResponse, html: Bool, close: Bool, withBody: Bool, extraFields: String? = nil, allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         let body = error.body(html: html)
         var buffer = allocator.buffer(capacity: 256 + body.count)
@@ -23,6 +24,7 @@ enum OwnResponse {
         buffer.writeStaticString("\r\nCache-Control: no-store\r\n")
         if error.status == 503 { buffer.writeStaticString("Retry-After: 10\r\n") }
         if error.status == 401 { buffer.writeStaticString("WWW-Authenticate: Preview-Token\r\n") }
+        if let extraFields { buffer.writeString(extraFields) }
         if close { buffer.writeStaticString("Connection: close\r\n") }
         buffer.writeStaticString("\r\n")
         if withBody { buffer.writeBytes(body) }
@@ -31,13 +33,16 @@ enum OwnResponse {
 
     /// `302` to `location` (a same-origin path) setting the session cookie: the query token has
     /// been traded, and the browser must not keep the URL that carried it (nor send it as Referer).
-    static func redirectWithCookie(location: String, setCookie: String, close: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+    static func redirectWithCookie(
+        location: String, setCookie: String, close: Bool, extraFields: String? = nil, allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 512)
         buffer.writeStaticString("HTTP/1.1 302 Found\r\nLocation: ")
         buffer.writeString(location)
         buffer.writeStaticString("\r\nSet-Cookie: ")
         buffer.writeString(setCookie)
         buffer.writeStaticString("\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nContent-Length: 0\r\n")
+        if let extraFields { buffer.writeString(extraFields) }
         end(&buffer, close: close)
         return buffer
     }

@@ -24,6 +24,8 @@ extension RequestHints {
         switch field.kind {
         case .secFetchMode: readSecFetchMode(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
         case .accept: readAccept(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
+        case .secFetchSite: readSecFetchSite(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
+        case .secFetchDest: readSecFetchDest(UnsafeRawBufferPointer(rebasing: bytes[field.value]))
         default: break
         }
     }

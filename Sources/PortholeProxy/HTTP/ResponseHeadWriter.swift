@@ -5,7 +5,8 @@ import PortholeCore
 /// (RFC 9110 §7.6.1), plus `Connection: close` when the proxy will close the client connection,
 /// in the proxy's own protocol version: an HTTP/1.0 upstream's `HTTP/1.0 200` reaches the client
 /// as `HTTP/1.1 200` (RFC 9110 §6.2: the version is the sender's, hop by hop), and every
-/// `Set-Cookie` without its `Domain` attribute (``SetCookieDomain``). When there is nothing to
+/// `Set-Cookie` without its `Domain` attribute (``SetCookieDomain``), and the operator's fields
+/// (`extraFields`: the frame-ancestors policy). When there is nothing to
 /// change the caller forwards the upstream bytes untouched instead.
 ///
 /// A response the proxy compresses (``ResponseCompression``) loses its length, transfer coding
@@ -33,6 +34,7 @@ enum ResponseHeadWriter {
         closingClient: Bool,
         compressing coding: ContentCoding? = nil,
         mappingLocalOrigins local: LocalOriginRewrite? = nil,
+        adding extraFields: String? = nil,
         into buffer: inout ByteBuffer
     ) {
         // Every kept line comes from the head's first `end` bytes; the rest is fixed text (and
@@ -40,8 +42,11 @@ enum ResponseHeadWriter {
         var added = coding == nil ? 32 : 32 + Self.compressionFieldsBytes + 2 * head.fields.count
         // Each mapped URL may grow by the preview origin's length.
         if let local { added += 3 * local.previewOrigin.count }
+        added += extraFields?.utf8.count ?? 0
         HeadBytesWriter.write(into: &buffer, maximumBytes: end + added) { writer in
             write(head, from: bytes, closingClient: closingClient, compressing: coding, mappingLocalOrigins: local, into: &writer)
+            if let extraFields { writer.append(string: extraFields) }
+            writer.append("\r\n")
         }
     }
 
@@ -119,6 +124,5 @@ enum ResponseHeadWriter {
         case nil: break
         }
         if closingClient { writer.append("Connection: close\r\n") }
-        writer.append("\r\n")
     }
 }

@@ -15,6 +15,7 @@ Endpoints (any method):
   /cors-echo      like /echo, with Access-Control-Allow-Origin set to the request's Origin (an app
                   that lets other origins read its answers)
   /bighead?bytes=N a 200 whose head carries N bytes of extra header fields, sent in one write
+  /embed?src=URL  an HTML page (a platform's dashboard) that shows URL in an iframe
   /seen?path=P    JSON {"count": N}: how many requests for path P arrived (any endpoint, any method),
                   so a test can prove that something never reached the sandbox
 
@@ -117,6 +118,11 @@ class Handler(BaseHTTPRequestHandler):
             if url.path == "/cors-echo" and self.headers.get("Origin"):
                 extra = [("Access-Control-Allow-Origin", self.headers["Origin"]), ("Vary", "Origin")]
             self.send_bytes(200, body, "application/json", extra)
+        elif url.path == "/embed":
+            # A dashboard of another site that shows a preview in a frame.
+            src = parse_qs(url.query).get("src", [""])[0].replace('"', "%22")
+            page = f'<!doctype html><title>dashboard</title><h1>dashboard</h1><iframe id="preview" src="{src}" width="600" height="200"></iframe>'
+            self.send_bytes(200, page.encode(), "text/html; charset=utf-8")
         elif url.path == "/bighead":
             self.read_body()
             size = int(query.get("bytes", ["70000"])[0])
