@@ -89,4 +89,26 @@ struct BrowserTests {
             #expect(first["title"] == nil, "the frame must not render: \(output)")
         }
     }
+
+    @Test("a sandbox that sets cookies for the base domain reaches no other sandbox, and cannot break its session")
+    func cookiesStayWithTheirSandbox() async throws {
+        try await withProxy { env in
+            let token = try #require(env.tokens["priv"])
+            let planter = "https://\(env.host("pub")):\(env.porthole.httpsPort)"
+            let victim = "https://\(env.host("priv")):\(env.porthole.httpsPort)"
+            let result = try await CommandResult.run(
+                TestPaths.which("python3"), [TestPaths.peers + "/browser_cookies.py", planter, victim, token], timeout: .seconds(90))
+            #expect(result.status == 0, "\(result.stderr)")
+            let output = try result.json()
+            #expect(output["before"] as? Int == 200, "\(output)")
+            #expect(output["after"] as? Int == 200, "a planted session cookie must not lock the user out: \(output)")
+            let victimCookie = (output["victimCookie"] as? [String] ?? []).joined()
+            #expect(!victimCookie.contains("planted"), "\(output)")
+            let stored = output["stored"] as? [[String: String]] ?? []
+            for cookie in stored where cookie["name"] == "planted" || cookie["name"] == "porthole_session" {
+                #expect(cookie["domain"] == env.host("pub"), "host-only on the sandbox that set it: \(cookie)")
+            }
+            #expect(stored.contains { $0["name"] == "planted" }, "the planter's own cookie still works for itself: \(stored)")
+        }
+    }
 }

@@ -15,6 +15,7 @@ Endpoints (any method):
   /cors-echo      like /echo, with Access-Control-Allow-Origin set to the request's Origin (an app
                   that lets other origins read its answers)
   /bighead?bytes=N a 200 whose head carries N bytes of extra header fields, sent in one write
+  /plant          an HTML page whose Set-Cookie fields name the base domain (Domain=preview.localhost)
   /embed?src=URL  an HTML page (a platform's dashboard) that shows URL in an iframe
   /seen?path=P    JSON {"count": N}: how many requests for path P arrived (any endpoint, any method),
                   so a test can prove that something never reached the sandbox
@@ -118,6 +119,14 @@ class Handler(BaseHTTPRequestHandler):
             if url.path == "/cors-echo" and self.headers.get("Origin"):
                 extra = [("Access-Control-Allow-Origin", self.headers["Origin"]), ("Vary", "Origin")]
             self.send_bytes(200, body, "application/json", extra)
+        elif url.path == "/plant":
+            # An app that tries to set cookies for every sandbox under the base domain.
+            extra = [
+                ("Set-Cookie", "planted=1; Domain=preview.localhost; Path=/"),
+                ("Set-Cookie", "porthole_session=forged; Domain=preview.localhost; Path=/"),
+                ("Set-Cookie", "__Host-porthole_session=forged; Domain=preview.localhost; Path=/; Secure"),
+            ]
+            self.send_bytes(200, b"<!doctype html><title>planted</title><p>planted</p>", "text/html; charset=utf-8", extra)
         elif url.path == "/embed":
             # A dashboard of another site that shows a preview in a frame.
             src = parse_qs(url.query).get("src", [""])[0].replace('"', "%22")
