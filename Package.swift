@@ -85,10 +85,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Small SwiftNIO and system helpers the server's targets share (ReusableBuffer,
-        // PrivateDirectory).
+        // PrivateDirectory, OneShotHTTPRequest).
         .target(
             name: "PortholeNIOUtilities",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -137,11 +141,13 @@ let package = Package(
             dependencies: [
                 "CZlib",
                 "PortholeCore",
+                "PortholeCrypto",
                 "PortholeNIOUtilities",
                 "PortholeTLS",
                 "PortholeStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -186,6 +192,7 @@ let package = Package(
             name: "PortholeClient",
             dependencies: [
                 "PortholeAPI",
+                "PortholeNIOUtilities",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -271,6 +278,7 @@ let package = Package(
             dependencies: [
                 // zlib's inflate, to read what the proxy compressed.
                 "CZlib",
+                "PortholeCrypto",
                 "PortholeTestSupport",
                 "PortholeProxy",
                 "PortholeCore",
@@ -278,6 +286,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -7,6 +7,7 @@ public import NIOCore
 import NIOHTTP1
 public import NIOPosix
 public import PortholeAPI
+import PortholeNIOUtilities
 
 /// A typed Swift client of Porthole's admin API: what an orchestrator written in Swift embeds, and what
 /// `porthole sandbox …` uses.
@@ -192,60 +193,16 @@ extension AdminClient {
             headers.add(name: "Content-Length", value: "0")
         }
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: target, headers: headers)
-        let url = self.url
-        let timeout = self.timeout
-
-        return try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
-            group.addTask { try await self.exchange(head: head, body: body) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw AdminClientError.timedOut(url: url)
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
-        }
-    }
-
-    private func exchange(head: HTTPRequestHead, body: [UInt8]?) async throws -> (Int, [UInt8]) {
-        let host = self.host.hasPrefix("[") ? String(self.host.dropFirst().dropLast()) : self.host
-        let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
         do {
-            channel = try await ClientBootstrap(group: group)
-                .connectTimeout(.seconds(5))
-                .connect(host: host, port: port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
-                    }
-                }
-        } catch {
-            throw AdminClientError.connectionFailed(url: url, reason: "\(error)")
-        }
-        return try await channel.executeThenClose { inbound, outbound in
-            // One write for the whole request: the server may answer and close (Connection: close)
-            // as soon as the body is in, and a separate write of `.end` after that would fail.
-            var parts: [HTTPClientRequestPart] = [.head(head)]
-            if let body { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-            parts.append(.end(nil))
-            try await outbound.write(contentsOf: parts)
-
-            var status: Int?
-            var received: [UInt8] = []
-            for try await part in inbound {
-                switch part {
-                case .head(let responseHead):
-                    // 1xx interim answers (100 Continue) are not the response.
-                    if responseHead.status.code >= 200 { status = Int(responseHead.status.code) }
-                case .body(let buffer):
-                    received += buffer.readableBytesView
-                    guard received.count <= 16 * 1024 * 1024 else {
-                        throw AdminClientError.invalidResponse("a response body larger than 16 MiB")
-                    }
-                case .end:
-                    if let status { return (status, received) }
-                }
+            let answer = try await OneShotHTTPRequest.send(host: host, port: port, head: head, body: body, timeout: timeout, group: group)
+            return (answer.status, answer.body)
+        } catch let failure as OneShotHTTPRequest.Failure {
+            switch failure {
+            case .connectionFailed(let reason): throw AdminClientError.connectionFailed(url: url, reason: reason)
+            case .timedOut: throw AdminClientError.timedOut(url: url)
+            case .incompleteResponse: throw AdminClientError.invalidResponse("the connection closed before a complete response")
+            case .responseTooLarge(let limit): throw AdminClientError.invalidResponse("a response body larger than \(limit / 1024 / 1024) MiB")
             }
-            throw AdminClientError.invalidResponse("the connection closed before a complete response")
         }
     }
 

@@ -29,8 +29,13 @@ public enum AccessDecision: Sendable, Hashable {
     ///    expired or revoked → 403.
     /// 6. Session cookies: any one that verifies → allow; all invalid → 403 "session expired".
     /// 7. Nothing → 401 with instructions.
-    public static func decide(policy: SandboxPolicy, request: AccessRequest, rules: AccessRules) -> AccessDecision {
-        if policy.state == .stopped {
+    ///
+    /// `ignoringStoppedState`: the decision as if the sandbox were running, to tell whether a
+    /// request to a stopped sandbox is one that may wake it (only a request that would be let in).
+    public static func decide(
+        policy: SandboxPolicy, request: AccessRequest, rules: AccessRules, ignoringStoppedState: Bool = false
+    ) -> AccessDecision {
+        if policy.state == .stopped && !ignoringStoppedState {
             return .deny(.sandboxStopped(policy.id))
         }
         let reserved = rules.reservedPorts.contains(request.port)

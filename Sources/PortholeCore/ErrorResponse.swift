@@ -117,6 +117,24 @@ extension ErrorResponse {
         ErrorResponse(status: 503, code: "sandbox_stopped", message: "sandbox \(sandboxID) is stopped; start it and reload this page")
     }
 
+    /// 503 for a browser while a stopped sandbox is being woken (``WakeWebhook``): the page reloads
+    /// itself (`Refresh`) until the sandbox answers.
+    public static func sandboxStarting(_ sandboxID: String) -> ErrorResponse {
+        ErrorResponse(status: 503, code: "sandbox_starting", message: "sandbox \(sandboxID) is starting; this page reloads by itself")
+    }
+
+    /// 503: the sandbox was asked to start and did not within the hold time.
+    public static func sandboxDidNotStart(_ sandboxID: String, seconds: Int64) -> ErrorResponse {
+        ErrorResponse(
+            status: 503, code: "sandbox_stopped", message: "sandbox \(sandboxID) is stopped and did not start within \(seconds) s; retry shortly")
+    }
+
+    /// Seconds a client should wait before retrying, for `Retry-After` (503s only).
+    public var retryAfterSeconds: Int? {
+        guard status == 503 else { return nil }
+        return code == "sandbox_starting" ? 2 : 10
+    }
+
     /// 502: the connection to the sandbox port was refused.
     public static func upstreamRefused(port: UInt16, sandbox sandboxID: String) -> ErrorResponse {
         ErrorResponse(status: 502, code: "upstream_unreachable", message: "nothing is listening on port \(port) of sandbox \(sandboxID)")

@@ -50,6 +50,8 @@ public struct ProxyConfiguration: Sendable {
     /// Sent as `Content-Security-Policy: frame-ancestors …` with every preview response; nil: none
     /// (any site may frame previews).
     public var frameAncestors: FrameAncestors?
+    /// The platform's webhook for waking stopped sandboxes; nil: a stopped sandbox answers 503.
+    public var wake: WakeSettings?
     /// Compressing responses for clients that accept gzip or deflate.
     public var compression = CompressionSettings()
     /// During a drain, open tunnels (WebSocket) get this long before they are closed.

@@ -45,15 +45,19 @@ final class ProxyLoopContext {
     private static let maximumSpareFieldCapacity = 64
     /// Ciphertext for every TLS connection on this loop, in turn (an idle one holds none).
     let tlsWriteBuffer = ReusableBuffer()
+    /// Wakes stopped sandboxes (the process's one, shared by every loop); nil without a wake URL.
+    private(set) var wake: WakeWebhook?
     /// zlib streams for compressed responses, reset and reused.
     let deflaters = DeflaterPool()
 
     init(
         eventLoop: any EventLoop, configuration: ProxyConfiguration, policies: any PolicySource, metrics: ProxyMetrics,
         limits: ConnectionLimits, ownListeners: OwnListeners = OwnListeners(), logger: Logger = Logger(label: "porthole"),
-        viaPseudonym: String = ""
+        viaPseudonym: String = "",
+        wake: WakeWebhook? = nil
     ) {
         self.viaPseudonym = viaPseudonym
+        self.wake = wake
         self.eventLoop = eventLoop
         self.limits = limits
         self.configuration = configuration
@@ -80,8 +84,9 @@ final class ProxyLoopContext {
 
     /// A reloaded configuration (SIGHUP): new requests and new connections follow it at once;
     /// exchanges in flight keep the timeouts they started with.
-    func apply(_ configuration: ProxyConfiguration) {
+    func apply(_ configuration: ProxyConfiguration, wake: WakeWebhook? = nil) {
         self.configuration = configuration
+        self.wake = wake
         configurationGeneration &+= 1
         accessRules = AccessRules(
             reservedPorts: configuration.reservedPorts,

@@ -29,6 +29,9 @@ public final class ProxyServer: Sendable {
     private let channels: NIOLockedValueBox<[any Channel]>
     private let drainingFlag = NIOLockedValueBox(false)
     private let limits: ConnectionLimits
+    /// One for the process, so a sandbox is woken once whatever loop its requests arrive on;
+    /// replaced when a reload changes the wake settings.
+    private let wakeWebhook: NIOLockedValueBox<WakeWebhook?>
     /// Every port this process listens on: no sandbox target may point at one of them.
     public let ownListeners = OwnListeners()
     public let metrics: ProxyMetrics
@@ -52,12 +55,14 @@ public final class ProxyServer: Sendable {
         let ownListeners = self.ownListeners
         // 64 random bits: another instance cannot guess it, so only a real loop matches.
         let viaPseudonym = "porthole-" + String(UInt64.random(in: .min ... .max), radix: 16)
+        let wake = configuration.wake.map { WakeWebhook(settings: $0, group: group, logger: logger) }
+        self.wakeWebhook = NIOLockedValueBox(wake)
         for loop in group.makeIterator() {
             contexts[ObjectIdentifier(loop)] = try loop.submit {
                 NIOLoopBound(
                     ProxyLoopContext(
                         eventLoop: loop, configuration: configuration, policies: policies, metrics: metrics, limits: limits,
-                        ownListeners: ownListeners, logger: logger, viaPseudonym: viaPseudonym
+                        ownListeners: ownListeners, logger: logger, viaPseudonym: viaPseudonym, wake: wake
                     ),
                     eventLoop: loop
                 )
@@ -182,7 +187,13 @@ public final class ProxyServer: Sendable {
 
     /// Applies a reloaded configuration on every event loop; connections stay open.
     public func apply(_ configuration: ProxyConfiguration) async {
-        await onEveryLoop { $0.apply(configuration) }
+        let wake = wakeWebhook.withLockedValue { current -> WakeWebhook? in
+            if current?.settings != configuration.wake {
+                current = configuration.wake.map { WakeWebhook(settings: $0, group: group, logger: logger) }
+            }
+            return current
+        }
+        await onEveryLoop { $0.apply(configuration, wake: wake) }
     }
 
     /// Client connections open now, all loops together, and the most that were open at once since

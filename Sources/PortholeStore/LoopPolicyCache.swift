@@ -30,6 +30,9 @@ final class LoopPolicyCache {
 
     var entries: [String: Entry] = [:]
     var pending: [String: PendingLoad] = [:]
+    /// Requests held until a sandbox's record changes (waking a stopped sandbox): answered by the
+    /// next invalidation of the id, which the change feed brings.
+    var changeWaiters: [String: [EventLoopPromise<Void>]] = [:]
     var counters = Counters()
     private var nextToken: UInt64 = 0
 
@@ -94,12 +97,18 @@ final class LoopPolicyCache {
             self.entries[id] = nil
             // The waiters keep their future (the load answers them); later lookups start afresh.
             self.pending[id] = nil
+            if let waiters = self.changeWaiters.removeValue(forKey: id) {
+                for waiter in waiters { waiter.succeed() }
+            }
         }
     }
 
     func invalidateAll() {
         self.entries.removeAll()
         self.pending.removeAll()
+        let waiters = self.changeWaiters
+        self.changeWaiters.removeAll()
+        for waiter in waiters.values.joined() { waiter.succeed() }
     }
 
     /// Eviction: past `maximumEntries`, drop every expired entry, then keep an arbitrary half

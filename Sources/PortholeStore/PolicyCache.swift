@@ -95,6 +95,27 @@ public final class PolicyCache: Sendable {
         return .pending(self.beginLoad(id, in: box, cache: cache))
     }
 
+    /// Completes the next time `id` is invalidated on `eventLoop`'s cache, or after `limit`
+    /// (``PolicySource``): every promise is completed once, so none outlives its waiter.
+    public func nextChange(of id: String, on eventLoop: any EventLoop, within limit: TimeAmount) -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        guard let box = self.loopCaches[ObjectIdentifier(eventLoop)] else {
+            // A loop outside the cache's group (tests) has no waiters list: look again after `limit`.
+            eventLoop.scheduleTask(in: limit) { promise.succeed() }
+            return promise.futureResult
+        }
+        box.value.changeWaiters[id, default: []].append(promise)
+        eventLoop.assumeIsolated().scheduleTask(in: limit) {
+            let cache = box.value
+            // Still waiting (no invalidation answered it): take it out and answer it now.
+            guard let index = cache.changeWaiters[id]?.firstIndex(where: { $0.futureResult === promise.futureResult }) else { return }
+            cache.changeWaiters[id]!.remove(at: index)
+            if cache.changeWaiters[id]!.isEmpty { cache.changeWaiters[id] = nil }
+            promise.succeed()
+        }
+        return promise.futureResult
+    }
+
     /// Forgets `id` on every loop and supersedes a running read of it. Callable from any thread;
     /// the loop the caller is on (if any) forgets at once, the others as soon as they run.
     public func invalidate(_ id: String) {

@@ -99,6 +99,13 @@ struct ServeCommand: AsyncParsableCommand {
                 "Sites that may show previews in a frame, sent as Content-Security-Policy: frame-ancestors with every preview response: 'self', https://dash.example.com, *.example.com … (default: any)"
         )
         var frameAncestors: String?
+        @Option(
+            help:
+                "Webhook that starts stopped sandboxes: POST {sandboxId, port, requestId} signed with PORTHOLE_WAKE_SECRET (X-Porthole-Signature), once per sandbox per --wake-timeout; http://host[:port]/path. (default: none, a stopped sandbox answers 503)"
+        )
+        var wakeUrl: String?
+        @Option(help: "Seconds a request to a stopped sandbox is held while it is woken; browsers get a page that reloads itself. (default: 30)")
+        var wakeTimeout: Int?
         @Option(help: "Compress responses (gzip, deflate) for clients that accept it: on or off. (default: on)")
         var compression: String?
         @Option(help: "zlib compression level, 1 (fastest) to 9 (smallest). (default: 5)")
@@ -282,6 +289,7 @@ extension ServeCommand {
         proxyConfiguration.accessLog = settings.accessLog
         proxyConfiguration.compression = settings.compression
         proxyConfiguration.frameAncestors = settings.frameAncestors
+        proxyConfiguration.wake = settings.wake
         proxyConfiguration.tunnelGracePeriod = .seconds(Int64(settings.tunnelGrace))
         proxyConfiguration.maximumConnectionsPerSandbox = settings.maximumConnectionsPerSandbox
         proxyConfiguration.trustedProxies = settings.trustedProxies

@@ -15,6 +15,7 @@ struct ServeSettings {
         "access-log", "drain-delay", "drain-timeout", "tunnel-grace", "max-connections", "max-connections-per-sandbox",
         "proxy-protocol", "trusted-proxies", "allow-target", "create-store", "store", "store-outage-grace",
         "compression", "compression-level", "compression-min-length", "compression-types", "frame-ancestors",
+        "wake-url", "wake-secret", "wake-timeout",
     ]
 
     enum HTTPMode: String {
@@ -64,6 +65,7 @@ struct ServeSettings {
     var accessLog: Bool
     var compression: CompressionSettings
     var frameAncestors: FrameAncestors?
+    var wake: WakeSettings?
     /// Seconds between readiness turning to draining and the listeners closing (balancers notice).
     var drainDelay: Int
     /// Seconds in-flight exchanges get to finish before the rest is closed.
@@ -139,6 +141,20 @@ struct ServeSettings {
             }
         } else {
             frameAncestors = nil
+        }
+        let wakeTimeout = try source.int("wake-timeout", flag: options.wakeTimeout, default: 30, range: 1...600)
+        if let url = source.optionalString("wake-url", flag: options.wakeUrl) {
+            // Like the cookie secret, never a flag: flags show in `ps` and shell history.
+            guard let secret = source.optionalString("wake-secret", flag: nil) else {
+                throw ValidationError(WakeSettingsError.missingSecret.description)
+            }
+            do {
+                wake = try WakeSettings(url: url, secret: secret, holdTimeout: .seconds(Int64(wakeTimeout)))
+            } catch {
+                throw ValidationError(error.description)
+            }
+        } else {
+            wake = nil
         }
         compression = CompressionSettings()
         let compressionText = source.string("compression", flag: options.compression, default: "on")

@@ -8,7 +8,8 @@ import Testing
 /// Policies from a fixed table, answered at once: the proxy's in-memory tests do not exercise the
 /// cache (``PolicyCache`` has tests of its own).
 final class FixedPolicies: PolicySource, @unchecked Sendable {
-    var policies: [String: SandboxPolicy]
+    private(set) var policies: [String: SandboxPolicy]
+    private var changeWaiters: [String: [EventLoopPromise<Void>]] = [:]
 
     init(_ policies: [SandboxPolicy]) {
         self.policies = Dictionary(uniqueKeysWithValues: policies.map { ($0.id, $0) })
@@ -16,6 +17,24 @@ final class FixedPolicies: PolicySource, @unchecked Sendable {
 
     func lookup(_ id: String, on eventLoop: any EventLoop) -> PolicyLookup {
         policies[id].map { .found($0) } ?? .notFound
+    }
+
+    /// Completes on the next ``change(_:)`` of `id`, or after `limit` on the loop's manual clock.
+    func nextChange(of id: String, on eventLoop: any EventLoop, within limit: TimeAmount) -> EventLoopFuture<Void> {
+        let promise = eventLoop.makePromise(of: Void.self)
+        changeWaiters[id, default: []].append(promise)
+        eventLoop.scheduleTask(in: limit) { [self] in
+            guard let index = changeWaiters[id]?.firstIndex(where: { $0.futureResult === promise.futureResult }) else { return }
+            changeWaiters[id]!.remove(at: index)
+            promise.succeed()
+        }
+        return promise.futureResult
+    }
+
+    /// A write to the store, as the change feed reports it.
+    func change(_ policy: SandboxPolicy) {
+        policies[policy.id] = policy
+        for waiter in changeWaiters.removeValue(forKey: policy.id) ?? [] { waiter.succeed() }
     }
 }
 
@@ -33,14 +52,17 @@ final class InMemoryProxy {
     /// Every upstream connection the proxy opened, in order.
     private(set) var upstreams: [EmbeddedChannel] = []
 
-    init(configure: (inout ProxyConfiguration) -> Void = { _ in }, policy: SandboxPolicy? = nil) throws {
+    let policies: FixedPolicies
+
+    init(configure: (inout ProxyConfiguration) -> Void = { _ in }, policy: SandboxPolicy? = nil, wake: WakeWebhook? = nil) throws {
         var configuration = ProxyConfiguration(cookieSecret: try CookieSecret([UInt8](repeating: 7, count: 32)))
         configuration.accessLog = false
         configure(&configuration)
         let policy = policy ?? SandboxPolicy(id: Self.sandbox, target: "10.0.0.2", isPublic: true, previewToken: "t")
+        policies = FixedPolicies([policy])
         context = ProxyLoopContext(
-            eventLoop: loop, configuration: configuration, policies: FixedPolicies([policy]), metrics: ProxyMetrics(),
-            limits: ConnectionLimits()
+            eventLoop: loop, configuration: configuration, policies: policies, metrics: ProxyMetrics(),
+            limits: ConnectionLimits(), wake: wake
         )
         client = EmbeddedChannel(loop: loop)
         client.remoteAddress = try SocketAddress(ipAddress: "192.0.2.7", port: 50_000)

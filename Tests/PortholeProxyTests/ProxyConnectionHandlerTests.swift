@@ -1,7 +1,12 @@
+import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
+import NIOHTTP1
 import PortholeCore
+import PortholeCrypto
 @testable import PortholeProxy
+import PortholeTestSupport
 import Testing
 
 /// The real connection handler in memory (``InMemoryProxy``): exchanges, pipelining, retries,
@@ -338,5 +343,133 @@ import Testing
         try proxy.send(get("/", "Accept: text/html"))
         let refused = try proxy.received()
         #expect(refused.hasPrefix("HTTP/1.1 401 ") && refused.contains(line), "\(refused)")
+    }
+}
+
+/// A stopped sandbox with a wake webhook: the platform is asked once, programmatic requests wait
+/// for the record to turn `started`, browsers get a page that reloads itself.
+@Suite struct WakeTests {
+    static let stopped = SandboxPolicy(id: InMemoryProxy.sandbox, target: "10.0.0.2", isPublic: true, previewToken: "t", state: .stopped)
+    static let settings = try! WakeSettings(url: "http://127.0.0.1:9/wake", secret: String(repeating: "s", count: 32), holdTimeout: .seconds(30))
+
+    /// The webhook's calls, as the platform would receive them.
+    final class Calls: @unchecked Sendable {
+        private let lock = NIOLock()
+        private var bodies: [String] = []
+        private var signatures: [String] = []
+        func record(_ head: HTTPRequestHead, _ body: [UInt8]) {
+            lock.withLock {
+                bodies.append(String(decoding: body, as: UTF8.self))
+                signatures.append(head.headers.first(name: "X-Porthole-Signature") ?? "")
+            }
+        }
+        var all: [(body: String, signature: String)] { lock.withLock { Array(zip(bodies, signatures)) } }
+    }
+
+    static func proxy(_ calls: Calls, policy: SandboxPolicy = stopped) throws -> InMemoryProxy {
+        let wake = WakeWebhook(settings: settings, logger: Logger(label: "test")) { head, body in
+            calls.record(head, body)
+            return 204
+        }
+        return try InMemoryProxy(configure: { $0.wake = settings }, policy: policy, wake: wake)
+    }
+
+    /// The webhook runs in a task; wait for its call (a readiness check, not a fixed sleep).
+    static func waitForCalls(_ calls: Calls, count: Int) async throws {
+        #expect(try await eventually { calls.all.count >= count }, "the webhook was called \(count) time(s)")
+    }
+
+    @Test func aHeldRequestGoesThroughOnceTheSandboxStarts() async throws {
+        let calls = Calls()
+        let proxy = try Self.proxy(calls)
+        defer { proxy.finish() }
+        try proxy.send(get("/api", "Accept: application/json"))
+        #expect(try proxy.received().isEmpty, "held, not refused")
+        #expect(proxy.upstreams.isEmpty)
+        try await Self.waitForCalls(calls, count: 1)
+        let call = try #require(calls.all.first)
+        #expect(call.body.hasPrefix("{\"sandboxId\":\"abc123\",\"port\":3000,\"requestId\":\""))
+        // Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">.
+        let parts = call.signature.split(separator: ",")
+        #expect(parts.count == 2 && parts[0].hasPrefix("t=") && parts[1].hasPrefix("v1="))
+        let time = String(parts[0].dropFirst(2))
+        let expected = ASCIIByte.hexString(
+            HMACSHA256.authenticationCode(for: Array("\(time).\(call.body)".utf8), key: Array(String(repeating: "s", count: 32).utf8)))
+        #expect(String(parts[1].dropFirst(3)) == expected)
+
+        // The platform starts the sandbox; the change feed reports it.
+        var started = Self.stopped
+        started.state = .started
+        proxy.policies.change(started)
+        #expect(try proxy.upstreamReceived().hasPrefix("GET /api HTTP/1.1\r\n"))
+        try proxy.upstreamSends(ProxyConnectionHandlerTests.ok)
+        #expect(try proxy.received() == ProxyConnectionHandlerTests.ok)
+    }
+
+    @Test func aBrowserGetsAPageThatReloadsItselfAndTheSandboxIsAskedOnce() async throws {
+        let calls = Calls()
+        let proxy = try Self.proxy(calls)
+        defer { proxy.finish() }
+        for _ in 0..<3 {
+            try proxy.send(get("/", "Sec-Fetch-Mode: navigate", "Accept: text/html"))
+            let page = try proxy.received()
+            #expect(page.hasPrefix("HTTP/1.1 503 Service Unavailable\r\n"))
+            #expect(page.contains("\r\nRetry-After: 2\r\n") && page.contains("\r\nRefresh: 2\r\n"))
+            #expect(page.contains("is starting"))
+        }
+        try await Self.waitForCalls(calls, count: 1)
+        #expect(calls.all.count == 1, "one call per sandbox per hold time")
+    }
+
+    @Test func aRequestHeldTooLongGets503() async throws {
+        let calls = Calls()
+        let proxy = try Self.proxy(calls)
+        defer { proxy.finish() }
+        try proxy.send(get("/api"))
+        proxy.loop.advanceTime(by: .seconds(29))
+        #expect(try proxy.received().isEmpty)
+        proxy.loop.advanceTime(by: .seconds(1))
+        let answer = try proxy.received()
+        #expect(answer.hasPrefix("HTTP/1.1 503 ") && answer.contains("did not start within 30 s"), "\(answer)")
+    }
+
+    @Test func aRequestWithoutItsTokenWakesNothing() async throws {
+        let calls = Calls()
+        let privateStopped = SandboxPolicy(id: InMemoryProxy.sandbox, target: "10.0.0.2", isPublic: false, previewToken: "t", state: .stopped)
+        let proxy = try Self.proxy(calls, policy: privateStopped)
+        defer { proxy.finish() }
+        try proxy.send(get("/api"))
+        #expect(try proxy.received().hasPrefix("HTTP/1.1 503 "))
+        try proxy.send(get("/api", "X-Preview-Token: wrong"))
+        #expect(try proxy.received().hasPrefix("HTTP/1.1 503 "))
+        try proxy.send(get("/api", "X-Preview-Token: t"))
+        #expect(try proxy.received().isEmpty, "the right token is held while the sandbox wakes")
+        try await Self.waitForCalls(calls, count: 1)
+        #expect(calls.all.count == 1)
+    }
+}
+
+@Suite struct WakeSettingsTests {
+    static let secret = String(repeating: "k", count: 32)
+
+    @Test(arguments: [
+        ("http://orchestrator.internal/wake", "orchestrator.internal", 80, "/wake"),
+        ("http://10.0.0.5:8080/hooks/wake?x=1", "10.0.0.5", 8080, "/hooks/wake?x=1"),
+        ("http://127.0.0.1:9000", "127.0.0.1", 9000, "/"),
+        ("http://[::1]:9000/w", "[::1]", 9000, "/w"),
+    ])
+    func urls(_ url: String, _ host: String, _ port: Int, _ path: String) throws {
+        let settings = try WakeSettings(url: url, secret: Self.secret)
+        #expect(settings.host == host && settings.port == port && settings.path == path)
+        #expect(!"\(settings)".contains(Self.secret) && !String(reflecting: settings).contains(Self.secret), "the secret never prints")
+    }
+
+    @Test(arguments: ["https://orchestrator/wake", "ftp://x/", "http://", "http://host:0/", "http://host:99999/", "http://user@host/", "http://host/a b"])
+    func refusedURLs(_ url: String) {
+        #expect(throws: WakeSettingsError.unsupportedURL(url)) { try WakeSettings(url: url, secret: Self.secret) }
+    }
+
+    @Test func aShortSecretIsRefused() {
+        #expect(throws: WakeSettingsError.shortSecret) { try WakeSettings(url: "http://h/w", secret: "short") }
     }
 }

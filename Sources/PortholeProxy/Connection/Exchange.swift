@@ -23,6 +23,9 @@ struct Exchange {
     var policyLoadedLater = false
     /// The request target without `preview_token`, when the client sent one.
     var strippedTarget: String?
+    /// While the sandbox is woken: when holding the request ends (``WakeSettings/holdTimeout``
+    /// after it was first held).
+    var wakeDeadline: NIODeadline?
     /// The sandbox whose concurrent-exchange count this exchange holds (``ConnectionLimits``).
     var countedSandbox: String?
 

@@ -192,7 +192,22 @@ extension ProxyConnectionHandler {
             request.isCrossSiteFrame = hints.isCrossSiteFrame
             return request
         }
-        switch AccessDecision.decide(policy: policy, request: request, rules: loop.accessRules) {
+        let decision = AccessDecision.decide(policy: policy, request: request, rules: loop.accessRules)
+        if policy.state == .stopped, let wake = loop.wake,
+            wakes(AccessDecision.decide(policy: policy, request: request, rules: loop.accessRules, ignoringStoppedState: true))
+        {
+            // A request that would be let in: ask the platform to start the sandbox. A browser page
+            // load gets a page that reloads itself; anything else waits for the sandbox.
+            wake.wake(sandboxID: policy.id, port: target.port, now: now)
+            exchange.decision = .denied
+            if request.kind == .navigation {
+                respond(ErrorResponse.sandboxStarting(policy.id))
+            } else {
+                holdUntilStarted(policy.id, limit: wake.settings.holdTimeout)
+            }
+            return
+        }
+        switch decision {
         case .allow(let grant):
             exchange.decision = Self.metricsDecision(grant)
             // Counted only once the request is allowed: unauthenticated requests never take a
@@ -221,6 +236,33 @@ extension ProxyConnectionHandler {
         case .deny(let denial):
             exchange.decision = .denied
             respond(ErrorResponse(status: denial.status, code: denial.code, message: denial.message))
+        }
+    }
+
+    /// Whether a decision taken as if the sandbox ran lets the request in (so it may wake it).
+    private func wakes(_ decision: AccessDecision) -> Bool {
+        switch decision {
+        case .allow, .exchangeTokenForCookie: true
+        case .answerPreflight, .deny: false
+        }
+    }
+
+    /// Holds the request until the sandbox's record changes (the change feed), then routes it
+    /// again; past `limit` since it was first held, 503.
+    private func holdUntilStarted(_ sandboxID: String, limit: TimeAmount) {
+        let deadline = exchange.wakeDeadline ?? now + limit
+        exchange.wakeDeadline = deadline
+        let remaining = deadline - now
+        guard remaining > .zero else {
+            respond(ErrorResponse.sandboxDidNotStart(sandboxID, seconds: limit.nanoseconds / 1_000_000_000))
+            return
+        }
+        state = .awaitingPolicy
+        loop.policies.nextChange(of: sandboxID, on: loop.eventLoop, within: remaining).assumeIsolated().whenComplete { [self] _ in
+            // The same request still waiting (not closed, not replaced).
+            guard state == .awaitingPolicy, exchange.wakeDeadline == deadline else { return }
+            state = .idle
+            route()
         }
     }
 

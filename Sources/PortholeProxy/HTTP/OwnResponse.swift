@@ -22,7 +22,13 @@ enum OwnResponse {
         buffer.writeStaticString("\r\nContent-Length: ")
         buffer.writeString(String(body.count))
         buffer.writeStaticString("\r\nCache-Control: no-store\r\n")
-        if error.status == 503 { buffer.writeStaticString("Retry-After: 10\r\n") }
+        if let seconds = error.retryAfterSeconds {
+            buffer.writeStaticString("Retry-After: ")
+            buffer.writeString(String(seconds))
+            buffer.writeStaticString("\r\n")
+        }
+        // The starting page reloads itself until the sandbox answers.
+        if error.code == "sandbox_starting" { buffer.writeStaticString("Refresh: 2\r\n") }
         if error.status == 401 { buffer.writeStaticString("WWW-Authenticate: Preview-Token\r\n") }
         if let extraFields { buffer.writeString(extraFields) }
         if close { buffer.writeStaticString("Connection: close\r\n") }

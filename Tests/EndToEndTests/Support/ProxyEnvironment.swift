@@ -26,6 +26,7 @@ struct SandboxSpec: Sendable {
 func withProxy(
     sandboxes: [SandboxSpec] = [SandboxSpec(id: "pub", flags: ["--public"]), SandboxSpec(id: "priv")],
     arguments: [String] = [],
+    environment: [String: String]? = nil,
     privileges: ServerPrivileges = .unprivileged,
     _ body: (ProxyEnvironment) async throws -> Void
 ) async throws {
@@ -45,7 +46,7 @@ func withProxy(
         try? FileManager.default.removeItem(atPath: directory)
         throw error
     }
-    let porthole = try await PortholeProcess.start(directory: directory, arguments: arguments, privileges: privileges)
+    let porthole = try await PortholeProcess.start(directory: directory, arguments: arguments, environment: environment, privileges: privileges)
     defer { porthole.stop() }
     try await body(ProxyEnvironment(upstream: upstream, porthole: porthole, tokens: tokens))
 }
