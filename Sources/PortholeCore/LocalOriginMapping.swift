@@ -4,8 +4,8 @@
 ///
 /// - requests: an `Origin` equal to the preview origin, and a `Referer` under it, are presented
 ///   as `http://localhost:<port>` (the `Host` the sandbox sees);
-/// - responses: `Location`, `Content-Location` and `Refresh` URLs under `http://localhost:<port>`
-///   or `http://127.0.0.1:<port>` go back to the preview origin.
+/// - responses: `Location`, `Content-Location` and `Refresh` URLs under `http(s)://localhost:<port>`
+///   or `http(s)://127.0.0.1:<port>` go back to the preview origin.
 ///
 /// Byte-level: the proxy calls these on field values as they sit in the head buffer.
 public enum LocalOriginMapping {
@@ -22,10 +22,10 @@ public enum LocalOriginMapping {
         return length
     }
 
-    /// The length of the `http://localhost:<port>` or `http://127.0.0.1:<port>` that `value` (a
-    /// `Location` or `Content-Location`) starts with, when what follows ends the origin; else nil.
+    /// The length of the `http(s)://localhost:<port>` or `http(s)://127.0.0.1:<port>` that `value`
+    /// (a `Location` or `Content-Location`) starts with, when what follows ends the origin; else nil.
     public static func localOriginPrefix(_ value: UnsafeRawBufferPointer, port: UInt16) -> Int? {
-        for local in ["http://localhost:", "http://127.0.0.1:"] as [StaticString] {
+        for local in ["http://localhost:", "http://127.0.0.1:", "https://localhost:", "https://127.0.0.1:"] as [StaticString] {
             let literal = UnsafeRawBufferPointer(start: local.utf8Start, count: local.utf8CodeUnitCount)
             guard value.count > literal.count, ASCIIByte.equalsIgnoringCase(value[0..<literal.count], local) else { continue }
             var index = literal.count
