@@ -52,7 +52,7 @@ import Testing
             ("http://localhost:30000/x", nil),
             ("http://localhost:3000.evil.example/", nil),
             ("https://localhost:3000/x", 22),  // a dev server with its own certificate
-        ("https://127.0.0.1:3000", 22),
+            ("https://127.0.0.1:3000", 22),
             ("/relative", nil),
             ("http://localhost/x", nil),
             ("http://localhost:", nil),
