@@ -376,7 +376,8 @@ import Testing
 
     /// The webhook runs in a task; wait for its call (a readiness check, not a fixed sleep).
     static func waitForCalls(_ calls: Calls, count: Int) async throws {
-        #expect(try await eventually { calls.all.count >= count }, "the webhook was called \(count) time(s)")
+        // Generous: under a parallel test run the task that calls the webhook may wait for a thread.
+        #expect(try await eventually(timeout: .seconds(60)) { calls.all.count >= count }, "the webhook was called \(count) time(s)")
     }
 
     @Test func aHeldRequestGoesThroughOnceTheSandboxStarts() async throws {
