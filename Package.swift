@@ -41,6 +41,8 @@ let package = Package(
         // The admin API's HTTP server. Its default traits pull in swift-configuration, which we do not use.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // HTTP/2 towards browsers: framing, HPACK, flow control and the protocol's DoS limits.
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
     ],
     targets: [
         // System OpenSSL 3 (libssl-dev) plus static-inline shims for the macros Swift cannot import.
@@ -148,6 +150,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -276,6 +280,8 @@ let package = Package(
         .testTarget(
             name: "PortholeProxyTests",
             dependencies: [
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 // zlib's inflate, to read what the proxy compressed.
                 "CZlib",
                 "PortholeCrypto",

@@ -20,7 +20,7 @@ final class ProxyLoopContext {
     let pool: UpstreamPool
     private(set) var accessLog: AccessLog?
     /// Open client connections, so a drain can reach each of them.
-    private(set) var connections: [ObjectIdentifier: ProxyConnectionHandler] = [:]
+    private(set) var connections: [ObjectIdentifier: any DrainableConnection] = [:]
     /// Set by a drain: connections close after their current exchange.
     private(set) var draining = false
     /// Readiness fails from the moment a drain is announced, before anything closes.
@@ -49,6 +49,7 @@ final class ProxyLoopContext {
     private(set) var wake: WakeWebhook?
     /// zlib streams for compressed responses, reset and reused.
     let deflaters = DeflaterPool()
+    let logger: Logger
 
     init(
         eventLoop: any EventLoop, configuration: ProxyConfiguration, policies: any PolicySource, metrics: ProxyMetrics,
@@ -57,6 +58,7 @@ final class ProxyLoopContext {
         wake: WakeWebhook? = nil
     ) {
         self.viaPseudonym = viaPseudonym
+        self.logger = logger
         self.wake = wake
         self.eventLoop = eventLoop
         self.limits = limits
@@ -121,11 +123,11 @@ final class ProxyLoopContext {
         fields = []  // so the spare is the only reference to its storage
     }
 
-    func register(_ handler: ProxyConnectionHandler) {
+    func register(_ handler: any DrainableConnection) {
         connections[ObjectIdentifier(handler)] = handler
     }
 
-    func unregister(_ handler: ProxyConnectionHandler) {
+    func unregister(_ handler: any DrainableConnection) {
         connections[ObjectIdentifier(handler)] = nil
     }
 
@@ -146,3 +148,11 @@ final class ProxyLoopContext {
 
 @available(*, unavailable)
 extension ProxyLoopContext: Sendable {}
+
+/// A client connection as a drain sees it (HTTP/1.1 or HTTP/2).
+protocol DrainableConnection: AnyObject {
+    /// The server drains: finish what is in flight, take nothing new, then close.
+    func drain()
+    /// The drain deadline passed: close now.
+    func forceClose()
+}

@@ -19,7 +19,8 @@ struct CertificateDirectory {
     }
 
     /// Loads the pairs; with none, first makes a development certificate for `baseDomains`.
-    func load(baseDomains: [String], logger: Logger) throws -> TLSCertificateStore {
+    /// `applicationProtocols` are offered in ALPN, preferred first.
+    func load(baseDomains: [String], applicationProtocols: [String], logger: Logger) throws -> TLSCertificateStore {
         var files = pairs()
         if files.isEmpty {
             let names = DevelopmentCertificates.names(forBaseDomains: baseDomains)
@@ -30,6 +31,6 @@ struct CertificateDirectory {
             )
             files = pairs()
         }
-        return try TLSCertificateStore(configuration: TLSConfiguration(certificates: files), logger: logger)
+        return try TLSCertificateStore(configuration: TLSConfiguration(certificates: files, applicationProtocols: applicationProtocols), logger: logger)
     }
 }

@@ -106,6 +106,8 @@ struct ServeCommand: AsyncParsableCommand {
         var wakeUrl: String?
         @Option(help: "Seconds a request to a stopped sandbox is held while it is woken; browsers get a page that reloads itself. (default: 30)")
         var wakeTimeout: Int?
+        @Option(help: "Offer HTTP/2 to browsers on the HTTPS listener (ALPN h2): on or off; read at start. (default: on)")
+        var http2: String?
         @Option(help: "Compress responses (gzip, deflate) for clients that accept it: on or off. (default: on)")
         var compression: String?
         @Option(help: "zlib compression level, 1 (fastest) to 9 (smallest). (default: 5)")
@@ -179,7 +181,7 @@ struct ServeCommand: AsyncParsableCommand {
                 await location.cookieSecret(configured: settings.cookieSecret, dataDirectory: dataDirectory, store: store)
             )
             certificates = try CertificateDirectory(path: settings.certificateDirectory).load(
-                baseDomains: settings.baseDomains, logger: logger
+                baseDomains: settings.baseDomains, applicationProtocols: settings.http2 ? ["h2", "http/1.1"] : ["http/1.1"], logger: logger
             )
         } catch {
             try? await store.close()

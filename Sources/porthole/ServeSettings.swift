@@ -14,7 +14,7 @@ struct ServeSettings {
         "admin-address", "admin-token", "preview-port", "max-allow-list-entries", "max-domain-allow-list-entries",
         "access-log", "drain-delay", "drain-timeout", "tunnel-grace", "max-connections", "max-connections-per-sandbox",
         "proxy-protocol", "trusted-proxies", "allow-target", "create-store", "store", "store-outage-grace",
-        "compression", "compression-level", "compression-min-length", "compression-types", "frame-ancestors",
+        "http2", "compression", "compression-level", "compression-min-length", "compression-types", "frame-ancestors",
         "wake-url", "wake-secret", "wake-timeout",
     ]
 
@@ -63,6 +63,8 @@ struct ServeSettings {
     var maxAllowListEntries: Int
     var maxDomainAllowListEntries: Int
     var accessLog: Bool
+    /// ALPN offers `h2` on the HTTPS listener (read at start: a reload does not change it).
+    var http2: Bool
     var compression: CompressionSettings
     var frameAncestors: FrameAncestors?
     var wake: WakeSettings?
@@ -156,6 +158,11 @@ struct ServeSettings {
         } else {
             wake = nil
         }
+        let http2Text = source.string("http2", flag: options.http2, default: "on")
+        guard http2Text == "on" || http2Text == "off" else {
+            throw ValidationError("http2 must be on or off, got \"\(http2Text)\"")
+        }
+        http2 = http2Text == "on"
         compression = CompressionSettings()
         let compressionText = source.string("compression", flag: options.compression, default: "on")
         guard compressionText == "on" || compressionText == "off" else {

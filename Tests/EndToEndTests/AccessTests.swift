@@ -176,6 +176,8 @@ struct AccessTests {
             let response = try await env.curl.get(
                 host, "/echo",
                 arguments: [
+                    // Fields named in Connection are an HTTP/1.1 notion (HTTP/2 has no Connection field).
+                    "--http1.1",
                     "-H", "X-Forwarded-For: 203.0.113.9", "-H", "X-Forwarded-Proto: gopher", "-H", "X-Forwarded-Host: evil.example",
                     "-H", "Connection: keep-alive, X-Secret-Hop", "-H", "X-Secret-Hop: 1", "-H", "Keep-Alive: timeout=5",
                 ]

@@ -102,6 +102,8 @@ struct BrowserTests {
             let output = try result.json()
             #expect(output["before"] as? Int == 200, "\(output)")
             #expect(output["after"] as? Int == 200, "a planted session cookie must not lock the user out: \(output)")
+            // The token-for-cookie exchange and the session ran over HTTP/2.
+            #expect(output["protocol"] as? String == "h2", "\(output)")
             let victimCookie = (output["victimCookie"] as? [String] ?? []).joined()
             #expect(!victimCookie.contains("planted"), "\(output)")
             let stored = output["stored"] as? [[String: String]] ?? []

@@ -74,7 +74,7 @@ extension ProxyConnectionHandler {
             return
         }
         exchange = Exchange(
-            head: head, headBytes: headSlice, started: now, closeAfterResponse: head.wantsClose || loop.draining
+            head: head, headBytes: headSlice, started: now, closeAfterResponse: head.wantsClose || loop.draining || isHTTP2Stream
         )
         disarmTimer()
         route()

@@ -17,7 +17,7 @@ import PortholeTLS
 /// `+Accounting` (metrics, access log). Per-request state lives in ``Exchange``, replaced whole
 /// for each request; the connection's timer is ``ConnectionTimer``. The members below are
 /// internal only so those extensions can reach them: nothing else in the module touches them.
-final class ProxyConnectionHandler: ChannelDuplexHandler {
+final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler, DrainableConnection {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -46,8 +46,21 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     /// Body bytes copied behind a rewritten response head so both go out as one TLS record.
     static let coalescedBodyBytes = 4 * 1024
 
+    /// Where the handler sits. On an HTTP/2 stream it relays that stream's one exchange, and the
+    /// connection's own concerns (counts, cap, keep-alive, drains) are ``HTTP2ConnectionHandler``'s.
+    enum Placement {
+        /// On a client connection, HTTP/1.1.
+        case connection
+        /// On one HTTP/2 stream, below its ``HTTP2StreamCodec``.
+        case http2Stream(HTTP2Client)
+        /// It was on a connection whose TLS handshake chose HTTP/2, and gave its place to the
+        /// HTTP/2 handlers.
+        case handedOverToHTTP2
+    }
+
     let loop: ProxyLoopContext
     let role: ListenerRole
+    private(set) var placement: Placement
     /// Set while the handler is in a pipeline.
     private(set) var context: ChannelHandlerContext?
     /// The TLS handler below this one, when the listener has TLS: plaintext is exchanged with it by
@@ -92,9 +105,10 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
     private var timer = ConnectionTimer()
     private var scheduledTimer: Scheduled<Void>?
 
-    init(loop: ProxyLoopContext, role: ListenerRole) {
+    init(loop: ProxyLoopContext, role: ListenerRole, placement: Placement = .connection) {
         self.loop = loop
         self.role = role
+        self.placement = placement
         self.listenerPortText = String(role.publicPort)
     }
 
@@ -103,9 +117,20 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     // MARK: - Channel events
 
+    /// Each exchange on an HTTP/2 stream is the stream's last.
+    var isHTTP2Stream: Bool {
+        if case .http2Stream = placement { return true }
+        return false
+    }
+
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         allocator = context.channel.allocator
+        if case .http2Stream(let client) = placement {
+            clientAddress = client.address
+            peerIsTrusted = client.isTrusted
+            return
+        }
         if let tls = try? context.pipeline.syncOperations.handler(type: TLSServerHandler.self) {
             self.tls = tls
             tls.receiver = self
@@ -122,8 +147,9 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         loop.unregister(self)
-        // ProxyServer counted this connection when it added the handler.
-        loop.limits.connectionClosed()
+        // ProxyServer counted this connection when it added the handler (an HTTP/2 connection's
+        // handler gives its place back instead).
+        if case .connection = placement { loop.limits.connectionClosed() }
         releaseSandboxCount()
         cancelTimers()
         // The context holds this handler: keeping it would be a retain cycle, and every closed
@@ -138,14 +164,39 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
             clientInputClosed()
             return
         }
-        if event is TLSHandshakeCompleted {
+        if let handshake = event as? TLSHandshakeCompleted {
             loop.metrics.tlsHandshakes.increment()
+            if handshake.negotiatedProtocol == "h2" {
+                switchToHTTP2(context: context)
+                return
+            }
         } else if let header = event as? ProxyProtocolHeader {
             // Behind an L4 balancer the HTTP peer is the client it names, not the balancer.
             clientAddress = header.source?.ipAddress ?? ""
             peerIsTrusted = header.source.map { loop.configuration.trustedProxies.contains($0) } ?? false
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// ALPN chose HTTP/2: the HTTP/2 handlers take this handler's place on the connection, with
+    /// its accounting, and each stream gets a handler of its own. The switch happens within the
+    /// handshake's event, before the TLS handler passes on any plaintext: the client's preface
+    /// reaches NIOHTTP2.
+    private func switchToHTTP2(context: ChannelHandlerContext) {
+        placement = .handedOverToHTTP2
+        cancelTimers()
+        loop.unregister(self)
+        tls?.receiver = nil
+        tls = nil
+        do {
+            try HTTP2Connection.configure(
+                channel: context.channel, loop: loop, role: role, client: HTTP2Client(address: clientAddress, isTrusted: peerIsTrusted)
+            )
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        } catch {
+            loop.logger.error("HTTP/2 set-up failed", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -200,7 +251,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler {
         clientIsWritable = false
         cancelTimers()
         loop.unregister(self)
-        loop.metrics.activeConnections.decrement()
+        if case .connection = placement { loop.metrics.activeConnections.decrement() }
         if state == .tunnel { loop.metrics.activeTunnels.decrement() }
         releaseSandboxCount()
         recordExchange(status: exchange.responseStatus == 0 ? 499 : exchange.responseStatus)

@@ -33,6 +33,8 @@ public final class ProxyMetrics: Sendable {
     let bytesFromClients: Counter
     let tlsHandshakes: Counter
     let tlsFailures: Counter
+    let http2Connections: Counter
+    let http2Streams: Counter
     public let reloads: Counter
     public let reloadFailures: Counter
     let acceptFailures: Counter
@@ -68,6 +70,13 @@ public final class ProxyMetrics: Sendable {
         tlsFailures = registry.makeCounter(
             descriptor: .init(
                 namespace: "porthole", metricName: "tls_failures", unitName: "total", helpText: "TLS connections that failed (handshake or protocol errors).")
+        )
+        http2Connections = registry.makeCounter(
+            descriptor: .init(
+                namespace: "porthole", metricName: "http2_connections", unitName: "total", helpText: "Client connections that chose HTTP/2 (ALPN h2).")
+        )
+        http2Streams = registry.makeCounter(
+            descriptor: .init(namespace: "porthole", metricName: "http2_streams", unitName: "total", helpText: "HTTP/2 streams opened by clients.")
         )
         reloads = registry.makeCounter(
             descriptor: .init(namespace: "porthole", metricName: "reloads", unitName: "total", helpText: "Successful certificate or configuration reloads.")

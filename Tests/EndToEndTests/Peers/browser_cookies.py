@@ -3,7 +3,8 @@ domain; another sandbox's private preview, opened in the same browser, must not 
 
 usage: browser_cookies.py PLANTER_ORIGIN VICTIM_ORIGIN VICTIM_TOKEN
 Prints one JSON object: the victim's /echo status before and after the planting, the Cookie field
-its app received after, and the cookies the browser stored for the planter's host.
+its app received after, the cookies the browser stored for the planter's host, and the protocol
+the last page was loaded over (h2 when Porthole offers it).
 """
 import json
 import os
@@ -33,6 +34,7 @@ with sync_playwright() as playwright:
         page.goto(planter + "/plant")
         after, cookie = echo(page)
         stored = [{"name": c["name"], "domain": c["domain"]} for c in context.cookies()]
-        print(json.dumps({"before": before, "after": after, "victimCookie": cookie, "stored": stored}))
+        protocol = page.evaluate("performance.getEntriesByType('navigation')[0].nextHopProtocol")
+        print(json.dumps({"before": before, "after": after, "victimCookie": cookie, "stored": stored, "protocol": protocol}))
     finally:
         browser.close()
