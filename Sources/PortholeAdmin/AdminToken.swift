@@ -20,9 +20,13 @@ public struct AdminToken: Sendable {
         self.expected = HMACSHA256.authenticationCode(for: Array(token.utf8), key: key)
     }
 
-    /// A fresh token for the data directory: 32 random bytes, base64url.
+    /// A fresh token for the data directory: 32 random bytes, base64url, never starting with "-"
+    /// (`--admin-token -x…` would read as an option on a command line).
     public static func generate() -> String {
-        PreviewToken.generate()
+        while true {
+            let token = PreviewToken.generate()
+            if !token.hasPrefix("-") { return token }
+        }
     }
 
     public func matches(_ presented: some StringProtocol) -> Bool {

@@ -178,7 +178,11 @@ struct CLITests {
             defer { try? FileManager.default.removeItem(atPath: scratch) }
             let result = try await CommandResult.run(
                 TestPaths.portholeBinary,
-                ["sandbox", "create", "--id", "remote", "--target", "127.0.0.1", "--json", "--admin-url", server.adminURL, "--admin-token", server.adminToken]
+                [
+                    "sandbox", "create", "--id", "remote", "--target", "127.0.0.1", "--json", "--admin-url", server.adminURL,
+                    // `=`: a token may start with "-" (base64url), which would read as an option.
+                    "--admin-token=\(server.adminToken)",
+                ]
             )
             #expect(result.status == 0, "\(result.stderr)")
             #expect(try await server.client().sandbox(id: "remote").id == "remote")
