@@ -64,6 +64,30 @@ struct HTTP2Tests {
         }
     }
 
+    @Test("a WebSocket over HTTP/2 (RFC 8441) reaches the sandbox as an HTTP/1.1 upgrade, with the same access rules")
+    func webSocket() async throws {
+        try await withProxy { env in
+            let messages = ["H2_MESSAGES": "[\"hello\", \"\(String(repeating: "x", count: 300))\"]"]
+            let open = try await h2(env, "websocket", "/", host: env.host("pub", port: env.upstream.webSocketPort), environment: messages)
+            #expect(open["status"] as? Int == 200, "\(open)")
+            #expect(open["echoes"] as? [String] == ["hello", String(repeating: "x", count: 300)], "\(open)")
+            let headerNames = (open["headers"] as? [[String]] ?? []).map { $0[0] }
+            #expect(!headerNames.contains("sec-websocket-accept") && !headerNames.contains("upgrade"), "\(headerNames)")
+            #expect(open["ended"] as? Bool == true, "the sandbox's close ends the stream: \(open)")
+
+            let privateHost = env.host("priv", port: env.upstream.webSocketPort)
+            let refused = try await h2(env, "websocket", "/", host: privateHost, environment: messages)
+            #expect(refused["status"] as? Int == 401, "\(refused)")
+            let token = "[[\"x-preview-token\", \"\(env.tokens["priv"]!)\"]]"
+            let allowed = try await h2(env, "websocket", "/", host: privateHost, environment: messages.merging(["H2_HEADERS": token]) { $1 })
+            #expect(allowed["echoes"] as? [String] == ["hello", String(repeating: "x", count: 300)], "\(allowed)")
+
+            // A sandbox port that answers 200 instead of switching protocols is no WebSocket.
+            let notASocket = try await h2(env, "websocket", "/echo", environment: messages)
+            #expect(notASocket["status"] is NSNull, "\(notASocket)")
+        }
+    }
+
     @Test("a body without a length streams upstream chunked")
     func bodyWithoutLength() async throws {
         try await withProxy { env in
@@ -143,7 +167,7 @@ struct HTTP2Tests {
         }
     }
 
-    @Test("an idle HTTP/2 connection is closed with GOAWAY after the keep-alive timeout")
+    @Test("an idle HTTP/2 connection is closed with GOAWAY after the keep-alive timeout, streams or none")
     func idleConnection() async throws {
         try await withProxy(arguments: ["--keep-alive-timeout", "1"]) { env in
             let result = try await h2(env, "idle")
@@ -151,6 +175,10 @@ struct HTTP2Tests {
             #expect(result["goaway"] as? Int == 0, "NO_ERROR: \(result)")
             #expect(result["closed"] as? Bool == true)
             #expect((result["seconds"] as? Double ?? 99) < 10, "\(result)")
+            // A connection that never opens a stream is idle from its start.
+            let silent = try await h2(env, "idle", "no-streams")
+            #expect(silent["goaway"] as? Int == 0, "NO_ERROR: \(silent)")
+            #expect((silent["seconds"] as? Double ?? 99) < 10, "\(silent)")
         }
     }
 

@@ -46,6 +46,21 @@ import Testing
         #expect(try Self.head(Self.request(method: "HEAD")).1.isHEAD)
     }
 
+    @Test("an extended CONNECT for websocket becomes an HTTP/1.1 upgrade with a key of Porthole's")
+    func webSocketRequest() throws {
+        var buffer = ByteBuffer()
+        let headers = Self.request([(":protocol", "websocket"), ("sec-websocket-version", "13"), ("origin", "https://x")], method: "CONNECT", path: "/ws")
+        let summary = try HTTP2RequestHead.write(headers, endStream: false, into: &buffer) { "a2V5a2V5a2V5a2V5a2V5aw==" }
+        #expect(summary.framing == .webSocket)
+        #expect(
+            String(buffer: buffer)
+                == "GET /ws HTTP/1.1\r\nhost: \(Self.authority)\r\nconnection: upgrade\r\nupgrade: websocket\r\n"
+                + "sec-websocket-key: a2V5a2V5a2V5a2V5a2V5aw==\r\nsec-websocket-version: 13\r\norigin: https://x\r\n\r\n")
+        let key = HTTP2RequestHead.webSocketKey()
+        #expect(key.count == 24 && key.hasSuffix("==") && key.allSatisfy { $0.isLetter || $0.isNumber || "+/=".contains($0) })
+        #expect(key != HTTP2RequestHead.webSocketKey())
+    }
+
     @Test("a Host field may repeat :authority, or stand in for it")
     func hostField() throws {
         #expect(try Self.head(Self.request([("host", Self.authority)])).0.components(separatedBy: "\r\nhost: ").count == 2)
@@ -65,7 +80,8 @@ import Testing
             (request(method: "G T"), ":method"),
             (request(method: "CONNECT"), "CONNECT"),
             (HPACKHeaders([(":method", "GET"), (":scheme", "ftp"), (":authority", authority), (":path", "/")]), ":scheme"),
-            (request([(":protocol", "websocket")]), ":protocol"),
+            (request([(":protocol", "websocket")]), ":protocol is only for CONNECT"),
+            (request([(":protocol", "webtransport")], method: "CONNECT"), "only websocket"),
             (HPACKHeaders([(":method", "GET"), (":method", "POST"), (":scheme", "https"), (":authority", authority), (":path", "/")]), "more than once"),
             (HPACKHeaders([(":method", "GET"), (":scheme", "https"), (":authority", "a b"), (":path", "/")]), ":authority"),
         ])
@@ -157,6 +173,35 @@ import Testing
     func connectionSpecificFields() throws {
         let (frames, _) = try Self.frames(["HTTP/1.1 200 OK\r\nConnection: X-Hop\r\nX-Hop: 1\r\nUpgrade: h2c\r\nX-Keep: 2\r\nContent-Length: 0\r\n\r\n"])
         #expect(Self.describe(frames) == ["HEADERS+END :status=200 x-keep=2 content-length=0"])
+    }
+
+    @Test("a WebSocket's 101 is a 200 without the accept key; what follows is the tunnel's, until close")
+    func webSocketResponse() throws {
+        var framer = HTTP2ResponseFramer(requestWasHEAD: false, requestIsWebSocket: true)
+        var frames: [HTTP2Frame.FramePayload] = []
+        try framer.frames(
+            for: ByteBuffer(
+                string: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: abc=\r\n"
+                    + "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n\u{81}\u{02}hi"), into: &frames)
+        try framer.frames(for: ByteBuffer(string: "more"), into: &frames)
+        let finished = framer.finish(into: &frames)
+        #expect(finished)
+        #expect(
+            Self.describe(frames) == [
+                "HEADERS :status=200 sec-websocket-extensions=permessage-deflate", "DATA \u{81}\u{02}hi", "DATA more", "DATA+END ",
+            ])
+        var refused = HTTP2ResponseFramer(requestWasHEAD: false, requestIsWebSocket: true)
+        var refusedWith: HTTP2ResponseError?
+        do {
+            try refused.frames(for: ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), into: &frames)
+        } catch {
+            refusedWith = error
+        }
+        #expect(refusedWith?.description.contains("not a protocol switch") == true)
+        var denied = HTTP2ResponseFramer(requestWasHEAD: false, requestIsWebSocket: true)
+        frames = []
+        try denied.frames(for: ByteBuffer(string: "HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\r\nno"), into: &frames)
+        #expect(Self.describe(frames) == ["HEADERS :status=401 content-length=2", "DATA+END no"])
     }
 
     @Test("a protocol switch cannot be carried")

@@ -129,6 +129,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         if case .http2Stream(let client) = placement {
             clientAddress = client.address
             peerIsTrusted = client.isTrusted
+            // A drain reaches streams too: a WebSocket on one closes after the grace period.
+            loop.register(self)
             return
         }
         if let tls = try? context.pipeline.syncOperations.handler(type: TLSServerHandler.self) {

@@ -33,6 +33,8 @@ enum HTTP2Connection {
             // over that limit gets the same 431 as an HTTP/1.1 request.
             HTTP2Setting(parameter: .maxHeaderListSize, value: 2 * configuration.maximumHeadBytes),
             HTTP2Setting(parameter: .initialWindowSize, value: streamWindow),
+            // RFC 8441: WebSockets over HTTP/2 (extended CONNECT).
+            HTTP2Setting(parameter: .enableConnectProtocol, value: 1),
         ]
         connection.targetWindowSize = connectionWindow
         var stream = NIOHTTP2Handler.StreamConfiguration()
@@ -69,8 +71,10 @@ enum HTTP2Connection {
                 )
             }
         }
-        try operations.addHandler(HTTP2ConnectionHandler(loop: loop))
+        let connectionHandler = HTTP2ConnectionHandler(loop: loop)
+        try operations.addHandler(connectionHandler)
         try operations.addHandler(manager)
+        connectionHandler.started()
     }
 }
 
@@ -93,10 +97,15 @@ final class HTTP2ConnectionHandler: ChannelInboundHandler, DrainableConnection {
         self.context = context
         loop.register(self)
         loop.metrics.http2Connections.increment()
+    }
+
+    /// The handlers behind this one are in place. They were added after the channel became active
+    /// (at the end of the TLS handshake), and NIOHTTP2's connection manager starts its idle timer
+    /// on channelActive: it gets one, or a connection that never opens a stream would never close.
+    func started() {
+        guard let context, context.channel.isActive else { return }
+        context.fireChannelActive()
         if loop.draining { drain() }
-        // Added after the channel became active (at the end of the TLS handshake): the connection
-        // manager behind this handler starts its idle timer on channelActive, so it gets one.
-        if context.channel.isActive { context.fireChannelActive() }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

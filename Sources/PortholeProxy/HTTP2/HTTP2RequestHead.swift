@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHPACK
+import PortholeCore
 
 /// Writes an HTTP/2 request's header block as the HTTP/1.1 request head that
 /// ``ProxyConnectionHandler`` parses, so that an HTTP/2 stream meets exactly the rules an
@@ -16,7 +17,10 @@ import NIOHPACK
 ///   CR, LF or NUL in any value, a space in the method, path or authority. The HTTP/1.1 parser
 ///   then refuses whatever else it refuses in any request.
 ///
-/// CONNECT (and RFC 8441's extended CONNECT) is refused: Porthole proxies requests, not tunnels.
+/// RFC 8441's extended CONNECT with `:protocol websocket` (a WebSocket over HTTP/2) becomes the
+/// HTTP/1.1 upgrade a sandbox's WebSocket server expects: `GET` with `Upgrade: websocket` and a
+/// fresh `Sec-WebSocket-Key` (HTTP/2 has none; the sandbox's `Sec-WebSocket-Accept` is checked by
+/// no one and not passed on). Any other CONNECT is refused: Porthole proxies requests, not tunnels.
 enum HTTP2RequestHead {
     /// How the request body follows the head on its way to ``ProxyConnectionHandler``.
     enum BodyFraming: Equatable {
@@ -26,6 +30,8 @@ enum HTTP2RequestHead {
         case contentLength
         /// Each DATA payload becomes one chunk; the end of the stream the last chunk.
         case chunked
+        /// A WebSocket: once the sandbox switches protocols, DATA payloads are the tunnel's bytes.
+        case webSocket
     }
 
     /// What the request head was, as much as the stream's codec needs.
@@ -34,9 +40,20 @@ enum HTTP2RequestHead {
         var isHEAD: Bool
     }
 
+    /// A `Sec-WebSocket-Key` for the upgrade upstream: 16 random bytes in base64 (RFC 6455 §4.1).
+    static func webSocketKey() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        // Base64URL's alphabet differs from base64's in two letters; 16 bytes always need "==".
+        return String(Base64URL.encode(bytes).map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 }) + "=="
+    }
+
     /// Writes the HTTP/1.1 head for `headers` (a request's HEADERS block) into `buffer`.
-    static func write(_ headers: HPACKHeaders, endStream: Bool, into buffer: inout ByteBuffer) throws(HTTP2RequestError) -> Summary {
+    static func write(
+        _ headers: HPACKHeaders, endStream: Bool, into buffer: inout ByteBuffer, webSocketKey: () -> String = webSocketKey
+    ) throws(HTTP2RequestError) -> Summary {
         var method: String?
+        var extendedProtocol: String?
         var path: String?
         var authority: String?
         var scheme: String?
@@ -50,6 +67,7 @@ enum HTTP2RequestHead {
                 case ":path": path = try once(path, value, name)
                 case ":authority": authority = try once(authority, value, name)
                 case ":scheme": scheme = try once(scheme, value, name)
+                case ":protocol": extendedProtocol = try once(extendedProtocol, value, name)
                 default: throw HTTP2RequestError("the pseudo-header \(name) is not supported")
                 }
             } else if name == "host" {
@@ -61,7 +79,19 @@ enum HTTP2RequestHead {
         guard let method, !method.isEmpty, method.utf8.allSatisfy(ASCII.isToken) else {
             throw HTTP2RequestError("the request has no valid :method")
         }
-        guard method != "CONNECT" else { throw HTTP2RequestError("CONNECT is not supported") }
+        let isWebSocket: Bool
+        switch (method, extendedProtocol) {
+        case ("CONNECT", nil):
+            throw HTTP2RequestError("CONNECT is not supported")
+        case ("CONNECT", let name?):
+            guard name.lowercased() == "websocket" else { throw HTTP2RequestError("the :protocol \(name) is not supported (only websocket)") }
+            guard !endStream else { throw HTTP2RequestError("a WebSocket request cannot end its stream") }
+            isWebSocket = true
+        case (_, nil):
+            isWebSocket = false
+        case (_, _?):
+            throw HTTP2RequestError(":protocol is only for CONNECT")
+        }
         guard let scheme, scheme == "https" || scheme == "http" else { throw HTTP2RequestError("the request's :scheme must be https") }
         guard let path, !path.isEmpty, path.utf8.allSatisfy(ASCII.isTarget) else {
             throw HTTP2RequestError("the request has no valid :path")
@@ -73,16 +103,23 @@ enum HTTP2RequestHead {
             throw HTTP2RequestError("the request names no host (:authority)")
         }
 
-        let framing: BodyFraming = endStream ? .none : (hasContentLength ? .contentLength : .chunked)
-        buffer.writeString(method)
+        let framing: BodyFraming = isWebSocket ? .webSocket : endStream ? .none : (hasContentLength ? .contentLength : .chunked)
+        buffer.writeString(isWebSocket ? "GET" : method)
         buffer.writeStaticString(" ")
         buffer.writeString(path)
         buffer.writeStaticString(" HTTP/1.1\r\nhost: ")
         buffer.writeString(hostValue)
         buffer.writeStaticString("\r\n")
+        if isWebSocket {
+            buffer.writeStaticString("connection: upgrade\r\nupgrade: websocket\r\nsec-websocket-key: ")
+            buffer.writeString(webSocketKey())
+            buffer.writeStaticString("\r\n")
+        }
         var cookiesWritten = false
         for (name, value, _) in headers {
             if name.utf8.first == UInt8(ascii: ":") || name == "host" || name == "te" { continue }
+            // The upgrade's own fields are Porthole's to write.
+            if isWebSocket && (name == "sec-websocket-key" || name == "upgrade" || name == "connection") { continue }
             if name == "cookie" {
                 // All crumbs, joined, where the first one stood.
                 guard !cookiesWritten else { continue }

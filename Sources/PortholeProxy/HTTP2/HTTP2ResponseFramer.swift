@@ -9,22 +9,31 @@ import NIOHTTP2
 ///
 /// The body is not copied: each DATA frame is a slice of the buffer the handler wrote, with the
 /// chunk framing left out. Interim responses (`100`, `103`) become HEADERS frames of their own.
+///
+/// For a WebSocket (RFC 8441) the sandbox's `101 Switching Protocols` becomes `200`, and what
+/// follows are the tunnel's bytes, as DATA, until the handler closes. A sandbox that answers such
+/// a request with another 2xx has not switched protocols: the stream is reset rather than let the
+/// client believe it has a WebSocket.
 struct HTTP2ResponseFramer {
     private enum State {
         /// Waiting for (the rest of) a response head.
         case head(ByteBuffer?)
         /// The final head is sent; the body streams.
         case body(BodyProgress)
+        /// A WebSocket is open: every byte is the tunnel's.
+        case tunnel
         /// END_STREAM is sent.
         case done
     }
 
     private var state = State.head(nil)
     private let requestWasHEAD: Bool
+    private let requestIsWebSocket: Bool
     private var head = ResponseHead()
 
-    init(requestWasHEAD: Bool) {
+    init(requestWasHEAD: Bool, requestIsWebSocket: Bool = false) {
         self.requestWasHEAD = requestWasHEAD
+        self.requestIsWebSocket = requestIsWebSocket
     }
 
     /// END_STREAM has been produced: the response is complete.
@@ -82,6 +91,9 @@ struct HTTP2ResponseFramer {
                     return
                 }
                 state = .body(progress)
+            case .tunnel:
+                frames.append(.data(.init(data: .byteBuffer(bytes), endStream: false)))
+                return
             case .done:
                 return
             }
@@ -95,6 +107,9 @@ struct HTTP2ResponseFramer {
         case .done:
             return true
         case .body(let progress) where progress.isUntilClose:
+            endStream(&frames, firstNew: frames.count)
+            return true
+        case .tunnel:
             endStream(&frames, firstNew: frames.count)
             return true
         case .head, .body:
@@ -133,7 +148,7 @@ struct HTTP2ResponseFramer {
             do {
                 try buffer.withUnsafeReadableBytes { bytes throws(HTTPParseError) in
                     try parsed.parse(bytes, end: end, requestWasHEAD: requestWasHEAD)
-                    Self.fields(of: parsed, in: bytes, into: &headers)
+                    Self.fields(of: parsed, in: bytes, into: &headers, switchingToWebSocket: parsed.status == 101)
                 }
             } catch {
                 throw HTTP2ResponseError("the response head is malformed: \(error)")
@@ -141,8 +156,14 @@ struct HTTP2ResponseFramer {
             head = parsed
             buffer.moveReaderIndex(forwardBy: end)
             switch head.status {
+            case 101 where requestIsWebSocket:
+                frames.append(.headers(.init(headers: headers, endStream: false)))
+                state = .tunnel
+                return
             case 101:
                 throw HTTP2ResponseError("a protocol switch cannot be relayed on an HTTP/2 stream")
+            case 200..<300 where requestIsWebSocket:
+                throw HTTP2ResponseError("the sandbox answered a WebSocket request with \(head.status), not a protocol switch")
             case 100..<200:
                 // Interim: the final head follows.
                 frames.append(.headers(.init(headers: headers, endStream: false)))
@@ -162,12 +183,18 @@ struct HTTP2ResponseFramer {
 
     /// The head's fields for HTTP/2: `:status` first, names in lower case, and none of the
     /// connection-specific fields HTTP/2 forbids (RFC 9113 §8.2.2).
-    private static func fields(of head: ResponseHead, in bytes: UnsafeRawBufferPointer, into headers: inout HPACKHeaders) {
+    /// A WebSocket's `101` is `200` in HTTP/2 (RFC 8441 §5), without `Sec-WebSocket-Accept`, which
+    /// answered the key Porthole made up, not one of the client's.
+    private static func fields(
+        of head: ResponseHead, in bytes: UnsafeRawBufferPointer, into headers: inout HPACKHeaders, switchingToWebSocket: Bool
+    ) {
         headers.reserveCapacity(head.fields.count + 1)
-        headers.add(name: ":status", value: String(head.status))
+        headers.add(name: ":status", value: switchingToWebSocket ? "200" : String(head.status))
         for field in head.fields where !field.listedInConnection {
             switch field.kind {
             case .connection, .keepAlive, .proxyConnection, .transferEncoding, .upgrade, .te:
+                continue
+            case .other where switchingToWebSocket && ASCII.equalsLowercase(bytes, field.name, "sec-websocket-accept"):
                 continue
             default:
                 let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.name]), as: UTF8.self).lowercased()

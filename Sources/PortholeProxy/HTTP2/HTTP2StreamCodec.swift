@@ -54,13 +54,15 @@ final class HTTP2StreamCodec: ChannelDuplexHandler {
             var head = context.channel.allocator.buffer(capacity: 512)
             do {
                 let summary = try HTTP2RequestHead.write(headers.headers, endStream: headers.endStream, into: &head)
-                response = HTTP2ResponseFramer(requestWasHEAD: summary.isHEAD)
+                response = HTTP2ResponseFramer(requestWasHEAD: summary.isHEAD, requestIsWebSocket: summary.framing == .webSocket)
                 request = headers.endStream ? .complete : .body(summary.framing)
                 context.fireChannelRead(wrapInboundOut(head))
             } catch {
                 request = .complete
                 refuse(error, context: context)
             }
+        case .body(.webSocket):
+            reset(.protocolError, context: context)
         case .body(let framing):
             // Trailers end the body. HTTP/1.1 can carry them only in a chunked body.
             request = .complete
@@ -94,6 +96,10 @@ final class HTTP2StreamCodec: ChannelDuplexHandler {
         switch framing {
         case .none, .contentLength:
             if payload.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(payload)) }
+        case .webSocket:
+            if payload.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(payload)) }
+            // The client closed its side of the tunnel: the handler passes the FIN on.
+            if data.endStream { context.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
         case .chunked:
             if payload.readableBytes > 0 {
                 var size = context.channel.allocator.buffer(capacity: 18)

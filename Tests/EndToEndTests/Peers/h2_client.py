@@ -14,7 +14,10 @@ Usage: h2_client.py SCENARIO CA_FILE PORT HOST [ARG]
   continuation-flood N   one HEADERS without END_HEADERS and N CONTINUATION frames.
   ping-flood N           N PING frames.
   settings-flood N       N SETTINGS frames.
-  idle                   one request, then wait for the server to end the connection.
+  idle [no-streams]      one request (or none), then wait for the server to end the connection.
+  websocket PATH         a WebSocket over HTTP/2 (RFC 8441 extended CONNECT): send each message of
+                         $H2_MESSAGES (JSON list) as a text frame, print the status and the echoes;
+                         extra fields from $H2_HEADERS.
 """
 import json
 import os
@@ -242,14 +245,80 @@ def main():
             sent += 1
         # Whatever answer came is read raw: the client's own state machine would choke on it.
         result = {"sent": sent, "goaway": read_goaway(client.sock), "fresh": client.still_serves()}
+    elif scenario == "websocket":
+        result = websocket(client, argument)
     elif scenario == "idle":
-        stream_id = client.request("/echo")
-        client.pump(lambda: client.done(stream_id))
+        status = None
+        if argument != "no-streams":
+            stream_id = client.request("/echo")
+            client.pump(lambda: client.done(stream_id))
+            status = client.streams[stream_id]["status"]
         started = time.monotonic()
         client.pump(lambda: False, timeout=30)
-        result = {"status": client.streams[stream_id]["status"], "goaway": client.goaway, "closed": client.closed,
+        result = {"status": status, "goaway": client.goaway, "closed": client.closed,
                   "seconds": round(time.monotonic() - started, 1)}
     print(json.dumps(result), flush=True)
+
+
+def websocket_frame(text):
+    """A client's text frame, masked as RFC 6455 requires."""
+    payload = text.encode()
+    mask = os.urandom(4)
+    masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+    if len(payload) < 126:
+        header = bytes([0x81, 0x80 | len(payload)])
+    else:
+        header = bytes([0x81, 0x80 | 126]) + len(payload).to_bytes(2, "big")
+    return header + mask + masked
+
+
+def websocket_messages(data):
+    """The server's (unmasked) text frames in `data`; returns (messages, rest)."""
+    messages = []
+    while len(data) >= 2:
+        length = data[1] & 0x7F
+        offset = 2
+        if length == 126:
+            if len(data) < 4:
+                break
+            length = int.from_bytes(data[2:4], "big")
+            offset = 4
+        if len(data) < offset + length:
+            break
+        messages.append(data[offset:offset + length].decode())
+        data = data[offset + length:]
+    return messages, data
+
+
+def websocket(client, path):
+    extra = [tuple(pair) for pair in json.loads(os.environ.get("H2_HEADERS", "[]"))]
+    client.pump(lambda: client.settings_received)
+    if not client.conn.remote_settings.enable_connect_protocol:
+        return {"error": "the server does not offer extended CONNECT"}
+    stream_id = client.conn.get_next_available_stream_id()
+    headers = [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "https"), (":authority", client.authority()),
+               (":path", path), ("sec-websocket-version", "13"), ("origin", f"https://{client.authority()}")] + extra
+    client.conn.send_headers(stream_id, headers, end_stream=False)
+    client.flush()
+    stream = client.stream(stream_id)
+    client.pump(lambda: stream["status"] is not None or client.done(stream_id))
+    result = {"status": stream["status"], "headers": stream["headers"], "echoes": []}
+    if stream["status"] != 200:
+        client.pump(lambda: client.done(stream_id))
+        result["body"] = stream["body"].decode("utf-8", "replace")
+        return result
+    for message in json.loads(os.environ.get("H2_MESSAGES", "[]")):
+        client.conn.send_data(stream_id, websocket_frame(message))
+        client.flush()
+        client.pump(lambda: len(websocket_messages(stream["body"])[0]) > len(result["echoes"]) or client.done(stream_id))
+        result["echoes"], _ = websocket_messages(stream["body"])
+    # Close the client's side; the sandbox's side ends the stream.
+    client.conn.end_stream(stream_id)
+    client.flush()
+    client.pump(lambda: client.done(stream_id), timeout=10)
+    result["ended"] = stream["ended"]
+    result["reset"] = stream["reset"]
+    return result
 
 
 def read_goaway(sock):
