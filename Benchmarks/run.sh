@@ -24,7 +24,7 @@ usage: Benchmarks/run.sh [options]
   --targets LIST     comma-separated subset of: direct,porthole,nginx,haproxy,caddy
                      (default: all)
   --scenarios LIST   comma-separated subset of: idle_memory,small_c64,small_c512,large_1m,
-                     upload_1m,new_conns,websocket,policy,gzip_js (default: all)
+                     upload_1m,new_conns,websocket,policy,gzip_js,h2_small (default: all)
   --no-build         use the existing .build/release/porthole (or \$PORTHOLE_BIN) without building
   --out FILE         where to write the results (default: Benchmarks/RESULTS.md for full runs)
   --keep             keep the work directory (configs, logs, raw results) after the run
@@ -43,7 +43,7 @@ BUILD=1
 KEEP=0
 OUT=""
 TARGETS="direct,porthole,nginx,haproxy,caddy"
-SCENARIOS="idle_memory,small_c64,small_c512,large_1m,upload_1m,new_conns,websocket,policy,gzip_js"
+SCENARIOS="idle_memory,small_c64,small_c512,large_1m,upload_1m,new_conns,websocket,policy,gzip_js,h2_small"
 ORIGINAL_ARGS=("$@")
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -173,13 +173,14 @@ for t in ${TARGETS//,/ }; do
     case "$t" in direct|porthole|nginx|haproxy|caddy) ;; *) die "unknown target '$t' in --targets" ;; esac
 done
 for s in ${SCENARIOS//,/ }; do
-    case "$s" in idle_memory|small_c64|small_c512|large_1m|upload_1m|new_conns|websocket|policy|gzip_js) ;;
+    case "$s" in idle_memory|small_c64|small_c512|large_1m|upload_1m|new_conns|websocket|policy|gzip_js|h2_small) ;;
         *) die "unknown scenario '$s' in --scenarios" ;; esac
 done
 
 need_pkgs=()
 command -v curl >/dev/null || need_pkgs+=(curl)
 command -v wrk >/dev/null || need_pkgs+=(wrk)
+if scenario_wanted h2_small; then command -v h2load >/dev/null || need_pkgs+=(nghttp2-client); fi
 command -v nginx >/dev/null || need_pkgs+=(nginx-light)
 command -v taskset >/dev/null || need_pkgs+=(util-linux)
 command -v python3 >/dev/null || need_pkgs+=(python3)
@@ -466,6 +467,40 @@ run_wrk() {
         cpu_user="${cpu_used% *}" cpu_sys="${cpu_used#* }"
 }
 
+# run_h2load SCENARIO CONNECTIONS STREAMS PATH: one h2load run over HTTP/2 (ALPN h2), recorded
+# in wrk's summary shape (h2load reports no percentiles: p50/p99 are its mean and max).
+run_h2load() {
+    local scenario=$1 conns=$2 streams=$3 path=$4
+    local log="$WORK/logs/h2load-$TARGET-$SLOT-$scenario.log"
+    local cpu_before
+    cpu_before=$(proxy_cpu)
+    if ! timeout $(( DURATION + 30 )) taskset -c "$LOAD_CPUS" h2load -t1 -c"$conns" -m"$streams" -D"$DURATION" \
+        --connect-to="127.0.0.1:$PROXY_PORT" "$(target_url "$TARGET" "$path")" >"$log" 2>&1; then
+        problem "$scenario" "h2load failed: $(tail -3 "$log" | tr '\n' ' ')"
+        return 1
+    fi
+    grep -q "Application protocol: h2" "$log" || { problem "$scenario" "h2load did not get HTTP/2 (ALPN h2)"; return 1; }
+    local summary
+    summary=$(python3 - "$log" "$DURATION" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+done = int(re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored", text).group(2))
+failed = sum(int(x) for x in re.search(r"\d+ succeeded, (\d+) failed, (\d+) errored", text).groups())
+traffic = int(re.search(r"traffic: .*?\((\d+)\) total", text).group(1))
+line = re.search(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)", text)
+def us(v):
+    return float(v[:-2]) * 1000 if v.endswith("ms") else float(v[:-2]) if v.endswith("us") else float(v[:-1]) * 1e6
+print(json.dumps({"requests": done, "bytes": traffic, "duration_us": int(float(sys.argv[2]) * 1e6),
+                  "p50_us": int(us(line.group(3))), "p99_us": int(us(line.group(2))),
+                  "errors": {"connect": 0, "read": 0, "write": 0, "status": failed, "timeout": 0}}))
+PY
+) || { problem "$scenario" "could not read h2load's output"; return 1; }
+    local cpu_used
+    cpu_used=$(awk -v b="$cpu_before" -v a="$(proxy_cpu)" 'BEGIN { split(b, x, " "); split(a, y, " "); printf "%.2f %.2f", y[1] - x[1], y[2] - x[2] }')
+    record scenario="$scenario" wrk="$summary" connections="$conns" streams="$streams" \
+        cpu_user="${cpu_used% *}" cpu_sys="${cpu_used#* }"
+}
+
 proxy_cpu() {  # user and system CPU seconds of the target's process tree so far
     python3 "$BENCH_DIR/tools/proccpu.py" "$TARGET_PID" 2>/dev/null || echo "0 0"
 }
@@ -558,6 +593,7 @@ run_slot() {
                 websocket) scenario_websocket ;;
                 policy) scenario_policy || true ;;
                 gzip_js) run_wrk gzip_js gzip 64 /app.js || true ;;
+                h2_small) [[ $TARGET != direct ]] && { run_h2load h2_small 16 16 / || true; } ;;
             esac
             alive_or_problem "$sc" || break
         done
@@ -593,7 +629,7 @@ for ROUND in $(seq "$ROUNDS"); do
         fi
         SLOT="r$ROUND"
         scenarios=(warmup)
-        for sc in small_c64 small_c512 large_1m upload_1m new_conns websocket policy gzip_js; do
+        for sc in small_c64 small_c512 large_1m upload_1m new_conns websocket policy gzip_js h2_small; do
             [[ $sc == policy && $TARGET != porthole ]] && continue
             scenario_wanted "$sc" && scenarios+=("$sc")
         done

@@ -65,6 +65,8 @@ METRICS = [
     ("s9_cpu", "gzip_js", "9. … CPU per request (user + system)", "µs", False, _cpu_per_request),
     ("s9_bytes", "gzip_js", "9. … bytes per response (head + gzip body)", "B", False,
      lambda r: r["wrk"]["bytes"] / r["wrk"]["requests"] if r["wrk"]["requests"] else None),
+    ("s10_rps", "h2_small", "10. HTTP/2, 16 conns x 16 streams, GET /", "req/s", True, _wrk_rps),
+    ("s10_cpu", "h2_small", "10. … CPU per request (user + system)", "µs", False, _cpu_per_request),
 ]
 
 
