@@ -62,8 +62,11 @@ start_target() {  # start_target NAME; sets TARGET_PID
     case "$1" in
         porthole-h1) "$PORTHOLE" serve --data-dir "$WORK/data" --cert-dir "$WORK/certs" --bind-address 127.0.0.1 \
                 --https-port 8443 --http-port 0 --http-mode off --admin-port 0 --threads 1 --log-level warning \
-                --access-log off --compression off 2>"$WORK/$1.log" & ;;
+                --access-log off --compression off --http2 off 2>"$WORK/$1.log" & ;;
         porthole-h1-gzip) "$PORTHOLE" serve --data-dir "$WORK/data" --cert-dir "$WORK/certs" --bind-address 127.0.0.1 \
+                --https-port 8443 --http-port 0 --http-mode off --admin-port 0 --threads 1 --log-level warning \
+                --access-log off --http2 off 2>"$WORK/$1.log" & ;;
+        porthole-h2-gzip) "$PORTHOLE" serve --data-dir "$WORK/data" --cert-dir "$WORK/certs" --bind-address 127.0.0.1 \
                 --https-port 8443 --http-port 0 --http-mode off --admin-port 0 --threads 1 --log-level warning \
                 --access-log off 2>"$WORK/$1.log" & ;;
         nginx-h2-gzip)
@@ -109,7 +112,7 @@ CONF
     wait_port 8443 || { echo "$1 did not start: $(tail -5 "$WORK/$1.log")" >&2; return 1; }
 }
 
-TARGETS=(porthole-h1 porthole-h1-gzip nginx-h2-gzip)
+TARGETS=(porthole-h1 porthole-h1-gzip porthole-h2-gzip nginx-h2-gzip)
 command -v caddy >/dev/null && TARGETS+=(caddy-h2-gzip)
 echo "| profile | target | protocol | load (median ms) | loads (ms) | bytes on the wire |"
 echo "|---|---|---|---:|---|---:|"

@@ -56,6 +56,7 @@ enum HTTP2Connection {
         )
         let boundLoop = NIOLoopBound(loop, eventLoop: channel.eventLoop)
         let operations = channel.pipeline.syncOperations
+        try operations.addHandler(FlushCoalescingHandler())
         _ = try operations.configureHTTP2Pipeline(
             mode: .server,
             connectionConfiguration: connection,
