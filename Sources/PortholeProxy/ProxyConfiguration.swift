@@ -30,6 +30,10 @@ public struct ProxyConfiguration: Sendable {
     /// The sandbox must start answering within this long of the request being sent (504 after).
     public var upstreamResponseTimeout: TimeAmount = .seconds(60)
     public var upstreamConnectTimeout: TimeAmount = .seconds(5)
+    /// A client that takes nothing of what it is sent for this long is cut off (nginx's
+    /// `send_timeout`): a TCP window, or an HTTP/2 stream's flow-control window, that stays shut
+    /// would otherwise hold its sandbox connection for ever.
+    public var sendTimeout: TimeAmount = .seconds(60)
     /// Below Node's 5 s so that the proxy, not the dev server, closes idle connections.
     public var upstreamIdleTimeout: TimeAmount = .seconds(4)
     public var upstreamMaximumIdlePerTarget = 512

@@ -92,6 +92,8 @@ struct ServeCommand: AsyncParsableCommand {
         var upstreamConnectTimeout: Int?
         @Option(help: "Seconds for a sandbox to start answering a request. (default: 60)")
         var upstreamResponseTimeout: Int?
+        @Option(help: "Seconds a client may take nothing of what it is sent (a shut TCP or HTTP/2 window) before it is cut off. (default: 60)")
+        var sendTimeout: Int?
         @Option(help: "One JSON line per request on standard output: on or off. (default: on)")
         var accessLog: String?
         @Option(
@@ -288,6 +290,7 @@ extension ServeCommand {
         proxyConfiguration.requestBodyMinimumRate = settings.requestBodyMinimumRate
         proxyConfiguration.upstreamConnectTimeout = .seconds(Int64(settings.upstreamConnectTimeout))
         proxyConfiguration.upstreamResponseTimeout = .seconds(Int64(settings.upstreamResponseTimeout))
+        proxyConfiguration.sendTimeout = .seconds(Int64(settings.sendTimeout))
         proxyConfiguration.accessLog = settings.accessLog
         proxyConfiguration.compression = settings.compression
         proxyConfiguration.frameAncestors = settings.frameAncestors

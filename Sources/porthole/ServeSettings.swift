@@ -10,7 +10,7 @@ struct ServeSettings {
         "bind-address", "https-port", "http-port", "http-mode", "admin-port", "base-domain", "data-dir",
         "cert-dir", "threads", "reserved-port", "log-level", "keep-alive-timeout", "header-timeout",
         "request-body-timeout", "request-body-min-rate",
-        "upstream-connect-timeout", "upstream-response-timeout", "cookie-secret",
+        "upstream-connect-timeout", "upstream-response-timeout", "send-timeout", "cookie-secret",
         "admin-address", "admin-token", "preview-port", "max-allow-list-entries", "max-domain-allow-list-entries",
         "access-log", "drain-delay", "drain-timeout", "tunnel-grace", "max-connections", "max-connections-per-sandbox",
         "proxy-protocol", "trusted-proxies", "allow-target", "create-store", "store", "store-outage-grace",
@@ -52,6 +52,7 @@ struct ServeSettings {
     var requestBodyMinimumRate: Int
     var upstreamConnectTimeout: Int
     var upstreamResponseTimeout: Int
+    var sendTimeout: Int
     /// Hex; when absent a secret is generated once into the data directory.
     var cookieSecret: String?
     /// Address of the admin API listener.
@@ -119,6 +120,7 @@ struct ServeSettings {
         requestBodyMinimumRate = try source.int("request-body-min-rate", flag: options.requestBodyMinRate, default: 500, range: 1...1_000_000_000)
         upstreamConnectTimeout = try source.int("upstream-connect-timeout", flag: options.upstreamConnectTimeout, default: 5, range: 1...120)
         upstreamResponseTimeout = try source.int("upstream-response-timeout", flag: options.upstreamResponseTimeout, default: 60, range: 1...3600)
+        sendTimeout = try source.int("send-timeout", flag: options.sendTimeout, default: 60, range: 1...3600)
         cookieSecret = source.optionalString("cookie-secret", flag: nil)
         adminAddress = source.string("admin-address", flag: options.adminAddress, default: "127.0.0.1")
         // Like the cookie secret, never a flag: flags show in `ps` and shell history.

@@ -182,6 +182,19 @@ struct HTTP2Tests {
         }
     }
 
+    @Test("a client whose window stays shut is cut off after --send-timeout, whether the answer is large or small")
+    func zeroWindow() async throws {
+        try await withProxy(arguments: ["--send-timeout", "1"]) { env in
+            for path in ["/big?bytes=1000000", "/big?bytes=1000"] {
+                let result = try await h2(env, "stall", path)
+                #expect(result["status"] as? Int == 200, "\(path): \(result)")
+                #expect(result["bodyBytes"] as? Int == 0, "\(path): \(result)")
+                #expect(result["reset"] as? Int == 8, "CANCEL: \(path): \(result)")
+                #expect((result["seconds"] as? Double ?? 99) < 10, "\(path): \(result)")
+            }
+        }
+    }
+
     @Test("--http2 off: ALPN offers HTTP/1.1 only")
     func turnedOff() async throws {
         try await withProxy(arguments: ["--http2", "off"]) { env in

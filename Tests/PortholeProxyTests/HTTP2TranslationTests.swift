@@ -228,7 +228,7 @@ import Testing
     static func channel() throws -> (EmbeddedChannel, Reader) {
         let reader = Reader()
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(HTTP2StreamCodec())
+        try channel.pipeline.syncOperations.addHandler(HTTP2StreamCodec(sendTimeout: .seconds(60)))
         try channel.pipeline.syncOperations.addHandler(reader)
         return (channel, reader)
     }

@@ -102,6 +102,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     var lastHostGeneration = 0
 
     private var drainTimer: Scheduled<Void>?
+    /// Runs while the client takes nothing (``ProxyConfiguration/sendTimeout``).
+    private var sendStallTimer: Scheduled<Void>?
     private var timer = ConnectionTimer()
     private var scheduledTimer: Scheduled<Void>?
 
@@ -291,7 +293,17 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         clientIsWritable = context.channel.isWritable
-        if clientIsWritable { exchange.lease?.handler.resumeReads() }
+        if clientIsWritable {
+            sendStallTimer?.cancel()
+            sendStallTimer = nil
+            exchange.lease?.handler.resumeReads()
+        } else if sendStallTimer == nil {
+            // On HTTP/2 the stream's channel turns unwritable when its flow-control window is shut.
+            sendStallTimer = context.eventLoop.assumeIsolated().scheduleTask(in: loop.configuration.sendTimeout) { [self] in
+                sendStallTimer = nil
+                closeNow()
+            }
+        }
         context.fireChannelWritabilityChanged()
     }
 
@@ -456,6 +468,8 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
         timer.cancelled()
         drainTimer?.cancel()
         drainTimer = nil
+        sendStallTimer?.cancel()
+        sendStallTimer = nil
     }
 
     /// The timed wait is over: what that means depends on what was awaited.

@@ -29,8 +29,14 @@ final class HTTP2StreamCodec: ChannelDuplexHandler {
     }
 
     private var request = RequestState.awaitingHead
+    /// How long a finished response may wait for the client's window to take its last frames.
+    private let sendTimeout: TimeAmount
     private var response = HTTP2ResponseFramer(requestWasHEAD: false)
     private var frames: [HTTP2Frame.FramePayload] = []
+    init(sendTimeout: TimeAmount) {
+        self.sendTimeout = sendTimeout
+    }
+
     /// The handler asked to close (once is enough).
     private var closeRequested = false
     /// Completes when the frame carrying the response's END_STREAM has been written.
@@ -190,7 +196,12 @@ final class HTTP2StreamCodec: ChannelDuplexHandler {
             context.close(mode: mode, promise: nil)
             return
         }
+        // A client whose window stays shut never takes the last frames: reset the stream then.
+        let giveUp = context.eventLoop.assumeIsolated().scheduleTask(in: sendTimeout) {
+            context.close(mode: mode, promise: nil)
+        }
         endStreamWritten.assumeIsolated().whenComplete { _ in
+            giveUp.cancel()
             // Closed already when both ends of the stream were done; a client still sending its
             // body is stopped here (RST_STREAM), as RFC 9113 §8.1 allows once the answer is complete.
             context.close(mode: mode, promise: nil)

@@ -15,6 +15,8 @@ Usage: h2_client.py SCENARIO CA_FILE PORT HOST [ARG]
   ping-flood N           N PING frames.
   settings-flood N       N SETTINGS frames.
   idle [no-streams]      one request (or none), then wait for the server to end the connection.
+  stall PATH             GET PATH on a connection that grants no flow-control window; print how
+                         the stream ended and when.
   websocket PATH         a WebSocket over HTTP/2 (RFC 8441 extended CONNECT): send each message of
                          $H2_MESSAGES (JSON list) as a text frame, print the status and the echoes;
                          extra fields from $H2_HEADERS.
@@ -35,7 +37,7 @@ from hyperframe.frame import ContinuationFrame, HeadersFrame, PingFrame, Setting
 
 
 class Client:
-    def __init__(self, ca_file, port, host):
+    def __init__(self, ca_file, port, host, initial_window=None):
         context = ssl.create_default_context(cafile=ca_file)
         context.set_alpn_protocols(["h2"])
         raw = socket.create_connection(("127.0.0.1", int(port)), timeout=20)
@@ -47,6 +49,10 @@ class Client:
             validate_inbound_headers=False, header_encoding="utf-8",
         )
         self.conn = h2.connection.H2Connection(config=config)
+        if initial_window is not None:
+            # A client that grants no window: nothing of any response body may be sent to it.
+            self.conn.local_settings = h2.settings.Settings(
+                client=True, initial_values={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: initial_window})
         self.conn.initiate_connection()
         self.flush()
         self.host = host
@@ -177,7 +183,7 @@ def main():
     global CA_FILE
     scenario, CA_FILE, port, host = sys.argv[1:5]
     argument = sys.argv[5] if len(sys.argv) > 5 else None
-    client = Client(CA_FILE, port, host)
+    client = Client(CA_FILE, port, host, initial_window=0 if scenario == "stall" else None)
     result = {}
     if scenario == "request":
         if os.environ.get("H2_WAIT_FOR_SETTINGS"):
@@ -245,6 +251,13 @@ def main():
             sent += 1
         # Whatever answer came is read raw: the client's own state machine would choke on it.
         result = {"sent": sent, "goaway": read_goaway(client.sock), "fresh": client.still_serves()}
+    elif scenario == "stall":
+        stream_id = client.request(argument)
+        started = time.monotonic()
+        client.pump(lambda: client.done(stream_id), timeout=30)
+        report = client.report(stream_id)
+        result = {"status": report["status"], "reset": report["reset"], "ended": report["ended"],
+                  "bodyBytes": len(client.streams[stream_id]["body"]), "seconds": round(time.monotonic() - started, 1)}
     elif scenario == "websocket":
         result = websocket(client, argument)
     elif scenario == "idle":
