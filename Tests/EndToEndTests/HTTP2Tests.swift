@@ -154,6 +154,15 @@ struct HTTP2Tests {
         }
     }
 
+    @Test("an HPACK table larger than SETTINGS_HEADER_TABLE_SIZE is a COMPRESSION_ERROR for that connection only")
+    func hpackTableSize() async throws {
+        try await withProxy { env in
+            let result = try await h2(env, "hpack-table", "65536")
+            #expect(result["goaway"] as? Int == 9, "COMPRESSION_ERROR: \(result)")
+            #expect(result["fresh"] as? Int == 200, "\(result)")
+        }
+    }
+
     @Test("100 streams at once are served; a client that opens more is refused")
     func concurrentStreams() async throws {
         try await withProxy { env in

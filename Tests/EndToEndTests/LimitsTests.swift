@@ -42,11 +42,15 @@ struct LimitsTests {
     @Test("a client that reads nothing is cut off after --send-timeout, and its sandbox connection with it")
     func sendTimeout() async throws {
         try await withProxy(arguments: ["--send-timeout", "1"]) { env in
-            let connection = try RawConnection(port: env.porthole.httpPort)
+            let connection = try RawConnection(port: env.porthole.httpPort, receiveBuffer: 4096)
             let size = 64 << 20
             try connection.send("GET /big?bytes=\(size) HTTP/1.1\r\nHost: \(env.host("pub")):\(env.porthole.httpPort)\r\n\r\n")
-            // The scenario is the wait: a client that takes nothing for longer than the timeout.
-            try await Task.sleep(for: .seconds(4))
+            // However fast the sandbox writes, the proxy's buffers fill and stay full: it gives up.
+            let cut = try await eventually(timeout: .seconds(90)) {
+                let metrics = try await CommandResult.run(TestPaths.which("curl"), ["-sS", "http://127.0.0.1:\(env.porthole.adminPort)/metrics"])
+                return (PrometheusText.value(of: "porthole_client_send_timeouts_total", in: metrics.stdout) ?? 0) == 1
+            }
+            #expect(cut, "porthole_client_send_timeouts_total never moved")
             let received = await connection.readUntilClose()
             #expect(received.utf8.count < size / 2, "cut off with what the socket buffers held, not the whole body")
             // HTTP/2: HTTP2Tests.zeroWindow.

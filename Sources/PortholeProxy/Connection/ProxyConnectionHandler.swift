@@ -301,6 +301,7 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
             // On HTTP/2 the stream's channel turns unwritable when its flow-control window is shut.
             sendStallTimer = context.eventLoop.assumeIsolated().scheduleTask(in: loop.configuration.sendTimeout) { [self] in
                 sendStallTimer = nil
+                loop.metrics.sendTimeouts.increment()
                 closeNow()
             }
         }

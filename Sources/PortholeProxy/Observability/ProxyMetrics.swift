@@ -33,6 +33,7 @@ public final class ProxyMetrics: Sendable {
     let bytesFromClients: Counter
     let tlsHandshakes: Counter
     let tlsFailures: Counter
+    let sendTimeouts: Counter
     let http2Connections: Counter
     let http2Streams: Counter
     public let reloads: Counter
@@ -70,6 +71,11 @@ public final class ProxyMetrics: Sendable {
         tlsFailures = registry.makeCounter(
             descriptor: .init(
                 namespace: "porthole", metricName: "tls_failures", unitName: "total", helpText: "TLS connections that failed (handshake or protocol errors).")
+        )
+        sendTimeouts = registry.makeCounter(
+            descriptor: .init(
+                namespace: "porthole", metricName: "client_send_timeouts", unitName: "total",
+                helpText: "Clients (or HTTP/2 streams) cut off because they took nothing for --send-timeout.")
         )
         http2Connections = registry.makeCounter(
             descriptor: .init(

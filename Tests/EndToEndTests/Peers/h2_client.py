@@ -15,6 +15,7 @@ Usage: h2_client.py SCENARIO CA_FILE PORT HOST [ARG]
   ping-flood N           N PING frames.
   settings-flood N       N SETTINGS frames.
   idle [no-streams]      one request (or none), then wait for the server to end the connection.
+  hpack-table SIZE       a request whose header block resizes the HPACK table to SIZE.
   stall PATH             GET PATH on a connection that grants no flow-control window; print how
                          the stream ended and when.
   websocket PATH         a WebSocket over HTTP/2 (RFC 8441 extended CONNECT): send each message of
@@ -251,6 +252,11 @@ def main():
             sent += 1
         # Whatever answer came is read raw: the client's own state machine would choke on it.
         result = {"sent": sent, "goaway": read_goaway(client.sock), "fresh": client.still_serves()}
+    elif scenario == "hpack-table":
+        # An HPACK dynamic table size update past the server's SETTINGS_HEADER_TABLE_SIZE (4096).
+        client.conn.encoder.header_table_size = int(argument)
+        client.request("/echo")
+        result = {"goaway": read_goaway(client.sock), "fresh": client.still_serves()}
     elif scenario == "stall":
         stream_id = client.request(argument)
         started = time.monotonic()
