@@ -2,6 +2,10 @@
 /// the target so the token never reaches the previewed app (untrusted code, with its own logs and
 /// analytics); everything else must reach it byte for byte, since apps sign and compare raw query strings.
 public enum QueryString {
+    /// The query parameters that carry a preview token: Porthole's, and Daytona's name for it
+    /// (`DAYTONA_SANDBOX_AUTH_KEY`), so that links made for Daytona open too.
+    public static let previewTokenParameters = ["preview_token", "DAYTONA_SANDBOX_AUTH_KEY"]
+
     /// Removes every `name` parameter (exact byte match of the raw name: `xpreview_token` and
     /// `preview%5Ftoken` are other parameters) and returns the first one's value, `%XX`-decoded.
     /// The `?` goes when nothing remains; a fragment, if a client sent one, is kept as it was.

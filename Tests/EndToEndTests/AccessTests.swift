@@ -89,6 +89,24 @@ struct AccessTests {
         }
     }
 
+    @Test("Daytona's DAYTONA_SANDBOX_AUTH_KEY works as preview_token: stripped, traded for a cookie, never logged")
+    func daytonaQueryParameter() async throws {
+        try await withProxy { env in
+            let token = env.tokens["priv"]!
+            let program = try await env.curl.get(env.host("priv"), "/echo?DAYTONA_SANDBOX_AUTH_KEY=\(token)&x=1")
+            #expect(program.status == 200)
+            #expect(try program.json()["target"] as? String == "/echo?x=1")
+            let browser = try await env.curl.get(
+                env.host("priv"), "/echo?x=2&DAYTONA_SANDBOX_AUTH_KEY=\(token)", arguments: ["-H", "Sec-Fetch-Mode: navigate"])
+            #expect(browser.status == 302)
+            #expect(browser.header("Location") == "/echo?x=2")
+            #expect(browser.header("Set-Cookie")?.hasPrefix("__Host-porthole_session=") == true)
+            let wrong = try await env.curl.get(env.host("priv"), "/echo?DAYTONA_SANDBOX_AUTH_KEY=wrong-token")
+            #expect(wrong.status == 403 || wrong.status == 401, "\(wrong.status)")
+            #expect(!env.porthole.process.standardOutput.contains(token), "the token is in the access log")
+        }
+    }
+
     @Test("a CORS preflight of a private sandbox is answered by Porthole and never reaches the sandbox")
     func preflight() async throws {
         try await withProxy { env in

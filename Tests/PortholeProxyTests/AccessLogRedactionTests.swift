@@ -13,6 +13,8 @@ struct AccessLogRedactionTests {
             ("/x;preview_token=abc", 3),
             ("/x;PREVIEW_TOKEN=abc", 3),
             ("/a/porthole_session=v", 3),
+            ("/x;DAYTONA_SANDBOX_AUTH_KEY=abc", 3),
+            ("/x;daytona_sandbox_auth_key=abc", 3),
             ("/files/s3cr3t-token-value/a", 7),
             ("/files/s3cr3t-token-value;preview_token=x", 7),
             ("/preview_tokens-docs", 1),

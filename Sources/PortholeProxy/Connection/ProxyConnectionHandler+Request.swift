@@ -147,6 +147,9 @@ extension ProxyConnectionHandler {
         }
     }
 
+    /// Each preview-token query parameter with the text that finds it in a target (made once).
+    private static let previewTokenNeedles = QueryString.previewTokenParameters.map { ($0, $0 + "=") }
+
     /// Applies the access decision, then forwards, redirects or refuses.
     private func authorize(_ policy: SandboxPolicy, target: PreviewHost) {
         exchange.policy = policy
@@ -173,11 +176,13 @@ extension ProxyConnectionHandler {
                 hints.isPreflight = preflight != nil
             }
             var queryToken: String? = nil
-            if ASCII.contains(bytes, head.target, "preview_token=") {
-                let rawTarget = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.target]), as: UTF8.self)
-                let stripped = QueryString.removingParameter("preview_token", from: rawTarget)
+            // `preview_token`, or Daytona's name for it (its SDK's links carry that one).
+            for (name, needle) in Self.previewTokenNeedles where ASCII.contains(bytes, head.target, needle) {
+                let rawTarget = strippedTarget ?? String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.target]), as: UTF8.self)
+                let stripped = QueryString.removingParameter(name, from: rawTarget)
                 if let value = stripped.value {
-                    queryToken = value
+                    // Both names are taken out; the first one given is the token.
+                    if queryToken == nil { queryToken = value }
                     strippedTarget = stripped.target
                 }
             }

@@ -92,13 +92,18 @@ final class AccessLog {
     }
 
     /// Where the first thing that looks like one of Porthole's credentials starts in `path`: the
-    /// parameter names `preview_token` and `porthole_session` (any case, e.g. as a `;` path
-    /// parameter), or the sandbox's preview token itself.
+    /// parameter names `preview_token`, `DAYTONA_SANDBOX_AUTH_KEY` and `porthole_session` (any case,
+    /// e.g. as a `;` path parameter), or the sandbox's preview token itself.
     static func credentialStart(in path: UnsafeRawBufferPointer, previewToken: String?) -> Int? {
         // Every request's path is scanned: the needles are read in place, nothing is allocated.
         var earliest = ("preview_token" as StaticString).withUTF8Buffer { firstIndex(of: UnsafeRawBufferPointer($0), in: path, ignoringCase: true) }
         if let session = ("porthole_session" as StaticString).withUTF8Buffer({ firstIndex(of: UnsafeRawBufferPointer($0), in: path, ignoringCase: true) }) {
             earliest = min(earliest ?? session, session)
+        }
+        if let daytona = ("daytona_sandbox_auth_key" as StaticString).withUTF8Buffer({
+            firstIndex(of: UnsafeRawBufferPointer($0), in: path, ignoringCase: true)
+        }) {
+            earliest = min(earliest ?? daytona, daytona)
         }
         if var token = previewToken, token.utf8.count >= 8,
             let found = token.withUTF8({ firstIndex(of: UnsafeRawBufferPointer($0), in: path, ignoringCase: false) })
