@@ -206,34 +206,11 @@ extension AdminClient {
         }
     }
 
-    /// `http://host[:port][/prefix]`; IPv6 hosts in brackets.
+    /// `http://host[:port][/prefix]` (``PlainHTTPURL``); the prefix without trailing slashes.
     private static func parse(_ url: String) -> (host: String, port: Int, prefix: String)? {
-        guard url.hasPrefix("http://") else { return nil }
-        var rest = url.dropFirst("http://".count)
-        var prefix = ""
-        if let slash = rest.firstIndex(of: "/") {
-            prefix = String(rest[slash...])
-            rest = rest[..<slash]
-            while prefix.hasSuffix("/") { prefix.removeLast() }
-        }
-        var host = String(rest)
-        var port = 80
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { return nil }
-            host = String(rest[...close])
-            let after = rest[rest.index(after: close)...]
-            if after.hasPrefix(":") {
-                guard let parsed = Int(after.dropFirst()) else { return nil }
-                port = parsed
-            } else if !after.isEmpty {
-                return nil
-            }
-        } else if let colon = rest.lastIndex(of: ":") {
-            host = String(rest[..<colon])
-            guard let parsed = Int(rest[rest.index(after: colon)...]) else { return nil }
-            port = parsed
-        }
-        guard !host.isEmpty, (1...65535).contains(port) else { return nil }
-        return (host, port, prefix)
+        guard let parsed = PlainHTTPURL(url) else { return nil }
+        var prefix = parsed.path
+        while prefix.hasSuffix("/") { prefix.removeLast() }
+        return (parsed.host, parsed.port, prefix)
     }
 }

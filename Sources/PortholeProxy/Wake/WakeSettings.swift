@@ -1,4 +1,5 @@
 public import NIOCore
+import PortholeNIOUtilities
 
 /// Waking stopped sandboxes through the platform's webhook (``WakeWebhook``).
 public struct WakeSettings: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
@@ -19,26 +20,12 @@ public struct WakeSettings: Sendable, Hashable, CustomStringConvertible, CustomD
 
     /// `url` must be `http://host[:port][/path]`; `secret` at least 32 bytes.
     public init(url: String, secret: String, holdTimeout: TimeAmount = .seconds(30)) throws(WakeSettingsError) {
-        guard url.hasPrefix("http://") else { throw .unsupportedURL(url) }
-        var rest = Substring(url.dropFirst("http://".count))
-        var path = "/"
-        if let slash = rest.firstIndex(of: "/") {
-            path = String(rest[slash...])
-            rest = rest[..<slash]
-        }
-        var host = String(rest)
-        var port = 80
-        if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {
-            guard let parsed = Int(rest[rest.index(after: colon)...]), (1...65535).contains(parsed) else { throw .unsupportedURL(url) }
-            port = parsed
-            host = String(rest[..<colon])
-        }
-        guard !host.isEmpty, !host.contains("@"), path.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { throw .unsupportedURL(url) }
+        guard let parsed = PlainHTTPURL(url) else { throw .unsupportedURL(url) }
         guard secret.utf8.count >= 32 else { throw .shortSecret }
         self.url = url
-        self.host = host
-        self.port = port
-        self.path = path
+        self.host = parsed.host
+        self.port = parsed.port
+        self.path = parsed.path.isEmpty ? "/" : parsed.path
         self.secret = Array(secret.utf8)
         self.holdTimeout = holdTimeout
     }
