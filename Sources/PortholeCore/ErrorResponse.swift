@@ -6,11 +6,14 @@ public struct ErrorResponse: Sendable, Hashable {
     public var code: String
     /// A sentence a user can act on.
     public var message: String
+    /// A page that reloads itself after this many seconds (`Refresh`), e.g. while a sandbox starts.
+    public var refreshSeconds: Int?
 
-    public init(status: Int, code: String, message: String) {
+    public init(status: Int, code: String, message: String, refreshSeconds: Int? = nil) {
         self.status = status
         self.code = code
         self.message = message
+        self.refreshSeconds = refreshSeconds
     }
 
     public init(_ denial: AccessDenial) {
@@ -120,7 +123,8 @@ extension ErrorResponse {
     /// 503 for a browser while a stopped sandbox is being woken (``WakeWebhook``): the page reloads
     /// itself (`Refresh`) until the sandbox answers.
     public static func sandboxStarting(_ sandboxID: String) -> ErrorResponse {
-        ErrorResponse(status: 503, code: "sandbox_starting", message: "sandbox \(sandboxID) is starting; this page reloads by itself")
+        ErrorResponse(
+            status: 503, code: "sandbox_starting", message: "sandbox \(sandboxID) is starting; this page reloads by itself", refreshSeconds: 2)
     }
 
     /// 503: the sandbox was asked to start and did not within the hold time.
@@ -129,10 +133,11 @@ extension ErrorResponse {
             status: 503, code: "sandbox_stopped", message: "sandbox \(sandboxID) is stopped and did not start within \(seconds) s; retry shortly")
     }
 
-    /// Seconds a client should wait before retrying, for `Retry-After` (503s only).
+    /// Seconds a client should wait before retrying, for `Retry-After` (503s only): as soon as a
+    /// self-reloading page reloads, else 10.
     public var retryAfterSeconds: Int? {
         guard status == 503 else { return nil }
-        return code == "sandbox_starting" ? 2 : 10
+        return refreshSeconds ?? 10
     }
 
     /// 502: the connection to the sandbox port was refused.

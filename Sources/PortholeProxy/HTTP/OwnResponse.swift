@@ -27,8 +27,12 @@ enum OwnResponse {
             buffer.writeString(String(seconds))
             buffer.writeStaticString("\r\n")
         }
-        // The starting page reloads itself until the sandbox answers.
-        if error.code == "sandbox_starting" { buffer.writeStaticString("Refresh: 2\r\n") }
+        // E.g. the starting page, which reloads itself until the sandbox answers.
+        if let seconds = error.refreshSeconds {
+            buffer.writeStaticString("Refresh: ")
+            buffer.writeString(String(seconds))
+            buffer.writeStaticString("\r\n")
+        }
         if error.status == 401 { buffer.writeStaticString("WWW-Authenticate: Preview-Token\r\n") }
         if let extraFields { buffer.writeString(extraFields) }
         if close { buffer.writeStaticString("Connection: close\r\n") }
