@@ -7,14 +7,14 @@ its app received after, the cookies the browser stored for the planter's host, a
 the last page was loaded over (h2 when Porthole offers it).
 """
 import json
-import os
 import sys
 import urllib.parse
 
 from playwright.sync_api import sync_playwright
 
+from chromium import launch
+
 planter, victim, token = sys.argv[1:4]
-executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
 def echo(page):
@@ -25,7 +25,7 @@ def echo(page):
 
 
 with sync_playwright() as playwright:
-    browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+    browser = launch(playwright)
     try:
         context = browser.new_context(ignore_https_errors=True)
         page = context.new_page()

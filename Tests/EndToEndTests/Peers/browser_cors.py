@@ -11,8 +11,9 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
+from chromium import launch
+
 page_url, preview_url, token = sys.argv[1:4]
-executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 CALL = """async ([url, token]) => {
     const headers = {"Content-Type": "application/json"};
@@ -26,7 +27,7 @@ CALL = """async ([url, token]) => {
 }"""
 
 with sync_playwright() as playwright:
-    browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+    browser = launch(playwright)
     try:
         context = browser.new_context(ignore_https_errors=True)
         page = context.new_page()

@@ -8,14 +8,14 @@ puts the echo into its title. Prints one JSON object: the frame's title after th
 and after a reload (or what stopped it).
 """
 import json
-import os
 import sys
 import urllib.parse
 
 from playwright.sync_api import sync_playwright
 
+from chromium import launch
+
 dashboard, origin, token, screenshot = sys.argv[1:5]
-executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 src = origin + "/?preview_token=" + urllib.parse.quote(token)
 
 
@@ -34,7 +34,7 @@ def frame_title(page, timeout=10000):
 
 
 with sync_playwright() as playwright:
-    browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+    browser = launch(playwright)
     try:
         page = browser.new_context(ignore_https_errors=True).new_page()
         page.goto(dashboard + "?src=" + urllib.parse.quote(src, safe=""))

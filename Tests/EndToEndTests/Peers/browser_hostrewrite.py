@@ -12,11 +12,12 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
+from chromium import launch
+
 origin, screenshots = sys.argv[1:3]
-executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 with sync_playwright() as playwright:
-    browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+    browser = launch(playwright)
     try:
         page = browser.new_context(ignore_https_errors=True).new_page()
         page.goto(origin + "/")

@@ -6,16 +6,16 @@ usage: browser_wake.py PREVIEW_ORIGIN SCREENSHOT_PATH
 Prints one JSON object: the first answer's status and title, and the title the page ended on.
 """
 import json
-import os
 import sys
 
 from playwright.sync_api import sync_playwright
 
+from chromium import launch
+
 origin, screenshot = sys.argv[1:3]
-executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 with sync_playwright() as playwright:
-    browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+    browser = launch(playwright)
     try:
         page = browser.new_context(ignore_https_errors=True).new_page()
         response = page.goto(origin + "/")
