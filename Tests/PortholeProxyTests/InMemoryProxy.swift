@@ -54,7 +54,12 @@ final class InMemoryProxy {
 
     let policies: FixedPolicies
 
-    init(configure: (inout ProxyConfiguration) -> Void = { _ in }, policy: SandboxPolicy? = nil, wake: WakeWebhook? = nil) throws {
+    /// `http2Stream`: the client channel is one HTTP/2 stream's, with its ``HTTP2StreamCodec``
+    /// (it reads and writes `HTTP2Frame.FramePayload`s).
+    init(
+        configure: (inout ProxyConfiguration) -> Void = { _ in }, policy: SandboxPolicy? = nil, wake: WakeWebhook? = nil,
+        http2Stream: Bool = false
+    ) throws {
         var configuration = ProxyConfiguration(cookieSecret: try CookieSecret([UInt8](repeating: 7, count: 32)))
         configuration.accessLog = false
         configure(&configuration)
@@ -66,7 +71,14 @@ final class InMemoryProxy {
         )
         client = EmbeddedChannel(loop: loop)
         client.remoteAddress = try SocketAddress(ipAddress: "192.0.2.7", port: 50_000)
-        handler = ProxyConnectionHandler(loop: context, role: ListenerRole(mode: .plainProxy, publicPort: 80))
+        if http2Stream {
+            handler = ProxyConnectionHandler(
+                loop: context, role: ListenerRole(mode: .https, publicPort: 443),
+                placement: .http2Stream(HTTP2Client(address: "192.0.2.7", isTrusted: false)))
+            try client.pipeline.syncOperations.addHandler(HTTP2StreamCodec(sendTimeout: configuration.sendTimeout))
+        } else {
+            handler = ProxyConnectionHandler(loop: context, role: ListenerRole(mode: .plainProxy, publicPort: 80))
+        }
         try client.pipeline.syncOperations.addHandler(handler)
         context.pool.channelMaker = { [unowned self] key in
             let upstream = EmbeddedChannel(loop: self.loop)
