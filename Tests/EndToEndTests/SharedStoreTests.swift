@@ -144,6 +144,13 @@ struct SharedStoreTests {
             let created = try await env.a.cli(["create", "--id", "shared", "--target", "127.0.0.1", "--public", "--json"])
             #expect(created.status == 0, "\(created.stderr)")
             for _ in 0..<4 { #expect(try await env.statusThroughBalancer() == 200) }
+            // Each event loop of each instance caches for itself: warm every one (NIO hands
+            // accepted connections to its loops in turn, so eight in a row reach them all).
+            for instance in [env.a, env.b] {
+                for _ in 0..<8 {
+                    #expect(try await Environment.status(port: instance.httpPort, host: env.host, path: "/echo", headers: []) == 200)
+                }
+            }
 
             await env.cluster.stopServer()
             var failures = 0
