@@ -19,11 +19,15 @@ struct AdminResponder: HTTPResponder {
     let token: AdminToken
     let hooks: AdminServer.Hooks
     let maximumBodyBytes: Int
+    let daytona: DaytonaResponder
     let logger: Logger
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let path = request.uri.path
         let method = request.method.rawValue
+        if DaytonaRoute.isDaytonaPath(path) {
+            return await daytona.respond(to: request)
+        }
         if !AdminRoute.isPublic(path: path), !token.authorizes(authorizationHeader: request.headers[.authorization]) {
             // Never log the presented value.
             logger.notice("admin request refused: missing or wrong admin token", metadata: ["method": "\(method)"])
@@ -125,7 +129,7 @@ struct AdminResponder: HTTPResponder {
 
     // MARK: - Helpers
 
-    private static func port(_ text: String) throws -> Int {
+    static func port(_ text: String) throws -> Int {
         guard !text.isEmpty, text.utf8.count <= 5, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let port = Int(text) else {
             throw AdminAPIError.invalid("port", "port must be a number 1…65535, got \"\(SandboxFieldRules.shown(text))\"", code: "invalid_port")
         }
@@ -136,7 +140,7 @@ struct AdminResponder: HTTPResponder {
     /// Reads a JSON body (see ``JSONMediaType``): a `Content-Type` that is not JSON is 415 before the
     /// body is read; a body without one is 415 too. A request with neither goes on to the body's own
     /// checks ("needs a JSON object body").
-    private static func collectJSON(_ request: Request, limit: Int) async throws -> [UInt8] {
+    static func collectJSON(_ request: Request, limit: Int) async throws -> [UInt8] {
         let contentType = request.headers[.contentType]
         if let contentType, !JSONMediaType.accepts(contentType) {
             throw AdminAPIError.unsupportedMediaType(contentType)
@@ -183,7 +187,7 @@ struct AdminResponder: HTTPResponder {
         return (try? json(error, status: status)) ?? Response(status: status)
     }
 
-    private static func apiError(_ error: PolicyStoreError) -> AdminAPIError {
+    static func apiError(_ error: PolicyStoreError) -> AdminAPIError {
         switch error.code {
         case .notFound: .sandboxNotFound(error.sandboxID ?? "")
         case .alreadyExists: .sandboxExists(error.sandboxID ?? "")

@@ -5,7 +5,7 @@ import Hummingbird
 import PortholeCore
 
 /// The admin listener (default 127.0.0.1:8081) as a swift-service-lifecycle `Service`: the admin API
-/// under `/v1`, `/healthz`, `/readyz`, `/metrics` and the OpenAPI document, served by Hummingbird.
+/// under `/v1`, the Daytona-compatible API under `/api`, `/healthz`, `/readyz`, `/metrics` and the OpenAPI document, served by Hummingbird.
 public struct AdminServer: Service {
     public struct Configuration: Sendable {
         public var host: String
@@ -39,6 +39,7 @@ public struct AdminServer: Service {
     private let hooks: Hooks
     private let controlPlane: SandboxControlPlane
     private let token: AdminToken
+    private let daytona: DaytonaConfiguration
     private let group: any EventLoopGroup
     private let logger: Logger
     private let onListening: @Sendable (_ host: String, _ port: Int) async -> Void
@@ -47,6 +48,7 @@ public struct AdminServer: Service {
         configuration: Configuration,
         controlPlane: SandboxControlPlane,
         token: AdminToken,
+        daytona: DaytonaConfiguration = DaytonaConfiguration(),
         hooks: Hooks = Hooks(),
         group: any EventLoopGroup,
         logger: Logger,
@@ -55,6 +57,7 @@ public struct AdminServer: Service {
         self.configuration = configuration
         self.controlPlane = controlPlane
         self.token = token
+        self.daytona = daytona
         self.hooks = hooks
         self.group = group
         self.logger = logger
@@ -62,8 +65,13 @@ public struct AdminServer: Service {
     }
 
     public func run() async throws {
+        let daytonaResponder = DaytonaResponder(
+            controlPlane: controlPlane, token: token, configuration: daytona, maximumBodyBytes: configuration.maximumBodyBytes,
+            deleted: DeletedSandboxes(), logger: logger
+        )
         let responder = AdminResponder(
-            controlPlane: controlPlane, token: token, hooks: hooks, maximumBodyBytes: configuration.maximumBodyBytes, logger: logger
+            controlPlane: controlPlane, token: token, hooks: hooks, maximumBodyBytes: configuration.maximumBodyBytes,
+            daytona: daytonaResponder, logger: logger
         )
         let host = configuration.host
         let logger = self.logger

@@ -9,8 +9,9 @@ import PortholeCore
 struct RequestBody {
     private let fields: [String: JSONValue]
 
-    /// Parses `bytes` as a JSON object whose keys are all in `allowed`.
-    init(json bytes: [UInt8], allowed: Set<String>) throws(AdminAPIError) {
+    /// Parses `bytes` as a JSON object whose keys are all in `allowed` (any keys when `nil`: the
+    /// Daytona-compatible API takes fields of newer SDKs it does not know).
+    init(json bytes: [UInt8], allowed: Set<String>?) throws(AdminAPIError) {
         guard !bytes.isEmpty else {
             throw .invalid(nil, "the request needs a JSON object body", code: "invalid_json")
         }
@@ -33,7 +34,7 @@ struct RequestBody {
             throw .invalid(nil, "the request body must be a JSON object, got \(value.kindName)", code: "invalid_json")
         }
         // Sorted, so the error names the same field whatever the hash seed.
-        if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
+        if let allowed, let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
             let known = allowed.sorted().joined(separator: ", ")
             throw .invalid(
                 SandboxFieldRules.shown(unknown),
@@ -45,6 +46,9 @@ struct RequestBody {
     }
 
     func has(_ name: String) -> Bool { fields[name] != nil }
+
+    /// The field names, sorted (so errors name the same field whatever the hash seed).
+    var keys: [String] { fields.keys.sorted() }
 
     /// True when the field is present and `null`.
     func isNull(_ name: String) -> Bool { fields[name] == .null }
@@ -145,7 +149,7 @@ extension SandboxUpdateRequest {
         let body = try RequestBody(json: bytes, allowed: Self.fieldNames)
         var state: SandboxState? = nil
         if let name = try body.string("state") {
-            guard let parsed = SandboxState(rawValue: name) else {
+            guard let parsed = SandboxState(settable: name) else {
                 throw .invalid("state", "state must be \"started\" or \"stopped\", got \"\(SandboxFieldRules.shown(name))\"")
             }
             state = parsed

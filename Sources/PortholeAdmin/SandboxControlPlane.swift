@@ -29,8 +29,15 @@ public final class SandboxControlPlane: Sendable {
     // MARK: - Sandboxes
 
     public func create(_ request: SandboxCreateRequest) async throws -> SandboxRecord {
+        try await create(request, mayAwaitTarget: false)
+    }
+
+    /// `mayAwaitTarget`: an empty target makes a sandbox in state `creating`, which starts once its
+    /// target is set (the Daytona-compatible API, whose clients cannot name an address).
+    func create(_ request: SandboxCreateRequest, mayAwaitTarget: Bool) async throws -> SandboxRecord {
         if let id = request.id { try Self.checkID(id, field: "id") }
-        try Self.checkTarget(request.target)
+        let awaitsTarget = mayAwaitTarget && request.target.isEmpty
+        if !awaitsTarget { try Self.checkTarget(request.target) }
         let labels = request.labels ?? [:]
         try Self.checkLabels(labels)
         let tier = try Self.checkTier(request.tier ?? configuration.defaultTier)
@@ -53,6 +60,7 @@ public final class SandboxControlPlane: Sendable {
             tier: tier.rawValue,
             labels: labels,
             hostRewrite: request.hostRewrite ?? false,
+            state: awaitsTarget ? .creating : .started,
             createdAt: now,
             updatedAt: now
         )
@@ -104,6 +112,31 @@ public final class SandboxControlPlane: Sendable {
         return SandboxPage(items: Array(items), nextCursor: rows.count > size ? items.last?.id : nil)
     }
 
+    /// Like ``list(label:cursor:limit:)`` with any number of labels, all of which must match. The
+    /// store filters by the first; the rest are checked here, reading on until the page is full.
+    func list(labels: [String: String], cursor: String?, limit: Int?) async throws -> SandboxPage {
+        let filters = labels.sorted { $0.key < $1.key }
+        for (key, _) in filters where SandboxFieldRules.parseLabelFilter(key + "=") == nil {
+            throw AdminAPIError.invalid("labels", "\"\(SandboxFieldRules.shown(key))\" is not a valid label name")
+        }
+        guard let first = filters.first, filters.count > 1 else {
+            return try await list(label: filters.first.map { "\($0.key)=\($0.value)" }, cursor: cursor, limit: limit)
+        }
+        let size = limit ?? SandboxFieldRules.defaultPageSize
+        var items: [SandboxRecord] = []
+        var after = cursor
+        while items.count < size {
+            let page = try await list(label: "\(first.key)=\(first.value)", cursor: after, limit: SandboxFieldRules.pageSizes.upperBound)
+            for item in page.items where filters.allSatisfy({ item.labels[$0.key] == $0.value }) {
+                items.append(item)
+                if items.count == size { return SandboxPage(items: items, nextCursor: item.id) }
+            }
+            guard let next = page.nextCursor else { break }
+            after = next
+        }
+        return SandboxPage(items: items, nextCursor: nil)
+    }
+
     public func update(id: String, _ request: SandboxUpdateRequest) async throws -> SandboxRecord {
         try Self.checkID(id, field: "id")
         if let target = request.target { try Self.checkTarget(target) }
@@ -117,7 +150,18 @@ public final class SandboxControlPlane: Sendable {
             if let isPublic = request.isPublic { policy.isPublic = isPublic }
             if let labels = request.labels { policy.labels = labels }
             if let hostRewrite = request.hostRewrite { policy.hostRewrite = hostRewrite }
-            if let state = request.state { policy.state = state }
+            if let state = request.state {
+                policy.state = state
+            } else if policy.state == .creating, request.target != nil {
+                // The orchestrator placed the sandbox: it runs from now on.
+                policy.state = .started
+            }
+            if policy.state != .creating, policy.target.isEmpty {
+                throw AdminAPIError(
+                    status: 409, code: "sandbox_has_no_target",
+                    message: "sandbox '\(id)' has no address yet; set its target (which starts it)", field: "target"
+                )
+            }
             if let tier { policy.tier = tier.rawValue }
             return try Self.applyNetwork(&policy, network, tierChanged: tier != nil)
         }
@@ -388,7 +432,7 @@ public final class SandboxControlPlane: Sendable {
         }
     }
 
-    static func checkID(_ id: String, field: String) throws {
+    static func checkID(_ id: String, field: String) throws(AdminAPIError) {
         guard SandboxFieldRules.isValidID(id) else {
             throw AdminAPIError.invalid(
                 field,

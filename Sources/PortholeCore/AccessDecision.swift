@@ -35,8 +35,11 @@ public enum AccessDecision: Sendable, Hashable {
     public static func decide(
         policy: SandboxPolicy, request: AccessRequest, rules: AccessRules, ignoringStoppedState: Bool = false
     ) -> AccessDecision {
-        if policy.state == .stopped && !ignoringStoppedState {
-            return .deny(.sandboxStopped(policy.id))
+        switch policy.state {
+        case .started: break
+        case .stopped where ignoringStoppedState: break
+        case .stopped: return .deny(.sandboxStopped(policy.id))
+        case .creating: return .deny(.sandboxCreating(policy.id))
         }
         let reserved = rules.reservedPorts.contains(request.port)
         if policy.isPublic && !reserved {

@@ -53,6 +53,12 @@ public struct AccessDenial: Sendable, Hashable {
         return AccessDenial(status: response.status, code: response.code, message: response.message)
     }
 
+    /// 503: the sandbox has no address yet.
+    public static func sandboxCreating(_ sandboxID: String) -> AccessDenial {
+        let response = ErrorResponse.sandboxCreating(sandboxID)
+        return AccessDenial(status: response.status, code: response.code, message: response.message)
+    }
+
     /// The proxy's error response for this denial.
     public var errorResponse: ErrorResponse {
         ErrorResponse(status: status, code: code, message: message)

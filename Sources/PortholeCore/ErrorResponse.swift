@@ -120,6 +120,12 @@ extension ErrorResponse {
         ErrorResponse(status: 503, code: "sandbox_stopped", message: "sandbox \(sandboxID) is stopped; start it and reload this page")
     }
 
+    /// 503: the sandbox exists but has no address yet (``SandboxState/creating``).
+    public static func sandboxCreating(_ sandboxID: String) -> ErrorResponse {
+        ErrorResponse(
+            status: 503, code: "sandbox_creating", message: "sandbox \(sandboxID) is being created; this page reloads by itself", refreshSeconds: 2)
+    }
+
     /// 503 for a browser while a stopped sandbox is being woken (``WakeWebhook``): the page reloads
     /// itself (`Refresh`) until the sandbox answers.
     public static func sandboxStarting(_ sandboxID: String) -> ErrorResponse {

@@ -200,7 +200,7 @@ struct SandboxCommand: AsyncParsableCommand {
         func run() async throws {
             var request = SandboxUpdateRequest(target: target, isPublic: `public`, tier: tier, hostRewrite: hostRewrite)
             if let state {
-                guard let parsed = SandboxState(rawValue: state) else { throw ValidationError("state must be started or stopped") }
+                guard let parsed = SandboxState(settable: state) else { throw ValidationError("state must be started or stopped") }
                 request.state = parsed
             }
             if clearLabels && !label.isEmpty { throw ValidationError("give --label or --clear-labels, not both") }
@@ -394,7 +394,7 @@ struct SandboxCommand: AsyncParsableCommand {
         @Argument(help: "started or stopped.") var state: String
 
         func run() async throws {
-            guard let newState = SandboxState(rawValue: state) else { throw ValidationError("state must be started or stopped") }
+            guard let newState = SandboxState(settable: state) else { throw ValidationError("state must be started or stopped") }
             try options.show(try await options.run { try await $0.update(id: id, SandboxUpdateRequest(state: newState)) })
         }
     }

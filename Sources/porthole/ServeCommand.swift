@@ -140,6 +140,13 @@ struct ServeCommand: AsyncParsableCommand {
         var trustedProxies: [String] = []
         @Option(
             help:
+                "Address of sandboxes created through the Daytona-compatible API (/api) without a porthole.dev/target label. (default: none; they wait in state creating until /v1 sets their target)"
+        )
+        var defaultTarget: String?
+        @Option(help: "Organisation id that sandboxes created through the Daytona-compatible API belong to. (default: default)")
+        var defaultOrg: String?
+        @Option(
+            help:
                 "CIDRs sandbox targets may be in; repeat or comma-separate. Link-local (cloud metadata), unspecified, multicast and broadcast addresses and Porthole's own listeners are refused whatever this says. (default: \(UpstreamTargetPolicy.defaultAllowed): private ranges and loopback)"
         )
         var allowTarget: [String] = []
@@ -234,6 +241,7 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration: .init(host: settings.adminAddress, port: settings.adminPort),
                 controlPlane: controlPlane,
                 token: AdminToken(adminToken),
+                daytona: DaytonaConfiguration(defaultTarget: settings.defaultTarget, organizationId: settings.defaultOrganization),
                 hooks: .init(
                     isDraining: { server.isDraining },
                     metrics: { await server.renderMetrics() + PolicyCacheExposition.render(await policies.metrics) }

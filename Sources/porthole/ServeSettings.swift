@@ -15,7 +15,7 @@ struct ServeSettings {
         "access-log", "drain-delay", "drain-timeout", "tunnel-grace", "max-connections", "max-connections-per-sandbox",
         "proxy-protocol", "trusted-proxies", "allow-target", "create-store", "store", "store-outage-grace",
         "http2", "compression", "compression-level", "compression-min-length", "compression-types", "frame-ancestors",
-        "wake-url", "wake-secret", "wake-timeout",
+        "wake-url", "wake-secret", "wake-timeout", "default-target", "default-org",
     ]
 
     enum HTTPMode: String {
@@ -81,6 +81,10 @@ struct ServeSettings {
     var proxyProtocolListeners: Set<String>
     var trustedProxies: TrustedProxies
     var upstreamTargets: UpstreamTargetPolicy
+    /// Address of sandboxes created through the Daytona-compatible API without a target label.
+    var defaultTarget: String?
+    /// Organisation id the Daytona-compatible API reports.
+    var defaultOrganization: String
 
     init(_ options: ServeCommand.Options) throws {
         let source = try SettingsSource(configPath: options.config)
@@ -207,6 +211,18 @@ struct ServeSettings {
             upstreamTargets = UpstreamTargetPolicy(allowed: try AddressRanges.parse(allowedTargets, noun: "allowed target"))
         } catch {
             throw ValidationError("allow-target: \(error)")
+        }
+        defaultTarget = source.optionalString("default-target", flag: options.defaultTarget)
+        if let defaultTarget, !SandboxFieldRules.isValidTarget(defaultTarget) {
+            throw ValidationError(
+                "default-target must be an address: an IPv4 or IPv6 literal (no brackets, no port) or a host name, got \"\(SandboxFieldRules.shown(defaultTarget))\""
+            )
+        }
+        defaultOrganization = source.string("default-org", flag: options.defaultOrg, default: "default")
+        guard SandboxFieldRules.isValidID(defaultOrganization) else {
+            throw ValidationError(
+                "default-org must be 1–\(SandboxFieldRules.idMaximumLength) lowercase letters, digits or '-', got \"\(SandboxFieldRules.shown(defaultOrganization))\""
+            )
         }
         maximumConnectionsPerSandbox = try source.int(
             "max-connections-per-sandbox", flag: options.maxConnectionsPerSandbox, default: 0, range: 0...10_000_000

@@ -1,0 +1,189 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import PortholeAPI
+import PortholeCore
+import PortholeStore
+
+/// The Daytona-compatible API (`/api` on the admin listener): the paths and shapes the Daytona SDK
+/// uses, answered by the same ``SandboxControlPlane`` as `/v1` (same store, validation and cache
+/// invalidation). Errors are Daytona's `{statusCode, message, code}`.
+struct DaytonaResponder: Sendable {
+    let controlPlane: SandboxControlPlane
+    let token: AdminToken
+    let configuration: DaytonaConfiguration
+    let maximumBodyBytes: Int
+    let deleted: DeletedSandboxes
+    let logger: Logger
+
+    func respond(to request: Request) async -> Response {
+        let path = request.uri.path
+        let method = request.method.rawValue
+        let match = DaytonaRoute.match(method: method, path: path)
+        if match == .eventChannel {
+            // Before authentication: the SDK's Socket.IO client sends its key in the handshake's
+            // payload, not a header. Its 404 makes the SDK poll instead.
+            return Self.error(AdminAPIError(status: 404, code: "not_found", message: "Porthole has no event channel; poll the sandbox instead"))
+        }
+        guard token.authorizes(authorizationHeader: request.headers[.authorization]) else {
+            logger.notice("Daytona API request refused: missing or wrong API key", metadata: ["method": "\(method)"])
+            var response = Self.error(
+                AdminAPIError(status: 401, code: "unauthorized", message: "a valid API key is required: send Authorization: Bearer <API key>")
+            )
+            response.headers[.wwwAuthenticate] = "Bearer"
+            return response
+        }
+        switch match {
+        case .eventChannel, .notFound:
+            return Self.error(
+                AdminAPIError(status: 404, code: "not_found", message: "Porthole's Daytona-compatible API has no \(method) \(Self.shownPath(path))")
+            )
+        case .notImplemented(let operation):
+            return Self.error(
+                AdminAPIError(
+                    status: 501, code: "not_implemented",
+                    message:
+                        "Porthole is the network edge of the platform and does not run sandboxes: \(operation) is not available through it; use the platform's own API"
+                )
+            )
+        case .methodNotAllowed(let allowed):
+            var response = Self.error(
+                AdminAPIError(status: 405, code: "method_not_allowed", message: "\(method) is not allowed here; use \(allowed.joined(separator: " or "))")
+            )
+            response.headers[.allow] = allowed.joined(separator: ", ")
+            return response
+        case .route(let route):
+            let response: Response
+            do {
+                let body = route.takesBody ? try await AdminResponder.collectJSON(request, limit: maximumBodyBytes) : []
+                let context = Context(toolboxProxyURL: toolboxProxyURL(request), organizationId: configuration.organizationId)
+                response = try await perform(route, body: body, query: QueryParameters(request.uri.query), context: context)
+            } catch let error as AdminAPIError {
+                response = Self.error(error)
+            } catch let error as PolicyStoreError {
+                response = Self.error(AdminResponder.apiError(error))
+                if error.code != .notFound && error.code != .alreadyExists {
+                    logger.error("Daytona API request failed in the policy store", metadata: ["route": "\(route.template)", "error": "\(error)"])
+                }
+            } catch {
+                logger.error("Daytona API request failed", metadata: ["route": "\(route.template)", "error": "\(error)"])
+                response = Self.error(AdminAPIError(status: 500, code: "internal_error", message: "the request failed inside Porthole; see its log"))
+            }
+            logger.info("admin request", metadata: ["method": "\(method)", "route": "\(route.template)", "status": "\(response.status.code)"])
+            return response
+        }
+    }
+
+    /// What every answer about one sandbox needs besides its record.
+    private struct Context {
+        var toolboxProxyURL: String
+        var organizationId: String
+
+        func sandbox(_ record: SandboxRecord, destroyed: Bool = false) -> DaytonaSandbox {
+            DaytonaSandbox(record, organizationId: organizationId, toolboxProxyUrl: toolboxProxyURL, destroyed: destroyed)
+        }
+    }
+
+    // MARK: - Operations
+
+    private func perform(_ route: DaytonaRoute, body: [UInt8], query: QueryParameters, context: Context) async throws -> Response {
+        switch route {
+        case .createSandbox:
+            let request = try DaytonaRequests.create(body, defaultTarget: configuration.defaultTarget, tier: nil)
+            let record = try await controlPlane.create(request, mayAwaitTarget: true)
+            deleted.forget(record.id)
+            // 200, not 201: the SDK's generated client treats only 200 as this call's success.
+            return try AdminResponder.json(context.sandbox(record))
+        case .listSandboxes:
+            let labels = try DaytonaRequests.labelFilter(query["labels"])
+            let limit = try query.integer("limit", range: Int64(SandboxFieldRules.pageSizes.lowerBound)...Int64(SandboxFieldRules.pageSizes.upperBound))
+            let cursor = query["cursor"].flatMap { $0.isEmpty ? nil : $0 }
+            let page = try await controlPlane.list(labels: labels, cursor: cursor, limit: limit.map { Int($0) })
+            return try AdminResponder.json(DaytonaSandboxPage(items: page.items.map { context.sandbox($0) }, nextCursor: page.nextCursor))
+        case .getSandbox(let id):
+            do {
+                return try AdminResponder.json(context.sandbox(try await controlPlane.sandbox(id: id)))
+            } catch let error as AdminAPIError where error.status == 404 {
+                // Older SDKs read a sandbox again after deleting it and wait for `destroyed`.
+                guard let record = deleted.record(id, now: configuration.now()) else { throw error }
+                return try AdminResponder.json(context.sandbox(record, destroyed: true))
+            }
+        case .deleteSandbox(let id):
+            let record = try await controlPlane.sandbox(id: id)
+            try await controlPlane.delete(id: id)
+            deleted.remember(record, now: configuration.now())
+            return try AdminResponder.json(context.sandbox(record, destroyed: true))
+        case .setPublic(let id, let value):
+            guard let isPublic = ["true": true, "false": false][value] else {
+                throw AdminAPIError.invalid("isPublic", "the last path segment must be true or false, got \"\(SandboxFieldRules.shown(value))\"")
+            }
+            return try AdminResponder.json(context.sandbox(try await controlPlane.setPublic(id: id, isPublic)))
+        case .setNetworkSettings(let id):
+            let request = try DaytonaRequests.networkSettings(body)
+            return try AdminResponder.json(context.sandbox(try await controlPlane.setNetworkSettings(id: id, request)))
+        case .replaceLabels(let id):
+            let labels = try DaytonaRequests.labels(body)
+            let record = try await controlPlane.update(id: id, SandboxUpdateRequest(labels: labels))
+            return try AdminResponder.json(DaytonaLabels(labels: record.labels))
+        case .previewURL(let id, let port):
+            return try AdminResponder.json(try await controlPlane.previewLink(id: id, port: try AdminResponder.port(port)))
+        case .signedPreviewURL(let id, let port):
+            let lifetime = try query.integer("expiresInSeconds", range: SandboxFieldRules.signedURLLifetimes)
+            return try AdminResponder.json(
+                try await controlPlane.signPreviewURL(id: id, port: try AdminResponder.port(port), expiresInSeconds: lifetime)
+            )
+        case .expireSignedPreviewURL(let id, let port, let token):
+            return try AdminResponder.json(
+                try await controlPlane.expireSignedPreviewURL(id: id, port: try AdminResponder.port(port), token: token)
+            )
+        case .toolboxProxyURL(let id):
+            _ = try await controlPlane.sandbox(id: id)
+            return try AdminResponder.json(DaytonaToolboxProxyURL(url: context.toolboxProxyURL))
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// Where the SDK would send toolbox calls: under this listener, where they get a 501 that says why.
+    private func toolboxProxyURL(_ request: Request) -> String {
+        // The authority the client used (it reached this listener by it), if it is a plain host[:port].
+        let authority = request.head.authority.flatMap { authority in
+            authority.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || byte == 0x2E || byte == 0x2D
+                    || byte == 0x3A || byte == 0x5B || byte == 0x5D
+            } ? authority : nil
+        }
+        return "http://\(authority ?? "127.0.0.1")\(DaytonaRoute.toolboxPrefix)"
+    }
+
+    /// A path quoted in a 404, without its query and cut short.
+    private static func shownPath(_ path: String) -> String {
+        SandboxFieldRules.shown(path)
+    }
+
+    static func error(_ error: AdminAPIError) -> Response {
+        let status = HTTPResponse.Status(code: error.status)
+        return (try? AdminResponder.json(DaytonaError(error), status: status)) ?? Response(status: status)
+    }
+}
+
+/// What the Daytona-compatible API needs beyond the control plane.
+public struct DaytonaConfiguration: Sendable {
+    /// The address of sandboxes created without the `porthole.dev/target` label (`--default-target`);
+    /// `nil`: they wait in state `creating` until the orchestrator sets one through `/v1`.
+    public var defaultTarget: String?
+    /// The organisation id sandboxes report (`--default-org`).
+    public var organizationId: String
+    /// Unix seconds; tests inject a clock.
+    public var now: @Sendable () -> Int64
+
+    public init(
+        defaultTarget: String? = nil, organizationId: String = "default",
+        now: @escaping @Sendable () -> Int64 = ControlPlaneConfiguration.systemClock
+    ) {
+        self.defaultTarget = defaultTarget
+        self.organizationId = organizationId
+        self.now = now
+    }
+}
