@@ -60,6 +60,14 @@ extension AdminAPIError {
         )
     }
 
+    public static func organizationNotFound(_ id: String) -> AdminAPIError {
+        AdminAPIError(status: 404, code: "organization_not_found", message: "no organisation has id '\(id)'; create it first or check the id")
+    }
+
+    public static func apiKeyNotFound(_ id: String) -> AdminAPIError {
+        AdminAPIError(status: 404, code: "api_key_not_found", message: "no API key has id '\(id)'")
+    }
+
     /// 403 for network settings on an organisation tier that locks them.
     public static func networkPolicyLocked(_ message: String, field: String) -> AdminAPIError {
         AdminAPIError(status: 403, code: "network_policy_locked", message: message, field: field)

@@ -12,10 +12,13 @@ public struct SandboxCreateRequest: Sendable, Hashable, Codable {
     public var labels: [String: String]?
     public var tier: Int?
     public var hostRewrite: Bool?
+    /// The organisation the sandbox belongs to; it takes the organisation's tier.
+    public var organizationId: String?
 
     public init(
         id: String? = nil, target: String, isPublic: Bool? = nil, networkBlockAll: Bool? = nil, networkAllowList: String? = nil,
-        domainAllowList: String? = nil, labels: [String: String]? = nil, tier: Int? = nil, hostRewrite: Bool? = nil
+        domainAllowList: String? = nil, labels: [String: String]? = nil, tier: Int? = nil, hostRewrite: Bool? = nil,
+        organizationId: String? = nil
     ) {
         self.id = id
         self.target = target
@@ -26,11 +29,12 @@ public struct SandboxCreateRequest: Sendable, Hashable, Codable {
         self.labels = labels
         self.tier = tier
         self.hostRewrite = hostRewrite
+        self.organizationId = organizationId
     }
 
     private enum CodingKeys: String, CodingKey {
         case id, target
         case isPublic = "public"
-        case networkBlockAll, networkAllowList, domainAllowList, labels, tier, hostRewrite
+        case networkBlockAll, networkAllowList, domainAllowList, labels, tier, hostRewrite, organizationId
     }
 }

@@ -12,6 +12,8 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
     /// Normalized comma-separated DNS names and `*.name` wildcards; `nil`: none.
     public var domainAllowList: String?
     public var tier: Int
+    /// The organisation the sandbox belongs to (``Organization``), absent for none.
+    public var organizationId: String?
     public var labels: [String: String]
     public var hostRewrite: Bool
     public var state: SandboxState
@@ -27,7 +29,8 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
     public init(
         id: String, target: String, isPublic: Bool, previewToken: String, tokenGeneration: UInt32, networkBlockAll: Bool,
         networkAllowList: String?, domainAllowList: String?, tier: Int, labels: [String: String], hostRewrite: Bool,
-        state: SandboxState, createdAt: Int64, updatedAt: Int64, normalizations: [AllowListNormalization]? = nil
+        state: SandboxState, createdAt: Int64, updatedAt: Int64, normalizations: [AllowListNormalization]? = nil,
+        organizationId: String? = nil
     ) {
         self.id = id
         self.target = target
@@ -38,6 +41,7 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
         self.networkAllowList = networkAllowList
         self.domainAllowList = domainAllowList
         self.tier = tier
+        self.organizationId = organizationId
         self.labels = labels
         self.hostRewrite = hostRewrite
         self.state = state
@@ -49,7 +53,7 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
     private enum CodingKeys: String, CodingKey {
         case id, target
         case isPublic = "public"
-        case previewToken, tokenGeneration, networkBlockAll, networkAllowList, domainAllowList, tier, labels
+        case previewToken, tokenGeneration, networkBlockAll, networkAllowList, domainAllowList, tier, organizationId, labels
         case hostRewrite, state, createdAt, updatedAt
         // The wire keeps the spelling it was published with (Swift identifiers are American).
         case normalizations = "normalisations"
@@ -66,6 +70,7 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
         networkAllowList = try container.decodeIfPresent(String.self, forKey: .networkAllowList)
         domainAllowList = try container.decodeIfPresent(String.self, forKey: .domainAllowList)
         tier = try container.decode(Int.self, forKey: .tier)
+        organizationId = try container.decodeIfPresent(String.self, forKey: .organizationId)
         labels = try container.decode([String: String].self, forKey: .labels)
         hostRewrite = try container.decode(Bool.self, forKey: .hostRewrite)
         state = try container.decode(SandboxState.self, forKey: .state)
@@ -94,6 +99,9 @@ public struct SandboxRecord: Sendable, Hashable, Codable {
             try container.encodeNil(forKey: .domainAllowList)
         }
         try container.encode(tier, forKey: .tier)
+        // Absent rather than null when none: tools that follow ids between operations (schemathesis's
+        // links) would otherwise send "null" as an organisation id.
+        try container.encodeIfPresent(organizationId, forKey: .organizationId)
         try container.encode(labels, forKey: .labels)
         try container.encode(hostRewrite, forKey: .hostRewrite)
         try container.encode(state, forKey: .state)

@@ -124,6 +124,24 @@ struct AdminResponder: HTTPResponder {
             return try Self.json(try await controlPlane.expireSignedPreviewURL(id: id, port: try Self.port(port), token: token))
         case .rotatePreviewToken(let id):
             return try Self.json(try await controlPlane.rotatePreviewToken(id: id))
+        case .createOrganization:
+            let organization = try await controlPlane.createOrganization(try OrganizationCreateRequest(body: body))
+            var response = try Self.json(organization, status: .created)
+            response.headers[.location] = "/v1/organizations/\(organization.id)"
+            return response
+        case .listOrganizations:
+            return try Self.json(try await controlPlane.organizations())
+        case .getOrganization(let id):
+            return try Self.json(try await controlPlane.organization(id: id))
+        case .updateOrganization(let id):
+            return try Self.json(try await controlPlane.setOrganizationTier(id: id, tier: try OrganizationCreateRequest.tier(body: body)))
+        case .createAPIKey(let organizationID):
+            let request = body.isEmpty ? APIKeyCreateRequest() : try APIKeyCreateRequest(body: body)
+            return try Self.json(try await controlPlane.createAPIKey(organizationID: organizationID, request), status: .created)
+        case .listAPIKeys(let organizationID):
+            return try Self.json(try await controlPlane.apiKeys(organizationID: organizationID))
+        case .revokeAPIKey(let id):
+            return try Self.json(try await controlPlane.revokeAPIKey(id: id))
         }
     }
 

@@ -24,6 +24,13 @@ enum AdminRoute: Sendable, Hashable {
     case signPreviewURL(id: String, port: String)
     case expireSignedPreviewURL(id: String, port: String, token: String)
     case rotatePreviewToken(id: String)
+    case createOrganization
+    case listOrganizations
+    case getOrganization(id: String)
+    case updateOrganization(id: String)
+    case createAPIKey(organizationID: String)
+    case listAPIKeys(organizationID: String)
+    case revokeAPIKey(id: String)
 
     /// What a path resolves to.
     enum Match: Sendable, Hashable {
@@ -64,7 +71,15 @@ enum AdminRoute: Sendable, Hashable {
         default:
             break
         }
-        guard segments.count >= 2, segments[0] == "v1", segments[1] == "sandboxes" else { return .notFound }
+        guard segments.count >= 2, segments[0] == "v1" else { return .notFound }
+        switch segments[1] {
+        case "sandboxes": break
+        case "organizations": return matchOrganization(method: method, Array(segments.dropFirst(2)))
+        case "api-keys":
+            guard segments.count == 4, segments[3] == "revoke" else { return .notFound }
+            return method == "POST" ? .route(.revokeAPIKey(id: segments[2])) : .methodNotAllowed(allowed: ["POST"])
+        default: return .notFound
+        }
         let rest = Array(segments.dropFirst(2))
         switch rest.count {
         case 0:
@@ -100,6 +115,32 @@ enum AdminRoute: Sendable, Hashable {
         }
     }
 
+    /// `/v1/organizations…` after its first two segments.
+    private static func matchOrganization(method: String, _ rest: [String]) -> Match {
+        switch rest.count {
+        case 0:
+            switch method {
+            case "GET": return .route(.listOrganizations)
+            case "POST": return .route(.createOrganization)
+            default: return .methodNotAllowed(allowed: ["GET", "POST"])
+            }
+        case 1:
+            switch method {
+            case "GET": return .route(.getOrganization(id: rest[0]))
+            case "PATCH": return .route(.updateOrganization(id: rest[0]))
+            default: return .methodNotAllowed(allowed: ["GET", "PATCH"])
+            }
+        case 2 where rest[1] == "api-keys":
+            switch method {
+            case "GET": return .route(.listAPIKeys(organizationID: rest[0]))
+            case "POST": return .route(.createAPIKey(organizationID: rest[0]))
+            default: return .methodNotAllowed(allowed: ["GET", "POST"])
+            }
+        default:
+            return .notFound
+        }
+    }
+
     /// The path template, for logs: never the raw path, which can hold a signed token.
     var template: String {
         switch self {
@@ -116,13 +157,17 @@ enum AdminRoute: Sendable, Hashable {
         case .signPreviewURL: "/v1/sandboxes/{id}/ports/{port}/signed-preview-url"
         case .expireSignedPreviewURL: "/v1/sandboxes/{id}/ports/{port}/signed-preview-url/{token}/expire"
         case .rotatePreviewToken: "/v1/sandboxes/{id}/preview-token/rotate"
+        case .createOrganization, .listOrganizations: "/v1/organizations"
+        case .getOrganization, .updateOrganization: "/v1/organizations/{id}"
+        case .createAPIKey, .listAPIKeys: "/v1/organizations/{id}/api-keys"
+        case .revokeAPIKey: "/v1/api-keys/{id}/revoke"
         }
     }
 
     /// Whether the route reads a JSON body.
     var takesBody: Bool {
         switch self {
-        case .createSandbox, .updateSandbox, .setNetworkSettings: true
+        case .createSandbox, .updateSandbox, .setNetworkSettings, .createOrganization, .updateOrganization, .createAPIKey: true
         default: false
         }
     }

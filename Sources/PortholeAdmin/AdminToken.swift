@@ -35,12 +35,17 @@ public struct AdminToken: Sendable {
 
     /// Checks an `Authorization` header value: `Bearer <token>`, the scheme case-insensitive (RFC 9110 §11.1).
     public func authorizes(authorizationHeader value: String?) -> Bool {
-        guard let value else { return false }
-        let utf8 = value.utf8
-        guard utf8.count > 7, let space = utf8.firstIndex(of: UInt8(ascii: " ")) else { return false }
-        let scheme = value[..<space]
-        guard scheme.lowercased() == "bearer" else { return false }
-        let token = value[space...].drop { $0 == " " }
+        guard let token = Self.bearerToken(authorizationHeader: value) else { return false }
         return matches(token)
+    }
+
+    /// The credential of `Bearer <credential>`, or `nil` for another scheme or none.
+    static func bearerToken(authorizationHeader value: String?) -> Substring? {
+        guard let value else { return nil }
+        let utf8 = value.utf8
+        guard utf8.count > 7, let space = utf8.firstIndex(of: UInt8(ascii: " ")) else { return nil }
+        let scheme = value[..<space]
+        guard scheme.lowercased() == "bearer" else { return nil }
+        return value[space...].drop { $0 == " " }
     }
 }

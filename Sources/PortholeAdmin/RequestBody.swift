@@ -111,6 +111,7 @@ struct RequestBody {
 extension SandboxCreateRequest {
     static let fieldNames: Set<String> = [
         "id", "target", "public", "networkBlockAll", "networkAllowList", "domainAllowList", "labels", "tier", "hostRewrite",
+        "organizationId",
     ]
 
     /// Reads a create body; values are checked by ``SandboxControlPlane`` (shared with the direct-store CLI).
@@ -135,7 +136,8 @@ extension SandboxCreateRequest {
             domainAllowList: try list("domainAllowList"),
             labels: try body.stringMap("labels"),
             tier: try body.integer("tier"),
-            hostRewrite: try body.bool("hostRewrite")
+            hostRewrite: try body.bool("hostRewrite"),
+            organizationId: try body.string("organizationId")
         )
     }
 }
@@ -178,5 +180,31 @@ extension NetworkSettingsRequest {
             networkAllowList: try body.nullableString("networkAllowList"),
             domainAllowList: try body.nullableString("domainAllowList")
         )
+    }
+}
+
+extension OrganizationCreateRequest {
+    init(body bytes: [UInt8]) throws(AdminAPIError) {
+        let body = try RequestBody(json: bytes, allowed: ["id", "tier"])
+        guard let id = try body.string("id") else {
+            throw .invalid("id", "id is required: lowercase letters, digits and '-'", code: "missing_field")
+        }
+        self.init(id: id, tier: try body.integer("tier"))
+    }
+
+    /// `PATCH /v1/organizations/{id}`: `{tier}`, the one thing an organisation changes.
+    static func tier(body bytes: [UInt8]) throws(AdminAPIError) -> Int {
+        let body = try RequestBody(json: bytes, allowed: ["tier"])
+        guard let tier = try body.integer("tier") else {
+            throw .invalid("tier", "tier is required: 1, 2, 3 or 4", code: "missing_field")
+        }
+        return tier
+    }
+}
+
+extension APIKeyCreateRequest {
+    init(body bytes: [UInt8]) throws(AdminAPIError) {
+        let body = try RequestBody(json: bytes, allowed: ["name"])
+        self.init(name: try body.string("name"))
     }
 }

@@ -15,9 +15,9 @@ import NIOConcurrencyHelpers
 public final class SandboxControlPlane: Sendable {
     /// When the store was first seen unavailable in the current outage (Unix seconds).
     private let unavailableSince = NIOLockedValueBox<Int64?>(nil)
-    private let store: any PolicyStore
+    let store: any PolicyStore
     private let cache: PolicyCache?
-    private let configuration: ControlPlaneConfiguration
+    let configuration: ControlPlaneConfiguration
     private let locks = KeyedWriteLock()
 
     public init(store: any PolicyStore, cache: PolicyCache?, configuration: ControlPlaneConfiguration) {
@@ -34,13 +34,33 @@ public final class SandboxControlPlane: Sendable {
 
     /// `mayAwaitTarget`: an empty target makes a sandbox in state `creating`, which starts once its
     /// target is set (the Daytona-compatible API, whose clients cannot name an address).
-    func create(_ request: SandboxCreateRequest, mayAwaitTarget: Bool) async throws -> SandboxRecord {
+    /// `organization`: the caller's (an API key's), whose tier the sandbox takes; else the request's
+    /// `organizationId` names one (the admin token creating for an organisation).
+    func create(_ request: SandboxCreateRequest, mayAwaitTarget: Bool, organization: Organization? = nil) async throws -> SandboxRecord {
         if let id = request.id { try Self.checkID(id, field: "id") }
         let awaitsTarget = mayAwaitTarget && request.target.isEmpty
         if !awaitsTarget { try Self.checkTarget(request.target) }
         let labels = request.labels ?? [:]
         try Self.checkLabels(labels)
-        let tier = try Self.checkTier(request.tier ?? configuration.defaultTier)
+        var owner = organization
+        if owner == nil, let id = request.organizationId {
+            try Self.checkID(id, field: "organizationId")
+            guard let found = try await store.organization(id: id) else {
+                var error = AdminAPIError.organizationNotFound(id)
+                error.field = "organizationId"
+                throw error
+            }
+            owner = found
+        }
+        // A conflict with the organisation's state (its tier may change), not a malformed request.
+        if let owner, let requested = request.tier, requested != owner.tier {
+            throw AdminAPIError(
+                status: 409, code: "tier_conflict",
+                message: "a sandbox of organisation '\(owner.id)' has its tier (\(owner.tier)); leave tier out or change the organisation's",
+                field: "tier"
+            )
+        }
+        let tier = try Self.checkTier(owner?.tier ?? request.tier ?? configuration.defaultTier)
         let blockAll = request.networkBlockAll ?? false
         let allowList = try request.networkAllowList.map { try parseAllowList($0) }
         let domainAllowList = try request.domainAllowList.map { try parseDomainAllowList($0) }
@@ -58,6 +78,7 @@ public final class SandboxControlPlane: Sendable {
             networkAllowList: allowList?.description,
             domainAllowList: domainAllowList?.description,
             tier: tier.rawValue,
+            organizationID: owner?.id,
             labels: labels,
             hostRewrite: request.hostRewrite ?? false,
             state: awaitsTarget ? .creating : .started,
@@ -95,6 +116,12 @@ public final class SandboxControlPlane: Sendable {
             }
             filter = parsed
         }
+        return try await list(label: filter, organizationID: nil, cursor: cursor, limit: limit)
+    }
+
+    private func list(label filter: (key: String, value: String)?, organizationID: String?, cursor: String?, limit: Int?) async throws
+        -> SandboxPage
+    {
         if let cursor {
             guard SandboxFieldRules.isValidID(cursor) else {
                 throw AdminAPIError.invalid("cursor", "cursor must be the nextCursor of a previous page")
@@ -107,26 +134,31 @@ public final class SandboxControlPlane: Sendable {
             )
         }
         // One more than asked tells whether another page exists without an empty last page.
-        let rows = try await store.list(label: filter, after: cursor, limit: size + 1)
+        let rows = try await store.list(label: filter, organizationID: organizationID, after: cursor, limit: size + 1)
         let items = rows.prefix(size).map { SandboxRecord($0) }
         return SandboxPage(items: Array(items), nextCursor: rows.count > size ? items.last?.id : nil)
     }
 
     /// Like ``list(label:cursor:limit:)`` with any number of labels, all of which must match. The
     /// store filters by the first; the rest are checked here, reading on until the page is full.
-    func list(labels: [String: String], cursor: String?, limit: Int?) async throws -> SandboxPage {
+    func list(labels: [String: String], organizationID: String?, cursor: String?, limit: Int?) async throws -> SandboxPage {
         let filters = labels.sorted { $0.key < $1.key }
         for (key, _) in filters where SandboxFieldRules.parseLabelFilter(key + "=") == nil {
             throw AdminAPIError.invalid("labels", "\"\(SandboxFieldRules.shown(key))\" is not a valid label name")
         }
-        guard let first = filters.first, filters.count > 1 else {
-            return try await list(label: filters.first.map { "\($0.key)=\($0.value)" }, cursor: cursor, limit: limit)
-        }
         let size = limit ?? SandboxFieldRules.defaultPageSize
+        guard filters.count > 1 else {
+            return try await list(
+                label: filters.first.map { (key: $0.key, value: $0.value) }, organizationID: organizationID, cursor: cursor, limit: size
+            )
+        }
         var items: [SandboxRecord] = []
         var after = cursor
         while items.count < size {
-            let page = try await list(label: "\(first.key)=\(first.value)", cursor: after, limit: SandboxFieldRules.pageSizes.upperBound)
+            let page = try await list(
+                label: (key: filters[0].key, value: filters[0].value), organizationID: organizationID, cursor: after,
+                limit: SandboxFieldRules.pageSizes.upperBound
+            )
             for item in page.items where filters.allSatisfy({ item.labels[$0.key] == $0.value }) {
                 items.append(item)
                 if items.count == size { return SandboxPage(items: items, nextCursor: item.id) }
@@ -311,7 +343,7 @@ public final class SandboxControlPlane: Sendable {
 
     /// Reads, changes and writes one record under its lock, then invalidates the cache. `change` returns
     /// the allow-list normalizations to report.
-    private func modify(
+    func modify(
         _ id: String,
         skipWriteIf: @escaping @Sendable (SandboxPolicy) -> Bool = { _ in false },
         _ change: @escaping @Sendable (inout SandboxPolicy) throws -> [AllowListNormalization]
@@ -457,7 +489,7 @@ public final class SandboxControlPlane: Sendable {
         }
     }
 
-    private static func checkTier(_ tier: Int) throws -> OrganizationTier {
+    static func checkTier(_ tier: Int) throws -> OrganizationTier {
         do {
             return try OrganizationTier(validating: tier)
         } catch {
@@ -471,7 +503,8 @@ public final class SandboxControlPlane: Sendable {
         }
     }
 
-    private static func generatedID() -> String {
+    /// 12 lowercase letters and digits: sandbox and API key ids.
+    static func generatedID() -> String {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
         var generator = SystemRandomNumberGenerator()
         return String(decoding: (0..<12).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self)

@@ -116,6 +116,38 @@ public struct AdminClient: Sendable {
         try await call(.POST, "/v1/sandboxes/\(segment(id))/ports/\(port)/signed-preview-url/\(segment(token))/expire")
     }
 
+    // MARK: - Organisations and API keys
+
+    public func createOrganization(_ request: OrganizationCreateRequest) async throws -> Organization {
+        try await call(.POST, "/v1/organizations", body: request)
+    }
+
+    public func organizations() async throws -> OrganizationList {
+        try await call(.GET, "/v1/organizations")
+    }
+
+    public func organization(id: String) async throws -> Organization {
+        try await call(.GET, "/v1/organizations/\(segment(id))")
+    }
+
+    /// Also moves every sandbox of the organisation to the tier.
+    public func setOrganizationTier(id: String, tier: Int) async throws -> Organization {
+        try await call(.PATCH, "/v1/organizations/\(segment(id))", body: ["tier": tier])
+    }
+
+    /// The answer holds the key's secret; it is shown nowhere else.
+    public func createAPIKey(organizationID: String, _ request: APIKeyCreateRequest = APIKeyCreateRequest()) async throws -> CreatedAPIKey {
+        try await call(.POST, "/v1/organizations/\(segment(organizationID))/api-keys", body: request)
+    }
+
+    public func apiKeys(organizationID: String) async throws -> APIKeyList {
+        try await call(.GET, "/v1/organizations/\(segment(organizationID))/api-keys")
+    }
+
+    public func revokeAPIKey(id: String) async throws -> APIKey {
+        try await call(.POST, "/v1/api-keys/\(segment(id))/revoke")
+    }
+
     // MARK: - Health
 
     /// `GET /healthz`: throws ``AdminClientError`` when nothing answers.

@@ -97,13 +97,22 @@ public enum SandboxFieldRules {
             if !isValidLabelKey(key) {
                 return "label key \"\(shown(key))\" is invalid: use 1–63 letters, digits, '.', '_', '/' or '-', starting and ending with a letter or digit"
             }
-            if value.unicodeScalars.count > labelValueMaximumLength {
-                return "the value of label \"\(key)\" is longer than \(labelValueMaximumLength) characters"
+            if let problem = freeTextProblem(value, named: "the value of label \"\(key)\"") {
+                return problem
             }
-            if let forbidden = forbiddenLabelCharacter(in: value) {
-                return "the value of label \"\(key)\" contains \(codePoint(forbidden)); label values may not hold control characters "
-                    + "(U+0000–U+001F, U+007F–U+009F) or bidirectional formatting characters (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069)"
-            }
+        }
+        return nil
+    }
+
+    /// The rule of label values for any free text shown to people (API key names): at most
+    /// ``labelValueMaximumLength`` characters, none that ``labelValuePattern`` forbids.
+    public static func freeTextProblem(_ value: String, named name: String) -> String? {
+        if value.unicodeScalars.count > labelValueMaximumLength {
+            return "\(name) is longer than \(labelValueMaximumLength) characters"
+        }
+        if let forbidden = forbiddenLabelCharacter(in: value) {
+            return "\(name) contains \(codePoint(forbidden)); it may not hold control characters "
+                + "(U+0000–U+001F, U+007F–U+009F) or bidirectional formatting characters (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069)"
         }
         return nil
     }

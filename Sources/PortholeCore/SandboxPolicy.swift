@@ -20,6 +20,7 @@ public struct SandboxPolicy: Sendable, Hashable {
         var networkAllowList: String?
         var domainAllowList: String?
         var tier: Int
+        var organizationID: String?
         var labels: [String: String]
         var hostRewrite: Bool
         var state: SandboxState
@@ -82,6 +83,11 @@ public struct SandboxPolicy: Sendable, Hashable {
         get { storage.fields.tier }
         set { update { $0.tier = newValue } }
     }
+    /// The organisation the sandbox belongs to (its API key's), `nil` for none. Never changes.
+    public var organizationID: String? {
+        get { storage.fields.organizationID }
+        set { update { $0.organizationID = newValue } }
+    }
     public var labels: [String: String] {
         get { storage.fields.labels }
         set { update { $0.labels = newValue } }
@@ -132,6 +138,7 @@ public struct SandboxPolicy: Sendable, Hashable {
         networkAllowList: String? = nil,
         domainAllowList: String? = nil,
         tier: Int = 3,
+        organizationID: String? = nil,
         labels: [String: String] = [:],
         hostRewrite: Bool = false,
         state: SandboxState = .started,
@@ -150,6 +157,7 @@ public struct SandboxPolicy: Sendable, Hashable {
                 networkAllowList: networkAllowList,
                 domainAllowList: domainAllowList,
                 tier: tier,
+                organizationID: organizationID,
                 labels: labels,
                 hostRewrite: hostRewrite,
                 state: state,

@@ -18,7 +18,7 @@ extension SandboxRecord {
             tokenGeneration: policy.tokenGeneration, networkBlockAll: policy.networkBlockAll, networkAllowList: policy.networkAllowList,
             domainAllowList: policy.domainAllowList, tier: policy.tier, labels: policy.labels, hostRewrite: policy.hostRewrite,
             state: policy.state, createdAt: policy.createdAt, updatedAt: policy.updatedAt,
-            normalizations: normalizations.isEmpty ? nil : normalizations
+            normalizations: normalizations.isEmpty ? nil : normalizations, organizationId: policy.organizationID
         )
     }
 }

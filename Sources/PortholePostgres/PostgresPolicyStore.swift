@@ -40,7 +40,7 @@ public final class PostgresPolicyStore: PolicyStore {
     }
 
     /// The schema version this build writes.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
     /// The NOTIFY channel of the change feed.
     static let channel = "porthole_changes"
     /// Change-feed entries kept, as in the SQLite store.
@@ -103,7 +103,7 @@ public final class PostgresPolicyStore: PolicyStore {
         }
     }
 
-    public func list(label: (key: String, value: String)?, after: String?, limit: Int) async throws -> [SandboxPolicy] {
+    public func list(label: (key: String, value: String)?, organizationID: String?, after: String?, limit: Int) async throws -> [SandboxPolicy] {
         guard limit > 0 else { return [] }
         let key = label?.key
         let value = label?.value
@@ -113,6 +113,7 @@ public final class PostgresPolicyStore: PolicyStore {
                 SELECT \(unescaped: Self.columnList) FROM sandboxes
                 WHERE (\(after)::text IS NULL OR id > \(after))
                   AND (\(key)::text IS NULL OR (labels::jsonb ->> \(key)) = \(value))
+                  AND (\(organizationID)::text IS NULL OR organization_id = \(organizationID))
                 ORDER BY id
                 LIMIT \(limit)
                 """,
@@ -134,7 +135,8 @@ public final class PostgresPolicyStore: PolicyStore {
                 INSERT INTO sandboxes (\(unescaped: Self.columnList))
                 VALUES (\(row.id), \(row.target), \(row.isPublic), \(row.previewToken), \(row.tokenGeneration),
                         \(row.networkBlockAll), \(row.networkAllowList), \(row.tier), \(row.labels), \(row.hostRewrite),
-                        \(row.state), \(row.createdAt), \(row.updatedAt), \(row.revokedGrants), \(row.domainAllowList))
+                        \(row.state), \(row.createdAt), \(row.updatedAt), \(row.revokedGrants), \(row.domainAllowList),
+                        \(row.organizationID))
                 ON CONFLICT (id) DO NOTHING
                 RETURNING id
                 """,
@@ -155,7 +157,8 @@ public final class PostgresPolicyStore: PolicyStore {
                     token_generation = \(row.tokenGeneration), network_block_all = \(row.networkBlockAll),
                     network_allow_list = \(row.networkAllowList), tier = \(row.tier), labels = \(row.labels),
                     host_rewrite = \(row.hostRewrite), state = \(row.state), created_at = \(row.createdAt),
-                    updated_at = \(row.updatedAt), revoked_grants = \(row.revokedGrants), domain_allow_list = \(row.domainAllowList)
+                    updated_at = \(row.updatedAt), revoked_grants = \(row.revokedGrants), domain_allow_list = \(row.domainAllowList),
+                    organization_id = \(row.organizationID)
                 WHERE id = \(row.id)
                 RETURNING id
                 """,
@@ -509,15 +512,17 @@ public final class PostgresPolicyStore: PolicyStore {
 
 extension PostgresPolicyStore {
     static let columnList =
-        "id, target, is_public, preview_token, token_generation, network_block_all, network_allow_list, tier, labels, host_rewrite, state, created_at, updated_at, revoked_grants, domain_allow_list"
+        "id, target, is_public, preview_token, token_generation, network_block_all, network_allow_list, tier, labels, host_rewrite, state, created_at, updated_at, revoked_grants, domain_allow_list, organization_id"
 
     static func decodeRow(_ row: PostgresRow) throws -> PolicyRow {
-        let (id, target, isPublic, token, generation, blockAll, allowList, tier, labels, hostRewrite, state, createdAt, updatedAt, revoked, domains) =
-            try row.decode((String, String, Bool, String, Int64, Bool, String?, Int64, String, Bool, String, Int64, Int64, String, String?).self)
+        let (
+            id, target, isPublic, token, generation, blockAll, allowList, tier, labels, hostRewrite, state, createdAt, updatedAt, revoked, domains, organization
+        ) =
+            try row.decode((String, String, Bool, String, Int64, Bool, String?, Int64, String, Bool, String, Int64, Int64, String, String?, String?).self)
         return PolicyRow(
             id: id, target: target, isPublic: isPublic, previewToken: token, tokenGeneration: generation, networkBlockAll: blockAll,
             networkAllowList: allowList, tier: tier, labels: labels, hostRewrite: hostRewrite, state: state, createdAt: createdAt,
-            updatedAt: updatedAt, revokedGrants: revoked, domainAllowList: domains
+            updatedAt: updatedAt, revokedGrants: revoked, domainAllowList: domains, organizationID: organization
         )
     }
 
@@ -605,7 +610,7 @@ extension PostgresPolicyStore {
     }
 
     /// Each version's statements, run once, in order. A shipped statement is never edited.
-    static let migrations: [[String]] = [schemaV1]
+    static let migrations: [[String]] = [schemaV1, schemaV2]
 
     /// Version 1: the records, the change feed with its trigger and notifications, egress reports.
     static let schemaV1: [String] = [
@@ -669,4 +674,128 @@ extension PostgresPolicyStore {
         // as hex: the store is the one thing all instances already share.
         "CREATE TABLE porthole_secrets (name text PRIMARY KEY, value text NOT NULL)",
     ]
+
+    /// Version 2: organisations and their API keys, and each sandbox's organisation (`NULL`, every
+    /// existing row: none). Organisations are never deleted; not on the change feed (the proxies
+    /// never read them).
+    static let schemaV2: [String] = [
+        "ALTER TABLE sandboxes ADD COLUMN organization_id text",
+        "CREATE INDEX sandboxes_by_organization ON sandboxes (organization_id, id)",
+        """
+        CREATE TABLE organizations (
+            id text COLLATE "C" PRIMARY KEY,
+            tier bigint NOT NULL,
+            created_at bigint NOT NULL,
+            updated_at bigint NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE api_keys (
+            id text COLLATE "C" PRIMARY KEY,
+            organization_id text NOT NULL,
+            name text NOT NULL,
+            secret_hash text NOT NULL,
+            created_at bigint NOT NULL,
+            revoked_at bigint
+        )
+        """,
+        "CREATE INDEX api_keys_by_organization ON api_keys (organization_id, id)",
+    ]
+}
+
+// MARK: - Organisations and API keys
+
+extension PostgresPolicyStore: OrganizationStore {
+    public func organization(id: String) async throws -> Organization? {
+        try await self.selectOrganizations("SELECT id, tier, created_at, updated_at FROM organizations WHERE id = \(id)").first
+    }
+
+    public func organizations() async throws -> [Organization] {
+        try await self.selectOrganizations("SELECT id, tier, created_at, updated_at FROM organizations ORDER BY id")
+    }
+
+    public func createOrganization(_ organization: Organization) async throws -> Bool {
+        let tier = Int64(organization.tier)
+        return try await self.run { client, logger in
+            try await client.query(
+                """
+                INSERT INTO organizations (id, tier, created_at, updated_at)
+                VALUES (\(organization.id), \(tier), \(organization.createdAt), \(organization.updatedAt))
+                ON CONFLICT (id) DO NOTHING RETURNING id
+                """,
+                logger: logger
+            ).collect().count == 1
+        }
+    }
+
+    public func updateOrganization(_ organization: Organization) async throws -> Bool {
+        let tier = Int64(organization.tier)
+        return try await self.run { client, logger in
+            try await client.query(
+                "UPDATE organizations SET tier = \(tier), updated_at = \(organization.updatedAt) WHERE id = \(organization.id) RETURNING id",
+                logger: logger
+            ).collect().count == 1
+        }
+    }
+
+    public func createAPIKey(_ stored: StoredAPIKey) async throws -> Bool {
+        let key = stored.key
+        return try await self.run { client, logger in
+            try await client.query(
+                """
+                INSERT INTO api_keys (id, organization_id, name, secret_hash, created_at, revoked_at)
+                VALUES (\(key.id), \(key.organizationId), \(key.name), \(stored.secretHash), \(key.createdAt), NULL)
+                ON CONFLICT (id) DO NOTHING RETURNING id
+                """,
+                logger: logger
+            ).collect().count == 1
+        }
+    }
+
+    public func apiKey(id: String) async throws -> StoredAPIKey? {
+        try await self.selectAPIKeys("SELECT id, organization_id, name, secret_hash, created_at, revoked_at FROM api_keys WHERE id = \(id)").first
+    }
+
+    public func apiKeys(organizationID: String) async throws -> [StoredAPIKey] {
+        try await self.selectAPIKeys(
+            "SELECT id, organization_id, name, secret_hash, created_at, revoked_at FROM api_keys WHERE organization_id = \(organizationID) ORDER BY id"
+        )
+    }
+
+    public func revokeAPIKey(id: String, at time: Int64) async throws -> Bool {
+        try await self.run { client, logger in
+            try await client.query(
+                "UPDATE api_keys SET revoked_at = coalesce(revoked_at, \(time)) WHERE id = \(id) RETURNING id", logger: logger
+            ).collect().count == 1
+        }
+    }
+
+    private func selectOrganizations(_ query: PostgresQuery) async throws -> [Organization] {
+        try await self.run { client, logger in
+            var found: [Organization] = []
+            for try await (id, tier, createdAt, updatedAt) in try await client.query(query, logger: logger)
+                .decode((String, Int64, Int64, Int64).self)
+            {
+                found.append(Organization(id: id, tier: Int(tier), createdAt: createdAt, updatedAt: updatedAt))
+            }
+            return found
+        }
+    }
+
+    private func selectAPIKeys(_ query: PostgresQuery) async throws -> [StoredAPIKey] {
+        try await self.run { client, logger in
+            var found: [StoredAPIKey] = []
+            for try await (id, organizationID, name, hash, createdAt, revokedAt) in try await client.query(query, logger: logger)
+                .decode((String, String, String, String, Int64, Int64?).self)
+            {
+                found.append(
+                    StoredAPIKey(
+                        key: APIKey(id: id, organizationId: organizationID, name: name, createdAt: createdAt, revokedAt: revokedAt),
+                        secretHash: hash
+                    )
+                )
+            }
+            return found
+        }
+    }
 }

@@ -26,11 +26,12 @@ public struct PolicyRow: Sendable, Hashable {
     /// A JSON object of grant id → expiry (Unix seconds).
     public var revokedGrants: String
     public var domainAllowList: String?
+    public var organizationID: String?
 
     public init(
         id: String, target: String, isPublic: Bool, previewToken: String, tokenGeneration: Int64, networkBlockAll: Bool,
         networkAllowList: String?, tier: Int64, labels: String, hostRewrite: Bool, state: String, createdAt: Int64, updatedAt: Int64,
-        revokedGrants: String, domainAllowList: String?
+        revokedGrants: String, domainAllowList: String?, organizationID: String? = nil
     ) {
         self.id = id
         self.target = target
@@ -47,6 +48,7 @@ public struct PolicyRow: Sendable, Hashable {
         self.updatedAt = updatedAt
         self.revokedGrants = revokedGrants
         self.domainAllowList = domainAllowList
+        self.organizationID = organizationID
     }
 
     public init(_ policy: SandboxPolicy) throws {
@@ -65,7 +67,7 @@ public struct PolicyRow: Sendable, Hashable {
             tokenGeneration: Int64(policy.tokenGeneration), networkBlockAll: policy.networkBlockAll,
             networkAllowList: policy.networkAllowList, tier: Int64(policy.tier), labels: labels, hostRewrite: policy.hostRewrite,
             state: policy.state.rawValue, createdAt: policy.createdAt, updatedAt: policy.updatedAt, revokedGrants: revokedGrants,
-            domainAllowList: policy.domainAllowList
+            domainAllowList: policy.domainAllowList, organizationID: policy.organizationID
         )
     }
 
@@ -95,7 +97,7 @@ public struct PolicyRow: Sendable, Hashable {
         return SandboxPolicy(
             id: id, target: target, isPublic: isPublic, previewToken: previewToken, tokenGeneration: tokenGeneration,
             networkBlockAll: networkBlockAll, networkAllowList: networkAllowList, domainAllowList: domainAllowList, tier: tier,
-            labels: labels, hostRewrite: hostRewrite, state: state, createdAt: createdAt, updatedAt: updatedAt,
+            organizationID: organizationID, labels: labels, hostRewrite: hostRewrite, state: state, createdAt: createdAt, updatedAt: updatedAt,
             revokedGrants: revokedGrants
         )
     }

@@ -7,14 +7,14 @@ public import PortholeCore
 /// ``policy(id:)`` once per miss and follows ``changes(after:)`` to invalidate what others wrote.
 ///
 /// Errors are ``PolicyStoreError``s.
-public protocol PolicyStore: Sendable {
+public protocol PolicyStore: OrganizationStore {
     /// The record for `id`, or `nil` if there is none.
     func policy(id: String) async throws -> SandboxPolicy?
 
     /// Up to `limit` records ordered by id, starting after the id `after` (keyset pagination: pass
     /// the last id of one page to get the next). With `label`, only records carrying that exact
-    /// label key and value.
-    func list(label: (key: String, value: String)?, after: String?, limit: Int) async throws -> [SandboxPolicy]
+    /// label key and value; with `organizationID`, only that organisation's.
+    func list(label: (key: String, value: String)?, organizationID: String?, after: String?, limit: Int) async throws -> [SandboxPolicy]
 
     /// Stores a new record. Throws ``PolicyStoreError/alreadyExists(_:)`` if the id is taken.
     func create(_ policy: SandboxPolicy) async throws
@@ -58,6 +58,10 @@ public protocol PolicyStore: Sendable {
 }
 
 extension PolicyStore {
+    public func list(label: (key: String, value: String)?, after: String?, limit: Int) async throws -> [SandboxPolicy] {
+        try await list(label: label, organizationID: nil, after: after, limit: limit)
+    }
+
     public func waitForChanges(after sequence: Int64, timeout: Duration) async {
         try? await Task.sleep(for: timeout)
     }

@@ -49,7 +49,7 @@ public final class SQLitePolicyStore: PolicyStore {
     public static let changeFeedRetention: Int64 = 10_000
 
     /// The schema version this build writes (`PRAGMA user_version`).
-    static let schemaVersion = 4
+    static let schemaVersion = 5
 
     /// Where the database lives.
     public let path: String
@@ -129,7 +129,7 @@ public final class SQLitePolicyStore: PolicyStore {
         return try rows.first.map(Self.decode)
     }
 
-    public func list(label: (key: String, value: String)?, after: String?, limit: Int) async throws -> [SandboxPolicy] {
+    public func list(label: (key: String, value: String)?, organizationID: String?, after: String?, limit: Int) async throws -> [SandboxPolicy] {
         guard limit > 0 else { return [] }
         // A label filter scans `json_each` of every row after the cursor; fine for the admin API
         // at thousands of sandboxes. A label index table would be the next step.
@@ -140,6 +140,7 @@ public final class SQLitePolicyStore: PolicyStore {
               AND (?2 IS NULL OR EXISTS (
                     SELECT 1 FROM json_each(sandboxes.labels) AS label
                     WHERE label.key = ?2 AND label.value = ?3 AND label.type = 'text'))
+              AND (?5 IS NULL OR organization_id = ?5)
             ORDER BY id
             LIMIT ?4
             """,
@@ -148,6 +149,7 @@ public final class SQLitePolicyStore: PolicyStore {
                 label.map { .text($0.key) } ?? .null,
                 label.map { .text($0.value) } ?? .null,
                 .integer(limit),
+                organizationID.map { .text($0) } ?? .null,
             ]
         )
         return try rows.map(Self.decode)
@@ -160,7 +162,7 @@ public final class SQLitePolicyStore: PolicyStore {
         let rows = try await self.query(
             """
             INSERT INTO sandboxes (\(Self.columnList))
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
             ON CONFLICT (id) DO NOTHING
             RETURNING id
             """,
@@ -179,7 +181,7 @@ public final class SQLitePolicyStore: PolicyStore {
                 target = ?2, is_public = ?3, preview_token = ?4, token_generation = ?5,
                 network_block_all = ?6, network_allow_list = ?7, tier = ?8, labels = ?9,
                 host_rewrite = ?10, state = ?11, created_at = ?12, updated_at = ?13, revoked_grants = ?14,
-                domain_allow_list = ?15
+                domain_allow_list = ?15, organization_id = ?16
             WHERE id = ?1
             RETURNING id
             """,
@@ -432,7 +434,7 @@ extension SQLitePolicyStore {
             let current = try await self.userVersion()
             if current < Self.schemaVersion {
                 // Each version's statements run once, in order, inside this one transaction.
-                let migrations = [Self.schemaV1, Self.schemaV2, Self.schemaV3, Self.schemaV4]
+                let migrations = [Self.schemaV1, Self.schemaV2, Self.schemaV3, Self.schemaV4, Self.schemaV5]
                 for statements in migrations[current...] {
                     for statement in statements {
                         _ = try await self.query(statement)
@@ -528,15 +530,127 @@ extension SQLitePolicyStore {
         BEGIN DELETE FROM egress_reports WHERE sandbox_id = OLD.id; END
         """,
     ]
+
+    /// Version 5: organisations and their API keys, and the organisation of each sandbox (`NULL`,
+    /// every existing row: none). Organisations are never deleted, so keys and sandboxes need no
+    /// cascade. Not on the change feed: the proxies never read them.
+    private static let schemaV5: [String] = [
+        "ALTER TABLE sandboxes ADD COLUMN organization_id TEXT",
+        "CREATE INDEX sandboxes_by_organization ON sandboxes (organization_id, id)",
+        """
+        CREATE TABLE organizations (
+            id TEXT PRIMARY KEY NOT NULL,
+            tier INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY NOT NULL,
+            organization_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            secret_hash TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            revoked_at INTEGER
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX api_keys_by_organization ON api_keys (organization_id, id)",
+    ]
+}
+
+// MARK: - Organisations and API keys
+
+extension SQLitePolicyStore: OrganizationStore {
+    public func organization(id: String) async throws -> Organization? {
+        try await self.query("SELECT * FROM organizations WHERE id = ?1", [.text(id)]).first.map(Self.decodeOrganization)
+    }
+
+    public func organizations() async throws -> [Organization] {
+        try await self.query("SELECT * FROM organizations ORDER BY id").map(Self.decodeOrganization)
+    }
+
+    public func createOrganization(_ organization: Organization) async throws -> Bool {
+        try self.checkFile()
+        return try await !self.query(
+            """
+            INSERT INTO organizations (id, tier, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)
+            ON CONFLICT (id) DO NOTHING RETURNING id
+            """,
+            [.text(organization.id), .integer(organization.tier), .integer(Int(organization.createdAt)), .integer(Int(organization.updatedAt))]
+        ).isEmpty
+    }
+
+    public func updateOrganization(_ organization: Organization) async throws -> Bool {
+        try self.checkFile()
+        return try await !self.query(
+            "UPDATE organizations SET tier = ?2, updated_at = ?3 WHERE id = ?1 RETURNING id",
+            [.text(organization.id), .integer(organization.tier), .integer(Int(organization.updatedAt))]
+        ).isEmpty
+    }
+
+    public func createAPIKey(_ stored: StoredAPIKey) async throws -> Bool {
+        try self.checkFile()
+        let key = stored.key
+        return try await !self.query(
+            """
+            INSERT INTO api_keys (id, organization_id, name, secret_hash, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5, NULL)
+            ON CONFLICT (id) DO NOTHING RETURNING id
+            """,
+            [.text(key.id), .text(key.organizationId), .text(key.name), .text(stored.secretHash), .integer(Int(key.createdAt))]
+        ).isEmpty
+    }
+
+    public func apiKey(id: String) async throws -> StoredAPIKey? {
+        try await self.query("SELECT * FROM api_keys WHERE id = ?1", [.text(id)]).first.map(Self.decodeAPIKey)
+    }
+
+    public func apiKeys(organizationID: String) async throws -> [StoredAPIKey] {
+        try await self.query("SELECT * FROM api_keys WHERE organization_id = ?1 ORDER BY id", [.text(organizationID)]).map(Self.decodeAPIKey)
+    }
+
+    public func revokeAPIKey(id: String, at time: Int64) async throws -> Bool {
+        try self.checkFile()
+        return try await !self.query(
+            "UPDATE api_keys SET revoked_at = ifnull(revoked_at, ?2) WHERE id = ?1 RETURNING id", [.text(id), .integer(Int(time))]
+        ).isEmpty
+    }
+
+    private static func decodeOrganization(_ row: SQLiteRow) throws -> Organization {
+        guard case .text(let id)? = row.column("id"), case .integer(let tier)? = row.column("tier"),
+            case .integer(let createdAt)? = row.column("created_at"), case .integer(let updatedAt)? = row.column("updated_at")
+        else {
+            throw PolicyStoreError.corrupt("an organisation row has a missing or malformed column")
+        }
+        return Organization(id: id, tier: tier, createdAt: Int64(createdAt), updatedAt: Int64(updatedAt))
+    }
+
+    private static func decodeAPIKey(_ row: SQLiteRow) throws -> StoredAPIKey {
+        guard case .text(let id)? = row.column("id"), case .text(let organizationID)? = row.column("organization_id"),
+            case .text(let name)? = row.column("name"), case .text(let hash)? = row.column("secret_hash"),
+            case .integer(let createdAt)? = row.column("created_at")
+        else {
+            throw PolicyStoreError.corrupt("an API key row has a missing or malformed column")
+        }
+        let revokedAt: Int64?
+        switch row.column("revoked_at") {
+        case .integer(let time)?: revokedAt = Int64(time)
+        case .null?, nil: revokedAt = nil
+        default: throw PolicyStoreError.corrupt("API key \(id) has a malformed revoked_at column")
+        }
+        return StoredAPIKey(
+            key: APIKey(id: id, organizationId: organizationID, name: name, createdAt: Int64(createdAt), revokedAt: revokedAt), secretHash: hash
+        )
+    }
 }
 
 // MARK: - Rows
 
 extension SQLitePolicyStore {
     private static let columnList =
-        "id, target, is_public, preview_token, token_generation, network_block_all, network_allow_list, tier, labels, host_rewrite, state, created_at, updated_at, revoked_grants, domain_allow_list"
+        "id, target, is_public, preview_token, token_generation, network_block_all, network_allow_list, tier, labels, host_rewrite, state, created_at, updated_at, revoked_grants, domain_allow_list, organization_id"
 
-    /// Binds in `columnList` order (`?1` … `?15`).
+    /// Binds in `columnList` order (`?1` … `?16`).
     private static func encode(_ policy: SandboxPolicy) throws -> [SQLiteData] {
         let row = try PolicyRow(policy)
         return [
@@ -555,6 +669,7 @@ extension SQLitePolicyStore {
             .integer(Int(row.updatedAt)),
             .text(row.revokedGrants),
             row.domainAllowList.map { .text($0) } ?? .null,
+            row.organizationID.map { .text($0) } ?? .null,
         ]
     }
 
@@ -600,7 +715,8 @@ extension SQLitePolicyStore {
             createdAt: try field("created_at", integer),
             updatedAt: try field("updated_at", integer),
             revokedGrants: revokedGrants,
-            domainAllowList: try optionalText("domain_allow_list")
+            domainAllowList: try optionalText("domain_allow_list"),
+            organizationID: try optionalText("organization_id")
         ).policy()
     }
 }

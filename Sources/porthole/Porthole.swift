@@ -6,7 +6,10 @@ struct Porthole: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "porthole",
         abstract: "Preview reverse proxy for sandboxes: https://<port>-<sandboxId>.<base domain>/ → the sandbox's port.",
-        subcommands: [ServeCommand.self, EgressCommand.self, SandboxCommand.self, StoreCommand.self, CertsCommand.self],
+        subcommands: [
+            ServeCommand.self, EgressCommand.self, SandboxCommand.self, OrganizationCommand.self, APIKeyCommand.self, StoreCommand.self,
+            CertsCommand.self,
+        ],
         defaultSubcommand: nil
     )
 

@@ -23,6 +23,12 @@ protocol SandboxBackend: Sendable {
     func signedPreviewURL(id: String, port: Int, expiresInSeconds: Int?) async throws -> SignedPreviewURL
     func expireSignedPreviewURL(id: String, port: Int, token: String) async throws -> SignedPreviewURLRevocation
     func rotatePreviewToken(id: String) async throws -> SandboxRecord
+    func createOrganization(_ request: OrganizationCreateRequest) async throws -> Organization
+    func organizations() async throws -> OrganizationList
+    func setOrganizationTier(id: String, tier: Int) async throws -> Organization
+    func createAPIKey(organizationID: String, _ request: APIKeyCreateRequest) async throws -> CreatedAPIKey
+    func apiKeys(organizationID: String) async throws -> APIKeyList
+    func revokeAPIKey(id: String) async throws -> APIKey
     func close() async
 }
 
@@ -105,5 +111,15 @@ struct DirectStoreBackend: SandboxBackend {
         try await controlPlane.expireSignedPreviewURL(id: id, port: port, token: token)
     }
     func rotatePreviewToken(id: String) async throws -> SandboxRecord { try await controlPlane.rotatePreviewToken(id: id) }
+    func createOrganization(_ request: OrganizationCreateRequest) async throws -> Organization {
+        try await controlPlane.createOrganization(request)
+    }
+    func organizations() async throws -> OrganizationList { try await controlPlane.organizations() }
+    func setOrganizationTier(id: String, tier: Int) async throws -> Organization { try await controlPlane.setOrganizationTier(id: id, tier: tier) }
+    func createAPIKey(organizationID: String, _ request: APIKeyCreateRequest) async throws -> CreatedAPIKey {
+        try await controlPlane.createAPIKey(organizationID: organizationID, request)
+    }
+    func apiKeys(organizationID: String) async throws -> APIKeyList { try await controlPlane.apiKeys(organizationID: organizationID) }
+    func revokeAPIKey(id: String) async throws -> APIKey { try await controlPlane.revokeAPIKey(id: id) }
     func close() async { try? await store.close() }
 }

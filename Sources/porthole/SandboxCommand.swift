@@ -141,6 +141,7 @@ struct SandboxCommand: AsyncParsableCommand {
         @Flag(help: "Present Host: localhost:<port> to the sandbox (dev servers that check Host).") var hostRewrite = false
         @Option(help: "Label key=value; repeat for several.") var label: [String] = []
         @Option(help: "Organisation tier 1–4; tiers 1 and 2 cannot set network limits. (default: 3)") var tier: Int?
+        @Option(help: "Organisation the sandbox belongs to (porthole org); it takes the organisation's tier.") var org: String?
         @Flag(help: "Block all network access from the sandbox.") var networkBlockAll = false
         @Option(help: "Allowed networks: comma-separated IPv4 CIDRs, at most 5 (e.g. 10.0.0.0/8,172.16.0.0/12).") var networkAllowList: String?
         @Option(help: "Allowed DNS names: comma-separated names and *.name wildcards, at most 10 (e.g. pypi.org,*.github.com).")
@@ -150,7 +151,8 @@ struct SandboxCommand: AsyncParsableCommand {
             let request = SandboxCreateRequest(
                 id: id, target: target, isPublic: `public` ? true : nil, networkBlockAll: networkBlockAll ? true : nil,
                 networkAllowList: networkAllowList, domainAllowList: domainAllowList,
-                labels: label.isEmpty ? nil : try SandboxCommand.labels(label), tier: tier, hostRewrite: hostRewrite ? true : nil
+                labels: label.isEmpty ? nil : try SandboxCommand.labels(label), tier: tier, hostRewrite: hostRewrite ? true : nil,
+                organizationId: org
             )
             let record = try await options.run { try await $0.create(request) }
             if options.json {
@@ -474,7 +476,8 @@ extension SandboxCommand {
     static func details(_ record: SandboxRecord) -> String {
         keyValues([
             ("id", record.id), ("target", record.target), ("public", String(record.isPublic)), ("state", record.state.rawValue),
-            ("tier", String(record.tier)), ("network block all", String(record.networkBlockAll)),
+            ("tier", String(record.tier)), ("organisation", record.organizationId ?? "(none)"),
+            ("network block all", String(record.networkBlockAll)),
             ("network allow list", record.networkAllowList ?? "(none)"), ("domain allow list", record.domainAllowList ?? "(none)"),
             ("host rewrite", String(record.hostRewrite)),
             ("labels", labelsText(record.labels)), ("token generation", String(record.tokenGeneration)),
@@ -490,7 +493,7 @@ extension SandboxCommand {
         labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }
 
-    private static func columns(_ rows: [[String]]) -> String {
+    static func columns(_ rows: [[String]]) -> String {
         guard let first = rows.first else { return "" }
         let widths = (0..<first.count).map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in

@@ -7,7 +7,9 @@ import Testing
 /// examples work, and what Porthole does not do fails with the SDK's own error classes.
 @Suite("Daytona SDK", .serialized)
 struct DaytonaSDKTests {
-    private func sdk(_ env: ProxyEnvironment, _ scenario: String, key: String? = nil) async throws -> [String: Any] {
+    private func sdk(_ env: ProxyEnvironment, _ scenario: String, key: String? = nil, environment: [String: String] = [:]) async throws
+        -> [String: Any]
+    {
         let adminToken = try String(contentsOfFile: env.porthole.dataDirectory + "/admin-token", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let arguments = [
@@ -15,7 +17,8 @@ struct DaytonaSDKTests {
             String(env.porthole.httpsPort), String(env.upstream.httpPort),
         ]
         let result = try await CommandResult.run(
-            TestPaths.which("python3"), arguments, environment: ["DAYTONA_API_KEY": key ?? adminToken], timeout: .seconds(120)
+            TestPaths.which("python3"), arguments, environment: environment.merging(["DAYTONA_API_KEY": key ?? adminToken]) { $1 },
+            timeout: .seconds(120)
         )
         #expect(result.status == 0, "\(result.stderr)")
         return try result.json()
@@ -101,6 +104,39 @@ struct DaytonaSDKTests {
             #expect(out["fetchAfter"] as? Int == 200)
             #expect(out["labelled"] as? String == "started", "the porthole.dev/target label names the address")
             #expect(out["labelledFetch"] as? Int == 200)
+        }
+    }
+
+    @Test("an organisation's API key: its sandboxes take its tier (2: network settings refused), it sees only them, revoked it opens nothing")
+    func organizationKey() async throws {
+        try await withProxy(sandboxes: [SandboxSpec(id: "priv")], arguments: ["--default-target", "127.0.0.1"]) { env in
+            #expect(try await env.porthole.cli(["create", "restricted", "--tier", "2"], command: "org").status == 0)
+            func key() async throws -> [String: Any] {
+                let created = try await env.porthole.cli(["create", "--org", "restricted", "--json"], command: "api-key")
+                #expect(created.status == 0, "\(created.stderr)")
+                return try created.json()
+            }
+            let working = try await key()["key"] as? String ?? ""
+            let revoked = try await key()
+            let revokedID = (revoked["apiKey"] as? [String: Any])?["id"] as? String ?? ""
+            #expect(try await env.porthole.cli(["revoke", revokedID], command: "api-key").status == 0)
+
+            let out = try await sdk(
+                env, "organization", key: working, environment: ["OTHER_SANDBOX": "priv", "REVOKED_KEY": revoked["key"] as? String ?? ""]
+            )
+            let message = "organisation tier 2 has restricted network access that cannot be overridden at the sandbox level"
+            for name in ["blockAll", "allowList", "update"] {
+                let refused = out[name] as? [String: Any] ?? [:]
+                #expect(refused["class"] as? String == "DaytonaForbiddenError" && refused["status"] as? Int == 403, "\(name): \(refused)")
+                #expect((refused["message"] as? String ?? "").contains(message), "\(name): \(refused)")
+            }
+            #expect(out["ownOrganization"] as? String == "restricted")
+            #expect(out["listed"] as? [Bool] == [true], "only its own sandbox: \(out)")
+            let other = out["other"] as? [String: Any] ?? [:]
+            #expect(other["class"] as? String == "DaytonaNotFoundError", "\(other)")
+            #expect(out["fetch"] as? Int == 200)
+            let revokedCall = out["revoked"] as? [String: Any] ?? [:]
+            #expect(revokedCall["class"] as? String == "DaytonaAuthenticationError", "\(revokedCall)")
         }
     }
 

@@ -174,6 +174,46 @@ struct PolicyStoreBehaviourTests {
         }
     }
 
+    @Test(arguments: StoreKind.allCases)
+    func organizationsAndTheirKeysAndSandboxes(_ kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let acme = Organization(id: "acme", tier: 2, createdAt: 10, updatedAt: 10)
+            #expect(try await store.createOrganization(acme))
+            #expect(try await !store.createOrganization(Organization(id: "acme", tier: 4, createdAt: 11, updatedAt: 11)), "the id is taken")
+            #expect(try await store.createOrganization(Organization(id: "beta", tier: 3, createdAt: 12, updatedAt: 12)))
+            #expect(try await store.organization(id: "acme") == acme)
+            #expect(try await store.organization(id: "nope") == nil)
+            #expect(try await store.organizations().map(\.id) == ["acme", "beta"])
+            var moved = acme
+            moved.tier = 4
+            moved.updatedAt = 20
+            #expect(try await store.updateOrganization(moved))
+            #expect(try await store.organization(id: "acme") == moved)
+            #expect(try await !store.updateOrganization(Organization(id: "nope", tier: 1, createdAt: 0, updatedAt: 0)))
+
+            let key = StoredAPIKey(key: APIKey(id: "k1aaaaaaaaaa", organizationId: "acme", name: "ci", createdAt: 30), secretHash: "ab12")
+            #expect(try await store.createAPIKey(key))
+            #expect(try await !store.createAPIKey(key), "the id is taken")
+            #expect(try await store.apiKey(id: "k1aaaaaaaaaa") == key)
+            #expect(try await store.apiKeys(organizationID: "acme") == [key])
+            #expect(try await store.apiKeys(organizationID: "beta").isEmpty)
+            #expect(try await store.revokeAPIKey(id: "k1aaaaaaaaaa", at: 40))
+            #expect(try await store.revokeAPIKey(id: "k1aaaaaaaaaa", at: 50), "idempotent")
+            #expect(try await store.apiKey(id: "k1aaaaaaaaaa")?.key.revokedAt == 40, "the first revocation's time stays")
+            #expect(try await !store.revokeAPIKey(id: "nokeyaaaaaaa", at: 40))
+
+            // Sandboxes carry their organisation, and lists filter by it.
+            var owned = samplePolicy("s1")
+            owned.organizationID = "acme"
+            try await store.create(owned)
+            try await store.create(samplePolicy("s2"))
+            #expect(try await store.policy(id: "s1")?.organizationID == "acme")
+            #expect(try await store.list(label: nil, organizationID: "acme", after: nil, limit: 10).map(\.id) == ["s1"])
+            #expect(try await store.list(label: nil, organizationID: nil, after: nil, limit: 10).map(\.id) == ["s1", "s2"])
+            #expect(try await store.list(label: nil, organizationID: "beta", after: nil, limit: 10).isEmpty)
+        }
+    }
+
     /// Writers racing each other: every write reaches the feed, and a reader that follows it
     /// (cursor by cursor, as the caches do) misses none, whichever transaction commits first.
     @Test(arguments: StoreKind.allCases)

@@ -149,6 +149,26 @@ struct PostgresPolicyStoreTests {
         }
     }
 
+    @Test func aVersion1DatabaseGainsOrganizationsInPlace() async throws {
+        try await PostgresCluster.with { cluster in
+            let store = try await Self.open(cluster)
+            try await store.create(samplePolicy("old"))
+            try await store.close()
+            // Back to version 1: without what version 2 added.
+            for statement in [
+                "DROP TABLE api_keys", "DROP TABLE organizations", "DROP INDEX sandboxes_by_organization",
+                "ALTER TABLE sandboxes DROP COLUMN organization_id", "UPDATE porthole_schema SET version = 1",
+            ] {
+                try await cluster.psql(statement, database: "porthole")
+            }
+            let migrated = try await Self.open(cluster)
+            #expect(try await cluster.psql("SELECT version FROM porthole_schema", database: "porthole") == "2\n")
+            #expect(try await migrated.policy(id: "old") == samplePolicy("old"), "the record is kept, of no organisation")
+            #expect(try await migrated.createOrganization(Organization(id: "acme", tier: 1, createdAt: 1, updatedAt: 1)))
+            try await migrated.close()
+        }
+    }
+
     @Test func anOutageFailsFastAsUnavailableAndEndsWithoutReopening() async throws {
         try await PostgresCluster.with { cluster in
             let store = try await Self.open(cluster, timeout: .seconds(1))

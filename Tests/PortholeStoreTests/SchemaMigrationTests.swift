@@ -7,11 +7,30 @@ import Testing
 /// version 4 (egress agents' reports), and the migrations from versions 1, 2 and 3.
 @Suite("SQLitePolicyStore schema migration")
 struct SchemaMigrationTests {
-    /// Takes a database back from version 4 to version 3.
+    /// Takes a database back from version 5 to version 4.
+    static func dropVersion5(_ store: SQLitePolicyStore) async throws {
+        _ = try await store.query("DROP INDEX sandboxes_by_organization")
+        _ = try await store.query("ALTER TABLE sandboxes DROP COLUMN organization_id")
+        _ = try await store.query("DROP TABLE api_keys")
+        _ = try await store.query("DROP TABLE organizations")
+        _ = try await store.query("PRAGMA user_version = 4")
+    }
+
+    /// Takes a database back from version 5 to version 3.
     static func dropVersion4(_ store: SQLitePolicyStore) async throws {
+        try await dropVersion5(store)
         _ = try await store.query("DROP TRIGGER egress_reports_sandbox_deleted")
         _ = try await store.query("DROP TABLE egress_reports")
         _ = try await store.query("PRAGMA user_version = 3")
+    }
+
+    /// A record as versions 3 and 4 store it (no organisation column).
+    static func insertVersion4Row(_ store: SQLitePolicyStore, id: String) async throws {
+        _ = try await store.query(
+            """
+            INSERT INTO sandboxes VALUES ('\(id)', '10.0.0.1', 0, 'tok', 1, 0, NULL, 3, '{}', 0, 'started', 0, 0, '{}', NULL)
+            """
+        )
     }
 
     static func report(_ id: String, source: String = "10.0.0.1", at time: Int64 = 100, blocked: Int64 = 0) -> EgressReport {
@@ -28,14 +47,31 @@ struct SchemaMigrationTests {
         let path = "\(directory.path)/p.sqlite"
         let old = try await SQLitePolicyStore.open(path: path, logger: testLogger)
         try await Self.dropVersion4(old)
-        try await old.create(SandboxPolicy(id: "v3", target: "10.0.0.1", previewToken: "tok"))
+        try await Self.insertVersion4Row(old, id: "v3")
         try await old.close()
 
         let store = try await SQLitePolicyStore.open(path: path, logger: testLogger)
-        #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 4)
+        #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 5)
         #expect(try await store.egressReport(sandboxID: "v3") == nil)
         try await store.publish([Self.report("v3")])
         #expect(try await store.egressReport(sandboxID: "v3") == Self.report("v3"))
+        try await store.close()
+    }
+
+    @Test func aVersion4DatabaseGainsOrganizations() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let path = "\(directory.path)/p.sqlite"
+        let old = try await SQLitePolicyStore.open(path: path, logger: testLogger)
+        try await Self.dropVersion5(old)
+        try await Self.insertVersion4Row(old, id: "v4")
+        try await old.close()
+
+        let store = try await SQLitePolicyStore.open(path: path, logger: testLogger)
+        #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 5)
+        #expect(try await store.policy(id: "v4")?.organizationID == nil, "an existing sandbox belongs to no organisation")
+        #expect(try await store.organizations().isEmpty)
+        #expect(try await store.createOrganization(Organization(id: "acme", tier: 2, createdAt: 1, updatedAt: 1)))
         try await store.close()
     }
 
@@ -67,7 +103,7 @@ struct SchemaMigrationTests {
         try await old.close()
 
         let store = try await SQLitePolicyStore.open(path: path, logger: testLogger)
-        #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 4)
+        #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 5)
         let migrated = try #require(try await store.policy(id: "v1"))
         #expect(
             migrated
@@ -100,7 +136,7 @@ struct SchemaMigrationTests {
         try await old.close()
 
         let store = try await SQLitePolicyStore.open(path: path, logger: testLogger)
-        #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 4)
+        #expect(try await store.query("PRAGMA user_version").first?.column("user_version")?.integer == 5)
         let migrated = try #require(try await store.policy(id: "v2"))
         #expect(
             migrated

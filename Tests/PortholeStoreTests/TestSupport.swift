@@ -148,9 +148,18 @@ final class InstrumentedPolicyStore: PolicyStore {
         return policy
     }
 
-    func list(label: (key: String, value: String)?, after: String?, limit: Int) async throws -> [SandboxPolicy] {
-        try await self.base.list(label: label, after: after, limit: limit)
+    func list(label: (key: String, value: String)?, organizationID: String?, after: String?, limit: Int) async throws -> [SandboxPolicy] {
+        try await self.base.list(label: label, organizationID: organizationID, after: after, limit: limit)
     }
+
+    func organization(id: String) async throws -> Organization? { try await self.base.organization(id: id) }
+    func organizations() async throws -> [Organization] { try await self.base.organizations() }
+    func createOrganization(_ organization: Organization) async throws -> Bool { try await self.base.createOrganization(organization) }
+    func updateOrganization(_ organization: Organization) async throws -> Bool { try await self.base.updateOrganization(organization) }
+    func createAPIKey(_ key: StoredAPIKey) async throws -> Bool { try await self.base.createAPIKey(key) }
+    func apiKey(id: String) async throws -> StoredAPIKey? { try await self.base.apiKey(id: id) }
+    func apiKeys(organizationID: String) async throws -> [StoredAPIKey] { try await self.base.apiKeys(organizationID: organizationID) }
+    func revokeAPIKey(id: String, at time: Int64) async throws -> Bool { try await self.base.revokeAPIKey(id: id, at: time) }
 
     func create(_ policy: SandboxPolicy) async throws {
         try await self.base.create(policy)

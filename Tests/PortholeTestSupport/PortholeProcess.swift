@@ -86,14 +86,17 @@ public struct PortholeProcess: Sendable {
     }
 
     /// `porthole sandbox <arguments> --data-dir <data>`: the CLI finds this server through the data directory.
-    public func cli(_ arguments: [String], environment: [String: String]? = nil) async throws -> CommandResult {
-        try await Self.cli(arguments, directory: directory, environment: environment)
+    public func cli(_ arguments: [String], command: String = "sandbox", environment: [String: String]? = nil) async throws -> CommandResult {
+        try await Self.cli(arguments, directory: directory, command: command, environment: environment)
     }
 
-    /// `porthole sandbox <arguments>` on the data directory in `directory`, with or without a server running.
-    public static func cli(_ arguments: [String], directory: String, environment: [String: String]? = nil) async throws -> CommandResult {
+    /// `porthole <command> <arguments>` (`sandbox`, `org`, `api-key`) on the data directory in
+    /// `directory`, with or without a server running.
+    public static func cli(_ arguments: [String], directory: String, command: String = "sandbox", environment: [String: String]? = nil)
+        async throws -> CommandResult
+    {
         try await CommandResult.run(
-            TestPaths.portholeBinary, ["sandbox"] + arguments + ["--data-dir", dataDirectory(in: directory)], environment: environment
+            TestPaths.portholeBinary, [command] + arguments + ["--data-dir", dataDirectory(in: directory)], environment: environment
         )
     }
 }

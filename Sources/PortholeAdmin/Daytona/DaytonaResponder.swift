@@ -26,13 +26,21 @@ struct DaytonaResponder: Sendable {
             // payload, not a header. Its 404 makes the SDK poll instead.
             return Self.error(AdminAPIError(status: 404, code: "not_found", message: "Porthole has no event channel; poll the sandbox instead"))
         }
-        guard token.authorizes(authorizationHeader: request.headers[.authorization]) else {
-            logger.notice("Daytona API request refused: missing or wrong API key", metadata: ["method": "\(method)"])
-            var response = Self.error(
-                AdminAPIError(status: 401, code: "unauthorized", message: "a valid API key is required: send Authorization: Bearer <API key>")
-            )
-            response.headers[.wwwAuthenticate] = "Bearer"
-            return response
+        let caller: Caller
+        do {
+            guard let found = try await authenticate(request.headers[.authorization]) else {
+                // Never log the presented value.
+                logger.notice("Daytona API request refused: missing, wrong or revoked API key", metadata: ["method": "\(method)"])
+                var response = Self.error(
+                    AdminAPIError(status: 401, code: "unauthorized", message: "a valid API key is required: send Authorization: Bearer <API key>")
+                )
+                response.headers[.wwwAuthenticate] = "Bearer"
+                return response
+            }
+            caller = found
+        } catch {
+            logger.error("Daytona API request failed: the API key could not be checked", metadata: ["error": "\(error)"])
+            return Self.error(.storeUnavailable("the policy store is unavailable; retry shortly"))
         }
         switch match {
         case .eventChannel, .notFound:
@@ -57,7 +65,7 @@ struct DaytonaResponder: Sendable {
             let response: Response
             do {
                 let body = route.takesBody ? try await AdminResponder.collectJSON(request, limit: maximumBodyBytes) : []
-                let context = Context(toolboxProxyURL: toolboxProxyURL(request), organizationId: configuration.organizationId)
+                let context = Context(caller: caller, toolboxProxyURL: toolboxProxyURL(request), defaultOrganizationId: configuration.organizationId)
                 response = try await perform(route, body: body, query: QueryParameters(request.uri.query), context: context)
             } catch let error as AdminAPIError {
                 response = Self.error(error)
@@ -75,13 +83,46 @@ struct DaytonaResponder: Sendable {
         }
     }
 
+    /// Who is calling: the admin token sees and changes every sandbox; an API key only its
+    /// organisation's (any other is 404, as if it did not exist).
+    private enum Caller {
+        case admin
+        case organization(Organization)
+
+        /// The organisation whose sandboxes the caller sees; `nil`: all.
+        var scope: String? {
+            switch self {
+            case .admin: nil
+            case .organization(let organization): organization.id
+            }
+        }
+    }
+
+    /// The admin token, else an organisation's API key; `nil` when neither.
+    private func authenticate(_ header: String?) async throws -> Caller? {
+        if token.authorizes(authorizationHeader: header) { return .admin }
+        guard let presented = AdminToken.bearerToken(authorizationHeader: header),
+            let organization = try await controlPlane.authenticate(apiKey: presented)
+        else { return nil }
+        return .organization(organization)
+    }
+
     /// What every answer about one sandbox needs besides its record.
     private struct Context {
+        var caller: Caller
         var toolboxProxyURL: String
-        var organizationId: String
+        /// Reported for sandboxes of no organisation (`--default-org`).
+        var defaultOrganizationId: String
 
         func sandbox(_ record: SandboxRecord, destroyed: Bool = false) -> DaytonaSandbox {
-            DaytonaSandbox(record, organizationId: organizationId, toolboxProxyUrl: toolboxProxyURL, destroyed: destroyed)
+            DaytonaSandbox(
+                record, organizationId: record.organizationId ?? defaultOrganizationId, toolboxProxyUrl: toolboxProxyURL, destroyed: destroyed
+            )
+        }
+
+        /// Whether the caller may see `record`.
+        func sees(_ record: SandboxRecord) -> Bool {
+            caller.scope == nil || caller.scope == record.organizationId
         }
     }
 
@@ -90,8 +131,14 @@ struct DaytonaResponder: Sendable {
     private func perform(_ route: DaytonaRoute, body: [UInt8], query: QueryParameters, context: Context) async throws -> Response {
         switch route {
         case .createSandbox:
+            let organization: Organization?
+            switch context.caller {
+            case .organization(let own): organization = own
+            // The admin token creates for `--default-org` when it exists as an organisation.
+            case .admin: organization = try await controlPlane.store.organization(id: configuration.organizationId)
+            }
             let request = try DaytonaRequests.create(body, defaultTarget: configuration.defaultTarget, tier: nil)
-            let record = try await controlPlane.create(request, mayAwaitTarget: true)
+            let record = try await controlPlane.create(request, mayAwaitTarget: true, organization: organization)
             deleted.forget(record.id)
             // 200, not 201: the SDK's generated client treats only 200 as this call's success.
             return try AdminResponder.json(context.sandbox(record))
@@ -99,18 +146,18 @@ struct DaytonaResponder: Sendable {
             let labels = try DaytonaRequests.labelFilter(query["labels"])
             let limit = try query.integer("limit", range: Int64(SandboxFieldRules.pageSizes.lowerBound)...Int64(SandboxFieldRules.pageSizes.upperBound))
             let cursor = query["cursor"].flatMap { $0.isEmpty ? nil : $0 }
-            let page = try await controlPlane.list(labels: labels, cursor: cursor, limit: limit.map { Int($0) })
+            let page = try await controlPlane.list(labels: labels, organizationID: context.caller.scope, cursor: cursor, limit: limit.map { Int($0) })
             return try AdminResponder.json(DaytonaSandboxPage(items: page.items.map { context.sandbox($0) }, nextCursor: page.nextCursor))
         case .getSandbox(let id):
             do {
-                return try AdminResponder.json(context.sandbox(try await controlPlane.sandbox(id: id)))
+                return try AdminResponder.json(context.sandbox(try await sandbox(id, context)))
             } catch let error as AdminAPIError where error.status == 404 {
                 // Older SDKs read a sandbox again after deleting it and wait for `destroyed`.
-                guard let record = deleted.record(id, now: configuration.now()) else { throw error }
+                guard let record = deleted.record(id, now: configuration.now()), context.sees(record) else { throw error }
                 return try AdminResponder.json(context.sandbox(record, destroyed: true))
             }
         case .deleteSandbox(let id):
-            let record = try await controlPlane.sandbox(id: id)
+            let record = try await sandbox(id, context)
             try await controlPlane.delete(id: id)
             deleted.remember(record, now: configuration.now())
             return try AdminResponder.json(context.sandbox(record, destroyed: true))
@@ -118,29 +165,42 @@ struct DaytonaResponder: Sendable {
             guard let isPublic = ["true": true, "false": false][value] else {
                 throw AdminAPIError.invalid("isPublic", "the last path segment must be true or false, got \"\(SandboxFieldRules.shown(value))\"")
             }
+            _ = try await sandbox(id, context)
             return try AdminResponder.json(context.sandbox(try await controlPlane.setPublic(id: id, isPublic)))
         case .setNetworkSettings(let id):
             let request = try DaytonaRequests.networkSettings(body)
+            _ = try await sandbox(id, context)
             return try AdminResponder.json(context.sandbox(try await controlPlane.setNetworkSettings(id: id, request)))
         case .replaceLabels(let id):
             let labels = try DaytonaRequests.labels(body)
+            _ = try await sandbox(id, context)
             let record = try await controlPlane.update(id: id, SandboxUpdateRequest(labels: labels))
             return try AdminResponder.json(DaytonaLabels(labels: record.labels))
         case .previewURL(let id, let port):
-            return try AdminResponder.json(try await controlPlane.previewLink(id: id, port: try AdminResponder.port(port)))
+            let port = try AdminResponder.port(port)
+            _ = try await sandbox(id, context)
+            return try AdminResponder.json(try await controlPlane.previewLink(id: id, port: port))
         case .signedPreviewURL(let id, let port):
+            let port = try AdminResponder.port(port)
             let lifetime = try query.integer("expiresInSeconds", range: SandboxFieldRules.signedURLLifetimes)
-            return try AdminResponder.json(
-                try await controlPlane.signPreviewURL(id: id, port: try AdminResponder.port(port), expiresInSeconds: lifetime)
-            )
+            _ = try await sandbox(id, context)
+            return try AdminResponder.json(try await controlPlane.signPreviewURL(id: id, port: port, expiresInSeconds: lifetime))
         case .expireSignedPreviewURL(let id, let port, let token):
-            return try AdminResponder.json(
-                try await controlPlane.expireSignedPreviewURL(id: id, port: try AdminResponder.port(port), token: token)
-            )
+            let port = try AdminResponder.port(port)
+            _ = try await sandbox(id, context)
+            return try AdminResponder.json(try await controlPlane.expireSignedPreviewURL(id: id, port: port, token: token))
         case .toolboxProxyURL(let id):
-            _ = try await controlPlane.sandbox(id: id)
+            _ = try await sandbox(id, context)
             return try AdminResponder.json(DaytonaToolboxProxyURL(url: context.toolboxProxyURL))
         }
+    }
+
+    /// The sandbox, if the caller may see it; 404 otherwise, the same answer as for no sandbox. A
+    /// sandbox never changes organisation, so the check holds for the operation that follows.
+    private func sandbox(_ id: String, _ context: Context) async throws -> SandboxRecord {
+        let record = try await controlPlane.sandbox(id: id)
+        guard context.sees(record) else { throw AdminAPIError.sandboxNotFound(id) }
+        return record
     }
 
     // MARK: - Helpers

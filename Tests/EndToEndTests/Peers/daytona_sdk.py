@@ -173,6 +173,21 @@ def run(daytona):
         out["labelled"] = labelled.state.value
         link = labelled.get_preview_link(upstream_port)
         out["labelledFetch"] = fetch(link.url + "/echo", {"X-Daytona-Preview-Token": link.token})
+    elif scenario == "organization":
+        # DAYTONA_API_KEY is a key of a tier-2 organisation: its network limits are the tier's.
+        out["blockAll"] = error(lambda: daytona.create(CreateSandboxFromSnapshotParams(network_block_all=True)))
+        out["allowList"] = error(lambda: daytona.create(CreateSandboxFromSnapshotParams(network_allow_list="10.0.0.0/8")))
+        own = daytona.create()
+        out["ownOrganization"] = own.organization_id
+        out["update"] = error(lambda: own.update_network_settings(network_block_all=True))
+        # It sees its organisation's sandboxes only: another's is "not found".
+        out["listed"] = [sandbox.id == own.id for sandbox in daytona.list()]
+        out["other"] = error(lambda: daytona.get(os.environ["OTHER_SANDBOX"]))
+        link = own.get_preview_link(upstream_port)
+        out["fetch"] = fetch(link.url + "/echo", {"X-Daytona-Preview-Token": link.token})
+        revoked = Daytona(DaytonaConfig(api_url=api_url, api_key=os.environ["REVOKED_KEY"]))
+        out["revoked"] = error(lambda: revoked.get(own.id))
+        daytona.delete(own)
     print(json.dumps(out))
 
 
