@@ -134,7 +134,7 @@ struct AdminResponder: HTTPResponder {
         case .getOrganization(let id):
             return try Self.json(try await controlPlane.organization(id: id))
         case .updateOrganization(let id):
-            return try Self.json(try await controlPlane.setOrganizationTier(id: id, tier: try OrganizationCreateRequest.tier(body: body)))
+            return try Self.json(try await controlPlane.updateOrganization(id: id, try OrganizationUpdateRequest(body: body)))
         case .createAPIKey(let organizationID):
             let request = body.isEmpty ? APIKeyCreateRequest() : try APIKeyCreateRequest(body: body)
             return try Self.json(try await controlPlane.createAPIKey(organizationID: organizationID, request), status: .created)

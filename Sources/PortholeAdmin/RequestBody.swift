@@ -185,20 +185,27 @@ extension NetworkSettingsRequest {
 
 extension OrganizationCreateRequest {
     init(body bytes: [UInt8]) throws(AdminAPIError) {
-        let body = try RequestBody(json: bytes, allowed: ["id", "tier"])
+        let body = try RequestBody(json: bytes, allowed: ["id", "tier", "networkAllowList", "domainAllowList"])
         guard let id = try body.string("id") else {
             throw .invalid("id", "id is required: lowercase letters, digits and '-'", code: "missing_field")
         }
-        self.init(id: id, tier: try body.integer("tier"))
-    }
-
-    /// `PATCH /v1/organizations/{id}`: `{tier}`, the one thing an organisation changes.
-    static func tier(body bytes: [UInt8]) throws(AdminAPIError) -> Int {
-        let body = try RequestBody(json: bytes, allowed: ["tier"])
-        guard let tier = try body.integer("tier") else {
-            throw .invalid("tier", "tier is required: 1, 2, 3 or 4", code: "missing_field")
+        func list(_ name: String) throws(AdminAPIError) -> String? {
+            switch try body.nullableString(name) {
+            case .set(let list)?: list
+            case .clear?, nil: nil
+            }
         }
-        return tier
+        self.init(id: id, tier: try body.integer("tier"), networkAllowList: try list("networkAllowList"), domainAllowList: try list("domainAllowList"))
+    }
+}
+
+extension OrganizationUpdateRequest {
+    init(body bytes: [UInt8]) throws(AdminAPIError) {
+        let body = try RequestBody(json: bytes, allowed: ["tier", "networkAllowList", "domainAllowList"])
+        self.init(
+            tier: try body.integer("tier"), networkAllowList: try body.nullableString("networkAllowList"),
+            domainAllowList: try body.nullableString("domainAllowList")
+        )
     }
 }
 

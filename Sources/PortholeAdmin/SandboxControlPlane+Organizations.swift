@@ -10,7 +10,10 @@ extension SandboxControlPlane {
         try Self.checkID(request.id, field: "id")
         let tier = try Self.checkTier(request.tier ?? configuration.defaultTier)
         let now = configuration.now()
-        let organization = Organization(id: request.id, tier: tier.rawValue, createdAt: now, updatedAt: now)
+        let organization = Organization(
+            id: request.id, tier: tier.rawValue, networkAllowList: try request.networkAllowList.map { try organizationNetworks($0) },
+            domainAllowList: try request.domainAllowList.map { try organizationDomains($0) }, createdAt: now, updatedAt: now
+        )
         guard try await store.createOrganization(organization) else {
             throw AdminAPIError(
                 status: 409, code: "organization_exists", message: "an organisation with id '\(request.id)' already exists", field: "id"
@@ -29,24 +32,40 @@ extension SandboxControlPlane {
         return organization
     }
 
-    /// Sets the tier of the organisation and of every sandbox it has. On tiers 1 and 2 the
-    /// sandboxes' own network settings stay stored but no longer apply (the tier's restricted set
-    /// does; `networkBlockAll` still blocks everything).
-    public func setOrganizationTier(id: String, tier requested: Int) async throws -> Organization {
+    public func setOrganizationTier(id: String, tier: Int) async throws -> Organization {
+        try await updateOrganization(id: id, OrganizationUpdateRequest(tier: tier))
+    }
+
+    /// Changes the tier or the allow lists of the organisation, then rewrites every sandbox it
+    /// has: the tier is copied into each record, and each rewrite goes through the change feed,
+    /// which is how the proxies' caches and the egress agents (which read the lists of a
+    /// restricted sandbox's organisation) learn of it. On tiers 1 and 2 the sandboxes' own network
+    /// settings stay stored but no longer apply (`networkBlockAll` still blocks everything).
+    public func updateOrganization(id: String, _ request: OrganizationUpdateRequest) async throws -> Organization {
         var organization = try await self.organization(id: id)
-        let tier = try Self.checkTier(requested)
-        organization.tier = tier.rawValue
+        if let tier = request.tier { organization.tier = try Self.checkTier(tier).rawValue }
+        switch request.networkAllowList {
+        case .set(let text)?: organization.networkAllowList = try organizationNetworks(text)
+        case .clear?: organization.networkAllowList = nil
+        case nil: break
+        }
+        switch request.domainAllowList {
+        case .set(let text)?: organization.domainAllowList = try organizationDomains(text)
+        case .clear?: organization.domainAllowList = nil
+        case nil: break
+        }
         organization.updatedAt = max(configuration.now(), organization.createdAt)
         guard try await store.updateOrganization(organization) else { throw AdminAPIError.organizationNotFound(id) }
         // Sandboxes created after the update above take the new tier themselves; this pass moves
         // the ones made before it.
+        let tier = organization.tier
         var after: String? = nil
         repeat {
             let page = try await store.list(label: nil, organizationID: id, after: after, limit: SandboxFieldRules.pageSizes.upperBound)
-            for policy in page where policy.tier != tier.rawValue {
+            for policy in page {
                 do {
                     _ = try await modify(policy.id) { policy in
-                        policy.tier = tier.rawValue
+                        policy.tier = tier
                         return []
                     }
                 } catch let error as AdminAPIError where error.status == 404 {
@@ -56,6 +75,17 @@ extension SandboxControlPlane {
             after = page.count == SandboxFieldRules.pageSizes.upperBound ? page.last?.id : nil
         } while after != nil
         return organization
+    }
+
+    /// An organisation's lists: the sandboxes' syntax and limits (one rule), stored normalized.
+    /// Operators who need more for every restricted organisation have the deployment's list
+    /// (`porthole egress --organization-allow-list`).
+    private func organizationNetworks(_ text: String) throws -> String {
+        try parseAllowList(text).description
+    }
+
+    private func organizationDomains(_ text: String) throws -> String {
+        try parseDomainAllowList(text).description
     }
 
     // MARK: - API keys

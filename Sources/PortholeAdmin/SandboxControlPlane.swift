@@ -228,7 +228,10 @@ public final class SandboxControlPlane: Sendable {
     /// `porthole egress` renders (``PortholeCore/SandboxEgress/of(_:)``), with what the agent on its
     /// host last reported (resolved addresses, drop counters).
     public func egress(id: String) async throws -> EffectiveEgress {
-        let egress = SandboxEgress.of(try await load(id))
+        let policy = try await load(id)
+        var organization: Organization? = nil
+        if let organizationID = policy.organizationID { organization = try await store.organization(id: organizationID) }
+        let egress = SandboxEgress.of(policy, organization: organization)
         let report = try await store.egressReport(sandboxID: id)
         return EffectiveEgress(egress, report: report, now: configuration.now())
     }
@@ -367,7 +370,7 @@ public final class SandboxControlPlane: Sendable {
         return record
     }
 
-    private func parseAllowList(_ text: String) throws -> NetworkAllowList {
+    func parseAllowList(_ text: String) throws -> NetworkAllowList {
         do {
             return try NetworkAllowList.parse(text, maxEntries: configuration.maximumAllowListEntries)
         } catch {
@@ -375,7 +378,7 @@ public final class SandboxControlPlane: Sendable {
         }
     }
 
-    private func parseDomainAllowList(_ text: String) throws -> DomainAllowList {
+    func parseDomainAllowList(_ text: String) throws -> DomainAllowList {
         do {
             return try DomainAllowList.parse(text, maxEntries: configuration.maximumDomainAllowListEntries)
         } catch {

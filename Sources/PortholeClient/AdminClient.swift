@@ -132,7 +132,13 @@ public struct AdminClient: Sendable {
 
     /// Also moves every sandbox of the organisation to the tier.
     public func setOrganizationTier(id: String, tier: Int) async throws -> Organization {
-        try await call(.PATCH, "/v1/organizations/\(segment(id))", body: ["tier": tier])
+        try await updateOrganization(id: id, OrganizationUpdateRequest(tier: tier))
+    }
+
+    /// The tier and the allow lists of tiers 1 and 2 (`.clear` removes a list); every sandbox of
+    /// the organisation follows.
+    public func updateOrganization(id: String, _ request: OrganizationUpdateRequest) async throws -> Organization {
+        try await call(.PATCH, "/v1/organizations/\(segment(id))", body: request)
     }
 
     /// The answer holds the key's secret; it is shown nowhere else.

@@ -4,7 +4,7 @@
 /// | record | class |
 /// |---|---|
 /// | `networkBlockAll` (whatever the tier: the stricter setting wins) | ``Class/blockAll`` |
-/// | tier 1 or 2 (or a stored tier outside 1…4) | ``Class/restricted``: the essential services only |
+/// | tier 1 or 2 (or a stored tier outside 1…4) | ``Class/restricted``: the essential services, and its organisation's allow lists |
 /// | `networkAllowList` or `domainAllowList` (or both) | ``Class/allowList``: those networks, the addresses resolved for those names, and the essential services |
 /// | nothing set, tier 3 or 4 | ``Class/open``: everything but the never-reachable set |
 ///
@@ -31,11 +31,13 @@ public struct SandboxEgress: Sendable, Hashable {
     /// `nil` when the target is not an address literal: the sandbox has no egress.
     public let source: Source?
     public let egressClass: Class
-    /// For ``Class/allowList``: the networks it may reach (besides the essential services).
+    /// For ``Class/allowList``: the networks it may reach (besides the essential services); for
+    /// ``Class/restricted``: its organisation's network allow list.
     public let allowedNetworks: [IPv4CIDR]
-    /// For ``Class/allowList`` with a `domainAllowList`: the names it may resolve, and so reach (besides
-    /// the essential services). The filtering resolver answers these; the firewall then lets through
-    /// the addresses it answered with. `nil` when the record has no domain allow list.
+    /// For ``Class/allowList`` with a `domainAllowList` (``Class/restricted``: its organisation's):
+    /// the names it may resolve, and so reach (besides the essential services). The filtering
+    /// resolver answers these; the firewall then lets through the addresses it answered with. `nil`
+    /// when there is no domain allow list.
     public let allowedDomains: DomainAllowList?
 
     public init(
@@ -44,8 +46,9 @@ public struct SandboxEgress: Sendable, Hashable {
         self.sandboxID = sandboxID
         self.source = source
         self.egressClass = egressClass
-        self.allowedNetworks = egressClass == .allowList ? allowedNetworks : []
-        self.allowedDomains = egressClass == .allowList ? allowedDomains : nil
+        let listed = egressClass == .allowList || egressClass == .restricted
+        self.allowedNetworks = listed ? allowedNetworks : []
+        self.allowedDomains = listed ? allowedDomains : nil
     }
 
     /// Whether the essential-services list (``DomainAllowList/defaultEssentialServices``) applies: a
@@ -57,26 +60,36 @@ public struct SandboxEgress: Sendable, Hashable {
 
     /// The egress of `policy`. A stored allow list that no longer parses (written by an older
     /// version, or by hand) allows nothing rather than everything. With both lists set, the sandbox
-    /// may reach the union: the networks, and the addresses of the names.
-    public static func of(_ policy: SandboxPolicy) -> SandboxEgress {
+    /// may reach the union: the networks, and the addresses of the names. `organization`: the
+    /// sandbox's (``SandboxPolicy/organizationID``), whose allow lists a restricted sandbox gets.
+    public static func of(_ policy: SandboxPolicy, organization: Organization? = nil) -> SandboxEgress {
         let source = Self.source(of: policy.target)
         if policy.networkBlockAll {
             return SandboxEgress(sandboxID: policy.id, source: source, egressClass: .blockAll)
         }
         // A tier outside 1…4 in the store is treated as the most restricted one (fail closed).
         if policy.organizationTier?.networkPolicyIsLocked ?? true {
-            return SandboxEgress(sandboxID: policy.id, source: source, egressClass: .restricted)
+            let own = organization.flatMap { $0.id == policy.organizationID ? $0 : nil }
+            return SandboxEgress(
+                sandboxID: policy.id, source: source, egressClass: .restricted, allowedNetworks: networks(own?.networkAllowList),
+                allowedDomains: domains(own?.domainAllowList)
+            )
         }
         if policy.networkAllowList != nil || policy.domainAllowList != nil {
-            let networks = policy.networkAllowList.map { (try? NetworkAllowList.parse($0, maxEntries: Int.max).entries) ?? [] } ?? []
-            let domains = policy.domainAllowList.map {
-                (try? DomainAllowList.parse($0, maxEntries: Int.max)) ?? DomainAllowList(entries: [])
-            }
             return SandboxEgress(
-                sandboxID: policy.id, source: source, egressClass: .allowList, allowedNetworks: networks, allowedDomains: domains
+                sandboxID: policy.id, source: source, egressClass: .allowList, allowedNetworks: networks(policy.networkAllowList),
+                allowedDomains: domains(policy.domainAllowList)
             )
         }
         return SandboxEgress(sandboxID: policy.id, source: source, egressClass: .open)
+    }
+
+    private static func networks(_ list: String?) -> [IPv4CIDR] {
+        list.map { (try? NetworkAllowList.parse($0, maxEntries: Int.max).entries) ?? [] } ?? []
+    }
+
+    private static func domains(_ list: String?) -> DomainAllowList? {
+        list.map { (try? DomainAllowList.parse($0, maxEntries: Int.max)) ?? DomainAllowList(entries: []) }
     }
 
     /// Why this sandbox's egress cannot be enforced (and so is none at all), if it cannot.

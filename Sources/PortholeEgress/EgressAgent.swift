@@ -185,10 +185,11 @@ public actor EgressAgent {
         for id in changes.ids {
             if let source = claimants[id], claimedBefore[source] == nil { claimedBefore[source] = claimantIDs(of: source) }
         }
+        var organizations: [String: Organization?] = [:]
         for id in changes.ids {
             if let source = unclaim(id) { touched.insert(source) }
             if let policy = try await store.policy(id: id) {
-                let egress = SandboxEgress.of(policy)
+                let egress = SandboxEgress.of(policy, organization: try await organization(of: policy, cache: &organizations))
                 record(egress)
                 if let source = egress.source {
                     claim(id, source)
@@ -240,16 +241,28 @@ public actor EgressAgent {
         cursor = changes.latest
     }
 
+    /// The organisation whose allow lists a restricted sandbox gets: read only for those, once per
+    /// round. A change of an organisation's lists rewrites its sandboxes' records (the control
+    /// plane does), so the change feed brings them here.
+    private func organization(of policy: SandboxPolicy, cache: inout [String: Organization?]) async throws -> Organization? {
+        guard let id = policy.organizationID, policy.organizationTier?.networkPolicyIsLocked ?? true else { return nil }
+        if let cached = cache[id] { return cached }
+        let found = try await store.organization(id: id)
+        cache[id] = found
+        return found
+    }
+
     /// Reads every record and replaces the table in one transaction.
     public func rebuild() async throws {
         // The feed position first: a write during the listing is then seen again next round.
         let latest = try await store.changes(after: Int64.max).latest
         var all: [String: SandboxEgress] = [:]
         var after: String? = nil
+        var organizations: [String: Organization?] = [:]
         while true {
             let page = try await store.list(label: nil, after: after, limit: 1000)
             for policy in page {
-                let egress = SandboxEgress.of(policy)
+                let egress = SandboxEgress.of(policy, organization: try await organization(of: policy, cache: &organizations))
                 all[policy.id] = egress
                 if let reason = egress.unenforceableReason {
                     logger.warning("sandbox has no egress", metadata: ["sandbox": "\(policy.id)", "reason": "\(reason)"])

@@ -291,6 +291,10 @@ enum EgressRuleset {
                     ip6 daddr @org_cidr_v6 accept
                     ip daddr @org_dns_v4 accept
                     ip6 daddr @org_dns_v6 accept
+                    ip saddr . ip daddr @allow_cidr_v4 accept
+                    ip6 saddr . ip6 daddr @allow_cidr_v6 accept
+                    ip saddr . ip daddr @allow_dns_v4 accept
+                    ip6 saddr . ip6 daddr @allow_dns_v6 accept
                     jump refuse
                 }
                 # The drops: a counter per reason, and one per sandbox (its source address) in a

@@ -686,7 +686,9 @@ extension PostgresPolicyStore {
             id text COLLATE "C" PRIMARY KEY,
             tier bigint NOT NULL,
             created_at bigint NOT NULL,
-            updated_at bigint NOT NULL
+            updated_at bigint NOT NULL,
+            network_allow_list text,
+            domain_allow_list text
         )
         """,
         """
@@ -706,12 +708,14 @@ extension PostgresPolicyStore {
 // MARK: - Organisations and API keys
 
 extension PostgresPolicyStore: OrganizationStore {
+    static let organizationColumns = "id, tier, created_at, updated_at, network_allow_list, domain_allow_list"
+
     public func organization(id: String) async throws -> Organization? {
-        try await self.selectOrganizations("SELECT id, tier, created_at, updated_at FROM organizations WHERE id = \(id)").first
+        try await self.selectOrganizations("SELECT \(unescaped: Self.organizationColumns) FROM organizations WHERE id = \(id)").first
     }
 
     public func organizations() async throws -> [Organization] {
-        try await self.selectOrganizations("SELECT id, tier, created_at, updated_at FROM organizations ORDER BY id")
+        try await self.selectOrganizations("SELECT \(unescaped: Self.organizationColumns) FROM organizations ORDER BY id")
     }
 
     public func createOrganization(_ organization: Organization) async throws -> Bool {
@@ -719,8 +723,9 @@ extension PostgresPolicyStore: OrganizationStore {
         return try await self.run { client, logger in
             try await client.query(
                 """
-                INSERT INTO organizations (id, tier, created_at, updated_at)
-                VALUES (\(organization.id), \(tier), \(organization.createdAt), \(organization.updatedAt))
+                INSERT INTO organizations (id, tier, created_at, updated_at, network_allow_list, domain_allow_list)
+                VALUES (\(organization.id), \(tier), \(organization.createdAt), \(organization.updatedAt),
+                        \(organization.networkAllowList), \(organization.domainAllowList))
                 ON CONFLICT (id) DO NOTHING RETURNING id
                 """,
                 logger: logger
@@ -732,7 +737,11 @@ extension PostgresPolicyStore: OrganizationStore {
         let tier = Int64(organization.tier)
         return try await self.run { client, logger in
             try await client.query(
-                "UPDATE organizations SET tier = \(tier), updated_at = \(organization.updatedAt) WHERE id = \(organization.id) RETURNING id",
+                """
+                UPDATE organizations SET tier = \(tier), updated_at = \(organization.updatedAt),
+                    network_allow_list = \(organization.networkAllowList), domain_allow_list = \(organization.domainAllowList)
+                WHERE id = \(organization.id) RETURNING id
+                """,
                 logger: logger
             ).collect().count == 1
         }
@@ -773,10 +782,14 @@ extension PostgresPolicyStore: OrganizationStore {
     private func selectOrganizations(_ query: PostgresQuery) async throws -> [Organization] {
         try await self.run { client, logger in
             var found: [Organization] = []
-            for try await (id, tier, createdAt, updatedAt) in try await client.query(query, logger: logger)
-                .decode((String, Int64, Int64, Int64).self)
+            for try await (id, tier, createdAt, updatedAt, networks, domains) in try await client.query(query, logger: logger)
+                .decode((String, Int64, Int64, Int64, String?, String?).self)
             {
-                found.append(Organization(id: id, tier: Int(tier), createdAt: createdAt, updatedAt: updatedAt))
+                found.append(
+                    Organization(
+                        id: id, tier: Int(tier), networkAllowList: networks, domainAllowList: domains, createdAt: createdAt, updatedAt: updatedAt
+                    )
+                )
             }
             return found
         }

@@ -531,8 +531,8 @@ extension SQLitePolicyStore {
         """,
     ]
 
-    /// Version 5: organisations and their API keys, and the organisation of each sandbox (`NULL`,
-    /// every existing row: none). Organisations are never deleted, so keys and sandboxes need no
+    /// Version 5: organisations (tier, and the allow lists of tiers 1 and 2) and their API keys,
+    /// and the organisation of each sandbox (`NULL`, every existing row: none). Organisations are never deleted, so keys and sandboxes need no
     /// cascade. Not on the change feed: the proxies never read them.
     private static let schemaV5: [String] = [
         "ALTER TABLE sandboxes ADD COLUMN organization_id TEXT",
@@ -542,7 +542,9 @@ extension SQLitePolicyStore {
             id TEXT PRIMARY KEY NOT NULL,
             tier INTEGER NOT NULL,
             created_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL
+            updated_at INTEGER NOT NULL,
+            network_allow_list TEXT,
+            domain_allow_list TEXT
         ) WITHOUT ROWID
         """,
         """
@@ -574,18 +576,22 @@ extension SQLitePolicyStore: OrganizationStore {
         try self.checkFile()
         return try await !self.query(
             """
-            INSERT INTO organizations (id, tier, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)
+            INSERT INTO organizations (id, tier, created_at, updated_at, network_allow_list, domain_allow_list)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6)
             ON CONFLICT (id) DO NOTHING RETURNING id
             """,
-            [.text(organization.id), .integer(organization.tier), .integer(Int(organization.createdAt)), .integer(Int(organization.updatedAt))]
+            Self.encode(organization)
         ).isEmpty
     }
 
     public func updateOrganization(_ organization: Organization) async throws -> Bool {
         try self.checkFile()
         return try await !self.query(
-            "UPDATE organizations SET tier = ?2, updated_at = ?3 WHERE id = ?1 RETURNING id",
-            [.text(organization.id), .integer(organization.tier), .integer(Int(organization.updatedAt))]
+            """
+            UPDATE organizations SET tier = ?2, updated_at = ?4, network_allow_list = ?5, domain_allow_list = ?6
+            WHERE id = ?1 RETURNING id
+            """,
+            Self.encode(organization)
         ).isEmpty
     }
 
@@ -616,13 +622,32 @@ extension SQLitePolicyStore: OrganizationStore {
         ).isEmpty
     }
 
+    /// Binds `?1` … `?6`: id, tier, created_at, updated_at, network_allow_list, domain_allow_list.
+    private static func encode(_ organization: Organization) -> [SQLiteData] {
+        [
+            .text(organization.id), .integer(organization.tier), .integer(Int(organization.createdAt)),
+            .integer(Int(organization.updatedAt)), organization.networkAllowList.map { .text($0) } ?? .null,
+            organization.domainAllowList.map { .text($0) } ?? .null,
+        ]
+    }
+
     private static func decodeOrganization(_ row: SQLiteRow) throws -> Organization {
         guard case .text(let id)? = row.column("id"), case .integer(let tier)? = row.column("tier"),
             case .integer(let createdAt)? = row.column("created_at"), case .integer(let updatedAt)? = row.column("updated_at")
         else {
             throw PolicyStoreError.corrupt("an organisation row has a missing or malformed column")
         }
-        return Organization(id: id, tier: tier, createdAt: Int64(createdAt), updatedAt: Int64(updatedAt))
+        func list(_ name: String) throws -> String? {
+            switch row.column(name) {
+            case .text(let value)?: return value
+            case .null?, nil: return nil
+            default: throw PolicyStoreError.corrupt("organisation \(id) has a malformed \(name) column")
+            }
+        }
+        return Organization(
+            id: id, tier: tier, networkAllowList: try list("network_allow_list"), domainAllowList: try list("domain_allow_list"),
+            createdAt: Int64(createdAt), updatedAt: Int64(updatedAt)
+        )
     }
 
     private static func decodeAPIKey(_ row: SQLiteRow) throws -> StoredAPIKey {

@@ -13,7 +13,7 @@ struct OrganizationCommand: AsyncParsableCommand {
             is every such sandbox's tier. Tiers 1 and 2 are restricted to the essential services and cannot \
             set network limits. Same server and store choice as porthole sandbox.
             """,
-        subcommands: [Create.self, List.self, SetTier.self]
+        subcommands: [Create.self, List.self, SetTier.self, SetAllowList.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -21,9 +21,14 @@ struct OrganizationCommand: AsyncParsableCommand {
         @OptionGroup var options: SandboxCommand.Options
         @Argument(help: "Organisation id: lowercase letters, digits and '-'.") var id: String
         @Option(help: "Tier 1–4. (default: 3)") var tier: Int?
+        @Option(help: "Tiers 1 and 2: IPv4 CIDRs its sandboxes may reach besides the essential services, comma-separated.")
+        var networkAllowList: String?
+        @Option(help: "Tiers 1 and 2: names (and *.name) its sandboxes may resolve and reach, comma-separated.")
+        var domainAllowList: String?
 
         func run() async throws {
-            let organization = try await options.run { try await $0.createOrganization(OrganizationCreateRequest(id: id, tier: tier)) }
+            let request = OrganizationCreateRequest(id: id, tier: tier, networkAllowList: networkAllowList, domainAllowList: domainAllowList)
+            let organization = try await options.run { try await $0.createOrganization(request) }
             print(options.json ? try SandboxCommand.json(organization) : OrganizationCommand.table([organization]))
         }
     }
@@ -47,13 +52,38 @@ struct OrganizationCommand: AsyncParsableCommand {
         @Argument(help: "Tier 1–4.") var tier: Int
 
         func run() async throws {
-            let organization = try await options.run { try await $0.setOrganizationTier(id: id, tier: tier) }
+            let organization = try await options.run { try await $0.updateOrganization(id: id, OrganizationUpdateRequest(tier: tier)) }
+            print(options.json ? try SandboxCommand.json(organization) : OrganizationCommand.table([organization]))
+        }
+    }
+
+    struct SetAllowList: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-allow-list", abstract: "Set or clear what an organisation's tier 1 or 2 sandboxes may reach besides the essential services."
+        )
+        @OptionGroup var options: SandboxCommand.Options
+        @Argument(help: "Organisation id.") var id: String
+        @Option(help: "IPv4 CIDRs, comma-separated; \"\" clears.") var networkAllowList: String?
+        @Option(help: "Names and *.name, comma-separated; \"\" clears.") var domainAllowList: String?
+
+        func run() async throws {
+            func update(_ text: String?) -> FieldUpdate<String>? {
+                text.map { $0.isEmpty ? .clear : .set($0) }
+            }
+            guard networkAllowList != nil || domainAllowList != nil else {
+                throw ValidationError("pass --network-allow-list or --domain-allow-list (\"\" clears one)")
+            }
+            let request = OrganizationUpdateRequest(networkAllowList: update(networkAllowList), domainAllowList: update(domainAllowList))
+            let organization = try await options.run { try await $0.updateOrganization(id: id, request) }
             print(options.json ? try SandboxCommand.json(organization) : OrganizationCommand.table([organization]))
         }
     }
 
     static func table(_ organizations: [Organization]) -> String {
-        SandboxCommand.columns([["ID", "TIER"]] + organizations.map { [$0.id, String($0.tier)] })
+        SandboxCommand.columns(
+            [["ID", "TIER", "NETWORK ALLOW LIST", "DOMAIN ALLOW LIST"]]
+                + organizations.map { [$0.id, String($0.tier), $0.networkAllowList ?? "-", $0.domainAllowList ?? "-"] }
+        )
     }
 }
 

@@ -25,7 +25,7 @@ protocol SandboxBackend: Sendable {
     func rotatePreviewToken(id: String) async throws -> SandboxRecord
     func createOrganization(_ request: OrganizationCreateRequest) async throws -> Organization
     func organizations() async throws -> OrganizationList
-    func setOrganizationTier(id: String, tier: Int) async throws -> Organization
+    func updateOrganization(id: String, _ request: OrganizationUpdateRequest) async throws -> Organization
     func createAPIKey(organizationID: String, _ request: APIKeyCreateRequest) async throws -> CreatedAPIKey
     func apiKeys(organizationID: String) async throws -> APIKeyList
     func revokeAPIKey(id: String) async throws -> APIKey
@@ -115,7 +115,9 @@ struct DirectStoreBackend: SandboxBackend {
         try await controlPlane.createOrganization(request)
     }
     func organizations() async throws -> OrganizationList { try await controlPlane.organizations() }
-    func setOrganizationTier(id: String, tier: Int) async throws -> Organization { try await controlPlane.setOrganizationTier(id: id, tier: tier) }
+    func updateOrganization(id: String, _ request: OrganizationUpdateRequest) async throws -> Organization {
+        try await controlPlane.updateOrganization(id: id, request)
+    }
     func createAPIKey(organizationID: String, _ request: APIKeyCreateRequest) async throws -> CreatedAPIKey {
         try await controlPlane.createAPIKey(organizationID: organizationID, request)
     }

@@ -62,7 +62,8 @@ struct EgressTests {
     }
 
     func withEgress(
-        sandboxes: Int, records: [Record], resolver: Bool = false, dns: [String: String] = [:], largeDNS: [String: [String]] = [:],
+        sandboxes: Int, organizations: [[String]] = [], records: [Record], resolver: Bool = false, dns: [String: String] = [:],
+        largeDNS: [String: [String]] = [:],
         minimumTTL: Int = 1, agentFiles: [String: String] = [:], agentArguments: [String] = [],
         _ body: (Environment) async throws -> Void
     ) async throws {
@@ -79,6 +80,10 @@ struct EgressTests {
                 let started = try await lab.startDNS(records: dns, large: largeDNS, ttl: 1, directory: porthole.directory)
                 dnsServer = started
                 dnsLogText = started.log
+            }
+            for arguments in organizations {
+                let created = try await porthole.cli(arguments, command: "org")
+                guard created.status == 0 else { throw TestFailure("org \(arguments): \(created.stderr)") }
             }
             for record in records {
                 let target = record.ipv6 ? lab.sandboxIPv6(record.sandbox) : lab.sandboxIPv4(record.sandbox)
@@ -291,6 +296,36 @@ struct EgressTests {
             let changed = try await env.porthole.cli(["network", "listed", "--domain-allow-list", "other.example"])
             #expect(changed.status == 0, "\(changed.stderr)")
             #expect(try await eventually(timeout: .seconds(3)) { try await env.probe(2, "tcp", "203.0.113.20") == "rejected" })
+        }
+    }
+
+    @Test("an organisation's own allow lists open to its restricted sandboxes only, and a change of them reaches the kernel")
+    func organizationOwnAllowLists() async throws {
+        let dns = ["mine.example": "203.0.113.20"]
+        try await withEgress(
+            sandboxes: 2,
+            organizations: [["create", "acme", "--tier", "2", "--network-allow-list", "198.51.100.10/32", "--domain-allow-list", "mine.example"]],
+            records: [
+                Record(id: "member", sandbox: 1, flags: ["--org", "acme"]),
+                Record(id: "stranger", sandbox: 2, flags: ["--tier", "2"]),
+            ], resolver: true, dns: dns, minimumTTL: 300, agentArguments: ["--essential-services", "none"]
+        ) { env async throws in
+            let lab = env.lab
+            #expect(try await env.probe(1, "tcp", "198.51.100.10") == "reached")
+            #expect(try await env.probe(2, "tcp", "198.51.100.10") == "rejected", "another restricted sandbox does not get acme's list")
+            #expect(try await lab.resolve(from: 1, "mine.example") == "NOERROR 203.0.113.20")
+            #expect(try await env.probe(1, "tcp", "203.0.113.20") == "reached")
+            #expect(try await lab.resolve(from: 2, "mine.example") == "REFUSED")
+            #expect(try await env.probe(1, "tcp", "203.0.113.10") == "rejected", "nothing else")
+            let egress = try await env.porthole.cli(["egress", "member", "--json"])
+            #expect(egress.stdout.contains("198.51.100.10/32") && egress.stdout.contains("mine.example"), "\(egress.stdout)")
+
+            // acme's lists change: its sandboxes follow within a second, resolved names included.
+            let changed = try await env.porthole.cli(
+                ["set-allow-list", "acme", "--network-allow-list", "", "--domain-allow-list", "other.example"], command: "org")
+            #expect(changed.status == 0, "\(changed.stderr)")
+            #expect(try await eventually(timeout: .seconds(3)) { try await env.probe(1, "tcp", "198.51.100.10") == "rejected" })
+            #expect(try await eventually(timeout: .seconds(3)) { try await env.probe(1, "tcp", "203.0.113.20") == "rejected" })
         }
     }
 

@@ -57,6 +57,24 @@ struct OrganizationAPITests {
             #expect(try await client.sandbox(id: "s1").tier == 1)
             let noTier = await #expect(throws: AdminAPIError.self) { try await client.setOrganizationTier(id: "acme", tier: 0) }
             #expect(noTier?.status == 400)
+
+            // The allow lists of tiers 1 and 2: the sandboxes' syntax, stored normalized, reported
+            // as the egress of the organisation's restricted sandboxes.
+            let listed = try await client.updateOrganization(
+                id: "acme", OrganizationUpdateRequest(networkAllowList: .set("192.168.1.7/24"), domainAllowList: .set("PyPI.org."))
+            )
+            #expect(listed.networkAllowList == "192.168.1.0/24" && listed.domainAllowList == "pypi.org" && listed.tier == 1)
+            #expect(try await client.egress(id: "s1").networks.isEmpty, "blocking all (set on tier 4) still wins")
+            _ = try await client.setNetworkSettings(id: "s1", NetworkSettingsRequest(networkBlockAll: false))
+            let egress = try await client.egress(id: "s1")
+            #expect(egress.networks == ["192.168.1.0/24"] && egress.domains == ["pypi.org"], "\(egress)")
+            #expect(try await client.egress(id: "s4").networks.isEmpty)
+            let badList = await #expect(throws: AdminAPIError.self) {
+                try await client.updateOrganization(id: "acme", OrganizationUpdateRequest(networkAllowList: .set("10.0.0.300/8")))
+            }
+            #expect(badList?.status == 400 && badList?.field == "networkAllowList")
+            let cleared = try await client.updateOrganization(id: "acme", OrganizationUpdateRequest(networkAllowList: .clear))
+            #expect(cleared.networkAllowList == nil && cleared.domainAllowList == "pypi.org")
         }
     }
 

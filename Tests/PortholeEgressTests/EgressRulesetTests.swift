@@ -132,6 +132,27 @@ struct SandboxEgressTests {
         #expect(SandboxEgress.of(policy).allowedNetworks.count == 1)
     }
 
+    @Test("a restricted sandbox gets its own organisation's lists, and only its own")
+    func aRestrictedSandboxGetsItsOrganizationsLists() {
+        let acme = Organization(id: "acme", tier: 2, networkAllowList: "192.0.2.0/24", domainAllowList: "pypi.org", createdAt: 0, updatedAt: 0)
+        var policy = SandboxPolicy(id: "a", target: "10.0.0.2", previewToken: "t", tier: 2, organizationID: "acme")
+        let member = SandboxEgress.of(policy, organization: acme)
+        #expect(member.egressClass == .restricted)
+        #expect(member.allowedNetworks.map(\.description) == ["192.0.2.0/24"])
+        #expect(member.allowedDomains?.description == "pypi.org")
+        var other = acme
+        other.id = "beta"
+        #expect(SandboxEgress.of(policy, organization: other).allowedNetworks.isEmpty, "another organisation's lists never apply")
+        #expect(SandboxEgress.of(policy).allowedDomains == nil)
+        // Blocking all still wins; on tier 3 the organisation's lists mean nothing (the sandbox is open).
+        policy.networkBlockAll = true
+        #expect(SandboxEgress.of(policy, organization: acme).allowedNetworks.isEmpty)
+        policy.networkBlockAll = false
+        policy.tier = 3
+        #expect(SandboxEgress.of(policy, organization: acme) == SandboxEgress.of(policy))
+        #expect(SandboxEgress.of(policy, organization: acme).egressClass == .open)
+    }
+
     @Test func theStricterSettingWinsOverADomainAllowList() {
         var policy = SandboxPolicy(id: "a", target: "10.0.0.2", previewToken: "t", domainAllowList: "pypi.org")
         policy.tier = 2

@@ -177,7 +177,7 @@ struct PolicyStoreBehaviourTests {
     @Test(arguments: StoreKind.allCases)
     func organizationsAndTheirKeysAndSandboxes(_ kind: StoreKind) async throws {
         try await withStore(kind) { store in
-            let acme = Organization(id: "acme", tier: 2, createdAt: 10, updatedAt: 10)
+            let acme = Organization(id: "acme", tier: 2, networkAllowList: "10.0.0.0/8", domainAllowList: "pypi.org", createdAt: 10, updatedAt: 10)
             #expect(try await store.createOrganization(acme))
             #expect(try await !store.createOrganization(Organization(id: "acme", tier: 4, createdAt: 11, updatedAt: 11)), "the id is taken")
             #expect(try await store.createOrganization(Organization(id: "beta", tier: 3, createdAt: 12, updatedAt: 12)))
@@ -187,6 +187,8 @@ struct PolicyStoreBehaviourTests {
             var moved = acme
             moved.tier = 4
             moved.updatedAt = 20
+            moved.networkAllowList = nil
+            moved.domainAllowList = "*.github.com"
             #expect(try await store.updateOrganization(moved))
             #expect(try await store.organization(id: "acme") == moved)
             #expect(try await !store.updateOrganization(Organization(id: "nope", tier: 1, createdAt: 0, updatedAt: 0)))

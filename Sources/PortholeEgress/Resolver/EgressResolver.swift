@@ -150,7 +150,9 @@ final class EgressResolver: Sendable {
                 return essential.allows(text) ? .essential : nil
             case .restricted:
                 if essential.allows(text) { return .essential }
-                return organization.allows(text) ? .organization : nil
+                if organization.allows(text) { return .organization }
+                // Its own organisation's names (the deployment's are shared by every restricted sandbox).
+                return domains?.allows(text) == true ? .own : nil
             }
         }
     }
