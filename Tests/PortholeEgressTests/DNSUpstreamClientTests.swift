@@ -61,7 +61,10 @@ struct DNSUpstreamClientTests {
         }
         await client.close()
         try await server.close()
-        #expect(answered > 2_000, "enough answered queries to matter: \(answered)")
+        // Of 5,120: an idle machine answers nearly all; CI, running other suites beside this one,
+        // has answered as few as 1,125 (honest timeouts). 500 still gives the late timers of
+        // hundreds of answered queries the chance to hit a reused ID.
+        #expect(answered > 500, "enough answered queries to matter: \(answered)")
         #expect(failures.isEmpty, "\(failures.count) of \(answered + failures.count) failed: \(failures.prefix(3))")
     }
 
