@@ -2,6 +2,7 @@ import NIOCore
 import NIOEmbedded
 import NIOHPACK
 import NIOHTTP2
+import PortholeCore
 @testable import PortholeProxy
 import Testing
 
@@ -225,10 +226,10 @@ import Testing
         }
     }
 
-    static func channel() throws -> (EmbeddedChannel, Reader) {
+    static func channel(extraFields: String? = nil) throws -> (EmbeddedChannel, Reader) {
         let reader = Reader()
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(HTTP2StreamCodec(sendTimeout: .seconds(60)))
+        try channel.pipeline.syncOperations.addHandler(HTTP2StreamCodec(sendTimeout: .seconds(60), extraFields: extraFields))
         try channel.pipeline.syncOperations.addHandler(reader)
         return (channel, reader)
     }
@@ -260,7 +261,17 @@ import Testing
         #expect(frames.first?.hasPrefix("HEADERS :status=400") == true, "\(frames)")
         #expect(frames.last?.hasPrefix("DATA+END {\"status\":400") == true, "\(frames)")
         #expect(frames.last?.contains("different hosts") == true)
+        #expect(frames.first?.contains("content-security-policy") == false)
         _ = try? channel.finish()
+
+        // Like every answer of the proxy, it carries --frame-ancestors.
+        let ancestors = try FrameAncestors("'self'")
+        let (framed, _) = try Self.channel(extraFields: ancestors.fieldLine)
+        try framed.writeInbound(
+            HTTP2Frame.FramePayload.headers(.init(headers: HTTP2TranslationTests.request([("host", "elsewhere.example")]), endStream: true)))
+        let answer = try Self.outbound(framed)
+        #expect(answer.first?.contains("content-security-policy=frame-ancestors 'self'") == true, "\(answer)")
+        _ = try? framed.finish()
     }
 
     @Test("the handler's response becomes frames; a close after a complete response waits for its END_STREAM")

@@ -66,7 +66,8 @@ enum HTTP2Connection {
             streamChannel.eventLoop.makeCompletedFuture {
                 let loop = boundLoop.value
                 loop.metrics.http2Streams.increment()
-                try streamChannel.pipeline.syncOperations.addHandler(HTTP2StreamCodec(sendTimeout: loop.configuration.sendTimeout))
+                try streamChannel.pipeline.syncOperations.addHandler(
+                    HTTP2StreamCodec(sendTimeout: loop.configuration.sendTimeout, extraFields: loop.configuration.frameAncestors?.fieldLine))
                 try streamChannel.pipeline.syncOperations.addHandler(
                     ProxyConnectionHandler(loop: loop, role: role, placement: .http2Stream(client))
                 )

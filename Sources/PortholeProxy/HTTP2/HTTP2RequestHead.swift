@@ -153,9 +153,14 @@ enum HTTP2RequestHead {
     /// RFC 9113 §8.2.1: CR, LF and NUL are never valid in a field value; in an HTTP/1.1 head they
     /// would end the line early and smuggle a field (or a body) past the parser.
     private static func checkValue(_ value: String, name: String) throws(HTTP2RequestError) {
-        for byte in value.utf8 where byte == 0x0D || byte == 0x0A || byte == 0x00 {
+        if holdsForbiddenByte(value) {
             throw HTTP2RequestError("the value of \(name) holds a CR, LF or NUL")
         }
+    }
+
+    /// A CR, LF or NUL: what a field value may never carry (RFC 9113 §8.2.1), and could not in HTTP/1.1.
+    static func holdsForbiddenByte(_ value: String) -> Bool {
+        value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
     }
 }
 

@@ -71,18 +71,19 @@ struct HTTP2ResponseFramer {
             case .body(var progress):
                 state = .done
                 let start = bytes.readerIndex
-                var pieces: [Range<Int>] = []
+                let source = bytes
                 let taken: Int
                 do {
-                    taken = try bytes.withUnsafeReadableBytes { raw throws(HTTPParseError) in
-                        try progress.consume(raw) { pieces.append($0) }
+                    // Each piece of body the framing finds becomes a DATA frame: a slice of the
+                    // bytes read, no copy, and no list of pieces in between.
+                    taken = try source.withUnsafeReadableBytes { raw throws(HTTPParseError) in
+                        try progress.consume(raw) { piece in
+                            let slice = source.getSlice(at: start + piece.lowerBound, length: piece.count)!
+                            frames.append(.data(.init(data: .byteBuffer(slice), endStream: false)))
+                        }
                     }
                 } catch {
                     throw HTTP2ResponseError("the response body's framing is broken: \(error)")
-                }
-                for piece in pieces {
-                    let slice = bytes.getSlice(at: start + piece.lowerBound, length: piece.count)!
-                    frames.append(.data(.init(data: .byteBuffer(slice), endStream: false)))
                 }
                 bytes.moveReaderIndex(forwardBy: taken)
                 if progress.isComplete {

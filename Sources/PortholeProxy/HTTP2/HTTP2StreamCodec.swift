@@ -31,10 +31,13 @@ final class HTTP2StreamCodec: ChannelDuplexHandler {
     private var request = RequestState.awaitingHead
     /// How long a finished response may wait for the client's window to take its last frames.
     private let sendTimeout: TimeAmount
+    /// Sent with the codec's own 400, as with every other answer of the proxy (`--frame-ancestors`).
+    private let extraFields: String?
     private var response = HTTP2ResponseFramer(requestWasHEAD: false)
     private var frames: [HTTP2Frame.FramePayload] = []
-    init(sendTimeout: TimeAmount) {
+    init(sendTimeout: TimeAmount, extraFields: String? = nil) {
         self.sendTimeout = sendTimeout
+        self.extraFields = extraFields
     }
 
     /// The handler asked to close (once is enough).
@@ -80,9 +83,7 @@ final class HTTP2StreamCodec: ChannelDuplexHandler {
                 var last = context.channel.allocator.buffer(capacity: 64)
                 last.writeStaticString("0\r\n")
                 for (name, value, _) in headers.headers {
-                    guard name.utf8.first != UInt8(ascii: ":"),
-                        !value.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 })
-                    else { continue }
+                    guard name.utf8.first != UInt8(ascii: ":"), !HTTP2RequestHead.holdsForbiddenByte(value) else { continue }
                     last.writeString("\(name): \(value)\r\n")
                 }
                 last.writeStaticString("\r\n")
@@ -128,7 +129,7 @@ final class HTTP2StreamCodec: ChannelDuplexHandler {
     /// HTTP/1.1 request would be, and never reaches the handler.
     private func refuse(_ error: HTTP2RequestError, context: ChannelHandlerContext) {
         let answer = OwnResponse.error(
-            ErrorResponse.badRequest(error.description), html: false, close: true, withBody: true, extraFields: nil,
+            ErrorResponse.badRequest(error.description), html: false, close: true, withBody: true, extraFields: extraFields,
             allocator: context.channel.allocator
         )
         writeResponse(answer, context: context, promise: nil)
