@@ -49,16 +49,8 @@ struct AdminResponder: HTTPResponder {
             do {
                 let body = route.takesBody ? try await Self.collectJSON(request, limit: maximumBodyBytes) : []
                 response = try await perform(route, body: body, query: QueryParameters(request.uri.query))
-            } catch let error as AdminAPIError {
-                response = Self.error(error)
-            } catch let error as PolicyStoreError {
-                response = Self.error(Self.apiError(error))
-                if error.code != .notFound && error.code != .alreadyExists {
-                    logger.error("admin request failed in the policy store", metadata: ["route": "\(route.template)", "error": "\(error)"])
-                }
             } catch {
-                logger.error("admin request failed", metadata: ["route": "\(route.template)", "error": "\(error)"])
-                response = Self.error(AdminAPIError(status: 500, code: "internal_error", message: "the request failed inside Porthole; see its log"))
+                response = Self.error(Self.refusal(error, route: route.template, logger: logger))
             }
             logger.info("admin request", metadata: ["method": "\(method)", "route": "\(route.template)", "status": "\(response.status.code)"])
             return response
@@ -184,6 +176,24 @@ struct AdminResponder: HTTPResponder {
         return bytes
     }
 
+    /// What a failed operation answers, for both faces of the API: its own refusal, the store's
+    /// failure in the API's terms, or a 500 that sends the operator to the log (which gets the
+    /// error; the caller never sees internals).
+    static func refusal(_ error: any Error, route: String, logger: Logger) -> AdminAPIError {
+        switch error {
+        case let error as AdminAPIError:
+            return error
+        case let error as PolicyStoreError:
+            if error.code != .notFound && error.code != .alreadyExists {
+                logger.error("admin request failed in the policy store", metadata: ["route": "\(route)", "error": "\(error)"])
+            }
+            return apiError(error)
+        default:
+            logger.error("admin request failed", metadata: ["route": "\(route)", "error": "\(error)"])
+            return AdminAPIError(status: 500, code: "internal_error", message: "the request failed inside Porthole; see its log")
+        }
+    }
+
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -205,7 +215,7 @@ struct AdminResponder: HTTPResponder {
         return (try? json(error, status: status)) ?? Response(status: status)
     }
 
-    static func apiError(_ error: PolicyStoreError) -> AdminAPIError {
+    private static func apiError(_ error: PolicyStoreError) -> AdminAPIError {
         switch error.code {
         case .notFound: .sandboxNotFound(error.sandboxID ?? "")
         case .alreadyExists: .sandboxExists(error.sandboxID ?? "")

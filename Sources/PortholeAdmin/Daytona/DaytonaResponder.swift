@@ -67,16 +67,8 @@ struct DaytonaResponder: Sendable {
                 let body = route.takesBody ? try await AdminResponder.collectJSON(request, limit: maximumBodyBytes) : []
                 let context = Context(caller: caller, toolboxProxyURL: toolboxProxyURL(request), defaultOrganizationId: configuration.organizationId)
                 response = try await perform(route, body: body, query: QueryParameters(request.uri.query), context: context)
-            } catch let error as AdminAPIError {
-                response = Self.error(error)
-            } catch let error as PolicyStoreError {
-                response = Self.error(AdminResponder.apiError(error))
-                if error.code != .notFound && error.code != .alreadyExists {
-                    logger.error("Daytona API request failed in the policy store", metadata: ["route": "\(route.template)", "error": "\(error)"])
-                }
             } catch {
-                logger.error("Daytona API request failed", metadata: ["route": "\(route.template)", "error": "\(error)"])
-                response = Self.error(AdminAPIError(status: 500, code: "internal_error", message: "the request failed inside Porthole; see its log"))
+                response = Self.error(AdminResponder.refusal(error, route: route.template, logger: logger))
             }
             logger.info("admin request", metadata: ["method": "\(method)", "route": "\(route.template)", "status": "\(response.status.code)"])
             return response
