@@ -172,7 +172,7 @@ let package = Package(
             ],
             // The OpenAPI document is committed as JSON and compiled into the binary, so the served
             // document is byte for byte the reviewed file and needs no resource bundle at run time.
-            resources: [.embedInCode("openapi.json")],
+            resources: [.embedInCode("openapi.json"), .embedInCode("daytona-openapi.json")],
             swiftSettings: swiftSettings
         ),
         // Network limits: the nftables table kept in step with the policy store.

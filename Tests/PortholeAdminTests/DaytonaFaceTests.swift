@@ -42,6 +42,30 @@ struct DaytonaFaceTests {
         #expect(!DaytonaRoute.isDaytonaPath("/apiary") && !DaytonaRoute.isDaytonaPath("/v1/sandboxes"))
     }
 
+    @Test("the document of /api names every route, and every route is in it")
+    func theDocumentIsTheRoutes() throws {
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.daytonaBytes)) as? [String: Any])
+        #expect(document["openapi"] as? String == "3.1.0")
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var documented = 0
+        for (path, item) in paths {
+            for method in ["get", "post", "put", "delete", "patch"] where item[method] != nil {
+                documented += 1
+                let concrete = path.replacingOccurrences(of: "{sandboxIdOrName}", with: "abc").replacingOccurrences(of: "{port}", with: "3000")
+                    .replacingOccurrences(of: "{isPublic}", with: "true").replacingOccurrences(of: "{token}", with: "a.b")
+                guard case .route(let route) = DaytonaRoute.match(method: method.uppercased(), path: concrete) else {
+                    Issue.record("\(method) \(path) is documented but not routed")
+                    continue
+                }
+                #expect(route.template == path)
+                let operation = try #require(item[method] as? [String: Any])
+                #expect((operation["requestBody"] != nil) == route.takesBody, "\(method) \(path)")
+            }
+        }
+        #expect(documented == 11)
+        #expect(DaytonaRoute.match(method: "GET", path: "/api/openapi.json") == .openAPIDocument)
+    }
+
     @Test("create: the name is the id, the address comes from the label, else the default, else none")
     func create() throws {
         let body =

@@ -26,6 +26,11 @@ struct DaytonaResponder: Sendable {
             // payload, not a header. Its 404 makes the SDK poll instead.
             return Self.error(AdminAPIError(status: 404, code: "not_found", message: "Porthole has no event channel; poll the sandbox instead"))
         }
+        if match == .openAPIDocument {
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.daytonaBytes))
+            )
+        }
         let caller: Caller
         do {
             guard let found = try await authenticate(request.headers[.authorization]) else {
@@ -43,7 +48,7 @@ struct DaytonaResponder: Sendable {
             return Self.error(.storeUnavailable("the policy store is unavailable; retry shortly"))
         }
         switch match {
-        case .eventChannel, .notFound:
+        case .eventChannel, .openAPIDocument, .notFound:
             return Self.error(
                 AdminAPIError(status: 404, code: "not_found", message: "Porthole's Daytona-compatible API has no \(method) \(Self.shownPath(path))")
             )

@@ -25,6 +25,8 @@ enum DaytonaRoute: Sendable, Hashable {
         case notImplemented(operation: String)
         /// The SDK's Socket.IO event channel: a quick 404 sends it to polling.
         case eventChannel
+        /// `GET /api/openapi.json`, open to anyone like `/v1/openapi.json`.
+        case openAPIDocument
         case notFound
     }
 
@@ -40,6 +42,7 @@ enum DaytonaRoute: Sendable, Hashable {
     /// Matches `method` (upper case) and `path` (without the query; starting with `/api`).
     static func match(method: String, path: String) -> Match {
         if path.hasPrefix(prefix + "/socket.io/") { return .eventChannel }
+        if path == prefix + "/openapi.json" { return method == "GET" ? .openAPIDocument : .methodNotAllowed(allowed: ["GET"]) }
         let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
         // Empty segments (`//`, a trailing `/`) match nothing: one spelling per resource.
         guard segments.first == "api", !segments.contains(where: \.isEmpty) else { return .notFound }
@@ -98,14 +101,14 @@ enum DaytonaRoute: Sendable, Hashable {
     var template: String {
         switch self {
         case .createSandbox, .listSandboxes: "/api/sandbox"
-        case .getSandbox, .deleteSandbox: "/api/sandbox/{idOrName}"
-        case .setPublic: "/api/sandbox/{idOrName}/public/{isPublic}"
-        case .setNetworkSettings: "/api/sandbox/{idOrName}/network-settings"
-        case .replaceLabels: "/api/sandbox/{idOrName}/labels"
-        case .previewURL: "/api/sandbox/{idOrName}/ports/{port}/preview-url"
-        case .signedPreviewURL: "/api/sandbox/{idOrName}/ports/{port}/signed-preview-url"
-        case .expireSignedPreviewURL: "/api/sandbox/{idOrName}/ports/{port}/signed-preview-url/{token}/expire"
-        case .toolboxProxyURL: "/api/sandbox/{idOrName}/toolbox-proxy-url"
+        case .getSandbox, .deleteSandbox: "/api/sandbox/{sandboxIdOrName}"
+        case .setPublic: "/api/sandbox/{sandboxIdOrName}/public/{isPublic}"
+        case .setNetworkSettings: "/api/sandbox/{sandboxIdOrName}/network-settings"
+        case .replaceLabels: "/api/sandbox/{sandboxIdOrName}/labels"
+        case .previewURL: "/api/sandbox/{sandboxIdOrName}/ports/{port}/preview-url"
+        case .signedPreviewURL: "/api/sandbox/{sandboxIdOrName}/ports/{port}/signed-preview-url"
+        case .expireSignedPreviewURL: "/api/sandbox/{sandboxIdOrName}/ports/{port}/signed-preview-url/{token}/expire"
+        case .toolboxProxyURL: "/api/sandbox/{sandboxIdOrName}/toolbox-proxy-url"
         }
     }
 
