@@ -7,7 +7,7 @@ import PortholeCore
 struct OrganizationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "org",
-        abstract: "Create organisations and set their tiers.",
+        abstract: "Create organisations and set their tiers and allow lists.",
         discussion: """
             An organisation owns API keys (porthole api-key) and the sandboxes made with them; its tier (1–4) \
             is every such sandbox's tier. Tiers 1 and 2 are restricted to the essential services and cannot \
