@@ -60,6 +60,11 @@ extension AdminAPIError {
         )
     }
 
+    /// 405; the caller sends `Allow` with the same methods.
+    public static func methodNotAllowed(_ method: String, allowed: [String]) -> AdminAPIError {
+        AdminAPIError(status: 405, code: "method_not_allowed", message: "\(method) is not allowed here; use \(allowed.joined(separator: " or "))")
+    }
+
     public static func organizationNotFound(_ id: String) -> AdminAPIError {
         AdminAPIError(status: 404, code: "organization_not_found", message: "no organisation has id '\(id)'; create it first or check the id")
     }

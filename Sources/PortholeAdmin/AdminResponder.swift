@@ -39,9 +39,7 @@ struct AdminResponder: HTTPResponder {
         case .notFound:
             return Self.error(AdminAPIError(status: 404, code: "not_found", message: "no such admin API path; see /v1/openapi.json"))
         case .methodNotAllowed(let allowed):
-            var response = Self.error(
-                AdminAPIError(status: 405, code: "method_not_allowed", message: "\(method) is not allowed here; use \(allowed.joined(separator: " or "))")
-            )
+            var response = Self.error(.methodNotAllowed(method, allowed: allowed))
             response.headers[.allow] = allowed.joined(separator: ", ")
             return response
         case .route(let route):

@@ -95,6 +95,15 @@ struct RequestBody {
         }
     }
 
+    /// A string where `null` means the default, as absent does (a create's lists: clients echo the
+    /// defaults they were given).
+    func stringOrNull(_ name: String) throws(AdminAPIError) -> String? {
+        switch try nullableString(name) {
+        case .set(let value)?: value
+        case .clear?, nil: nil
+        }
+    }
+
     /// A nullable string: absent → `nil`, `null` → `.clear`, a string → `.set`.
     func nullableString(_ name: String) throws(AdminAPIError) -> FieldUpdate<String>? {
         switch fields[name] {
@@ -120,20 +129,13 @@ extension SandboxCreateRequest {
         guard let target = try body.string("target") else {
             throw .invalid("target", "target is required: the address (IP or host name) of the sandbox", code: "missing_field")
         }
-        // On create, `null` is the default (no list): accepted for clients that echo defaults.
-        func list(_ name: String) throws(AdminAPIError) -> String? {
-            switch try body.nullableString(name) {
-            case .set(let list)?: list
-            case .clear?, nil: nil
-            }
-        }
         self.init(
             id: try body.string("id"),
             target: target,
             isPublic: try body.bool("public"),
             networkBlockAll: try body.bool("networkBlockAll"),
-            networkAllowList: try list("networkAllowList"),
-            domainAllowList: try list("domainAllowList"),
+            networkAllowList: try body.stringOrNull("networkAllowList"),
+            domainAllowList: try body.stringOrNull("domainAllowList"),
             labels: try body.stringMap("labels"),
             tier: try body.integer("tier"),
             hostRewrite: try body.bool("hostRewrite"),
@@ -189,13 +191,9 @@ extension OrganizationCreateRequest {
         guard let id = try body.string("id") else {
             throw .invalid("id", "id is required: lowercase letters, digits and '-'", code: "missing_field")
         }
-        func list(_ name: String) throws(AdminAPIError) -> String? {
-            switch try body.nullableString(name) {
-            case .set(let list)?: list
-            case .clear?, nil: nil
-            }
-        }
-        self.init(id: id, tier: try body.integer("tier"), networkAllowList: try list("networkAllowList"), domainAllowList: try list("domainAllowList"))
+        self.init(
+            id: id, tier: try body.integer("tier"), networkAllowList: try body.stringOrNull("networkAllowList"),
+            domainAllowList: try body.stringOrNull("domainAllowList"))
     }
 }
 

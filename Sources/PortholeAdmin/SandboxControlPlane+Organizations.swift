@@ -32,10 +32,6 @@ extension SandboxControlPlane {
         return organization
     }
 
-    public func setOrganizationTier(id: String, tier: Int) async throws -> Organization {
-        try await updateOrganization(id: id, OrganizationUpdateRequest(tier: tier))
-    }
-
     /// Changes the tier or the allow lists of the organisation, then rewrites every sandbox it
     /// has: the tier is copied into each record, and each rewrite goes through the change feed,
     /// which is how the proxies' caches and the egress agents (which read the lists of a

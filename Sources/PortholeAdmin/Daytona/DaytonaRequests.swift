@@ -84,10 +84,6 @@ enum DaytonaRequests {
 
     /// On create, `null` and `""` both mean "no list" (the SDK sends the defaults it was given).
     private static func list(_ body: RequestBody, _ name: String) throws(AdminAPIError) -> String? {
-        switch try body.nullableString(name) {
-        case .set(let text)? where isBlank(text): nil
-        case .set(let text)?: text
-        case .clear?, nil: nil
-        }
+        try body.stringOrNull(name).flatMap { isBlank($0) ? nil : $0 }
     }
 }

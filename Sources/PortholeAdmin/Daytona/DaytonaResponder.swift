@@ -61,9 +61,7 @@ struct DaytonaResponder: Sendable {
                 )
             )
         case .methodNotAllowed(let allowed):
-            var response = Self.error(
-                AdminAPIError(status: 405, code: "method_not_allowed", message: "\(method) is not allowed here; use \(allowed.joined(separator: " or "))")
-            )
+            var response = Self.error(.methodNotAllowed(method, allowed: allowed))
             response.headers[.allow] = allowed.joined(separator: ", ")
             return response
         case .route(let route):

@@ -77,16 +77,9 @@ struct DaytonaSandbox: Encodable, Sendable {
         try container.encode(labels, forKey: .labels)
         try container.encode(isPublic, forKey: .isPublic)
         try container.encode(networkBlockAll, forKey: .networkBlockAll)
-        if let networkAllowList {
-            try container.encode(networkAllowList, forKey: .networkAllowList)
-        } else {
-            try container.encodeNil(forKey: .networkAllowList)
-        }
-        if let domainAllowList {
-            try container.encode(domainAllowList, forKey: .domainAllowList)
-        } else {
-            try container.encodeNil(forKey: .domainAllowList)
-        }
+        // `encode` of an optional writes `null`: the SDK's model wants the keys present.
+        try container.encode(networkAllowList, forKey: .networkAllowList)
+        try container.encode(domainAllowList, forKey: .domainAllowList)
         try container.encode(false, forKey: .kvm)
         try container.encode(Self.region, forKey: .target)
         try container.encode(1, forKey: .cpu)
@@ -116,11 +109,7 @@ struct DaytonaSandboxPage: Encodable, Sendable {
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(items, forKey: .items)
-        if let nextCursor {
-            try container.encode(nextCursor, forKey: .nextCursor)
-        } else {
-            try container.encodeNil(forKey: .nextCursor)
-        }
+        try container.encode(nextCursor, forKey: .nextCursor)
     }
 }
 
