@@ -75,13 +75,6 @@ struct Exchange {
         return empty
     }
 
-    /// Calls `body` with the parsed head and the bytes its ranges point into, both borrowed: the
-    /// handler reads the head this way on every request, so no copy of it (and of its field
-    /// array's reference) is made.
-    func withHead<Result>(_ body: (_ head: RequestHead, _ bytes: UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
-        try headBytes.withUnsafeReadableBytes { bytes in try body(head, bytes) }
-    }
-
     /// Whether the connection can take another request after this exchange's response: the
     /// request's body was read to its end (else its rest would be taken for the next request) and
     /// nothing asked to close.

@@ -22,7 +22,7 @@ extension ProxyConnectionHandler {
             exchange.decision, status: status, bytesToClient: exchange.bytesToClient, durationNanoseconds: elapsed.nanoseconds
         )
         guard let accessLog = loop.accessLog else { return }
-        exchange.withHead { head, bytes in
+        withRequestHead { head, bytes in
             var path = head.target
             if let question = path.firstIndex(where: { bytes[$0] == UInt8(ascii: "?") }) { path = path.lowerBound..<question }
             accessLog.record(

@@ -50,7 +50,7 @@ extension ProxyConnectionHandler {
             strippedTarget: exchange.strippedTarget,
             viaPseudonym: loop.viaPseudonym
         )
-        let upstreamHead = exchange.withHead { head, bytes in
+        let upstreamHead = withRequestHead { head, bytes in
             let room = RequestHeadWriter.maximumBytes(for: head, headBytes: bytes.count, rewrite: rewrite)
             var upstreamHead = loop.requestHeads.take(capacity: room)
             RequestHeadWriter.write(head, from: bytes, rewrite: rewrite, maximumBytes: room, into: &upstreamHead)

@@ -11,7 +11,7 @@ extension ProxyConnectionHandler {
 
     /// Whether the client wants an HTML error page (``RequestHints/prefersHTML``).
     var prefersHTML: Bool {
-        exchange.withHead { head, bytes in head.hints(bytes).prefersHTML }
+        withRequestHead { head, bytes in head.hints(bytes).prefersHTML }
     }
 
     /// Answers the current request with the proxy's own response; the connection stays when the
@@ -51,7 +51,7 @@ extension ProxyConnectionHandler {
     }
 
     func redirectToHTTPS(httpsPort: Int) {
-        let host: String? = exchange.withHead { head, bytes in
+        let host: String? = withRequestHead { head, bytes in
             guard let hostField = head.hostField, RequestTargetCheck.isValidHost(bytes, head.fields[hostField].value) else { return nil }
             return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.fields[hostField].value]), as: UTF8.self)
         }
@@ -60,7 +60,7 @@ extension ProxyConnectionHandler {
             respond(ErrorResponse.badHost("the Host field is not a host name (with an optional port)"))
             return
         }
-        let target = exchange.withHead { head, bytes in
+        let target = withRequestHead { head, bytes in
             String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.target]), as: UTF8.self)
         }
         exchange.decision = .proxy

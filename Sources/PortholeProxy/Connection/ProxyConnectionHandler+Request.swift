@@ -128,7 +128,7 @@ extension ProxyConnectionHandler {
 
     /// The Host field as a preview host; remembered, with its bytes, when it names one.
     private func parseHost() -> Result<PreviewHost, PreviewHostError> {
-        return exchange.withHead { head, bytes in
+        return withRequestHead { head, bytes in
             guard let hostField = head.hostField else {
                 return PreviewHost.parse(UnsafeRawBufferPointer(start: nil, count: 0), baseDomains: loop.configuration.baseDomains)
             }
@@ -155,7 +155,7 @@ extension ProxyConnectionHandler {
         exchange.policy = policy
         var strippedTarget: String? = nil
         var preflight: CORSPreflight? = nil
-        let request: AccessRequest = exchange.withHead { head, bytes in
+        let request: AccessRequest = withRequestHead { head, bytes in
             var headerToken: String? = nil
             var sessionCookies: [String] = []
             var preflightMethod: Range<Int>? = nil
@@ -296,7 +296,7 @@ extension ProxyConnectionHandler {
     /// sandbox target that leads to a Porthole listener (this one, or through another instance).
     private func hasLooped() -> Bool {
         guard !loop.viaPseudonym.isEmpty else { return false }
-        return exchange.withHead { head, bytes in
+        return withRequestHead { head, bytes in
             head.fields.contains { $0.kind == .via && ASCII.contains(bytes, $0.value, loop.viaPseudonym) }
         }
     }
@@ -306,7 +306,7 @@ extension ProxyConnectionHandler {
         guard lastTarget != nil, lastHostGeneration == loop.configurationGeneration, let hostField = exchange.head.hostField else {
             return false
         }
-        return exchange.withHead { head, bytes in
+        return withRequestHead { head, bytes in
             let field = head.fields[hostField].value
             return field.count == lastHostField.count
                 && lastHostField.withUnsafeBytes { last in
@@ -319,7 +319,7 @@ extension ProxyConnectionHandler {
     /// public listener (answered before any redirect to HTTPS).
     private func answerHealthCheck() -> Bool {
         guard let hostField = exchange.head.hostField else { return false }
-        let path: Int? = exchange.withHead { head, bytes in
+        let path: Int? = withRequestHead { head, bytes in
             guard PreviewHost.isBaseDomain(UnsafeRawBufferPointer(rebasing: bytes[head.fields[hostField].value]), baseDomains: loop.configuration.baseDomains)
             else { return nil }
             if ASCII.equalsUppercase(bytes, head.target, "/healthz") { return 0 }

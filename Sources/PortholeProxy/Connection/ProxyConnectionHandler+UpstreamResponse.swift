@@ -240,7 +240,7 @@ extension ProxyConnectionHandler {
     /// preview origin as the client named it (`<scheme>://<Host>`).
     private func localOriginRewrite() -> ResponseHeadWriter.LocalOriginRewrite? {
         guard let port = exchange.target?.port else { return nil }
-        return exchange.withHead { head, bytes in
+        return withRequestHead { head, bytes in
             guard let host = head.hostField else { return nil }
             let scheme = role.scheme
             var origin = Array(UnsafeRawBufferPointer(start: scheme.utf8Start, count: scheme.utf8CodeUnitCount))
@@ -255,7 +255,7 @@ extension ProxyConnectionHandler {
     private func compressor(for response: ResponseHead, in buffer: ByteBuffer) -> Deflater? {
         let settings = loop.configuration.compression
         guard settings.isEnabled, response.framing != .none else { return nil }
-        let coding = exchange.withHead { request, requestBytes in
+        let coding = withRequestHead { request, requestBytes in
             buffer.withUnsafeReadableBytes { responseBytes in
                 ResponseCompression.coding(
                     settings: settings, policy: exchange.policy, request: request, requestBytes: requestBytes,

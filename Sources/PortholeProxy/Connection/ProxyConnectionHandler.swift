@@ -117,6 +117,17 @@ final class ProxyConnectionHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// The loop's clock: the real one in production, a manual one in the in-memory tests.
     var now: NIODeadline { loop.eventLoop.now }
 
+    /// Calls `body` with the exchange's parsed head and the bytes its ranges point into. Only
+    /// those two leave `exchange` (two references retained): a method of `Exchange` called through
+    /// this class's property copies the whole exchange first (about a dozen references, since
+    /// the closure could change it), three times per request on the hot path.
+    func withRequestHead<Result>(
+        _ body: (_ head: RequestHead, _ bytes: UnsafeRawBufferPointer) throws -> Result
+    ) rethrows -> Result {
+        let head = exchange.head
+        return try exchange.headBytes.withUnsafeReadableBytes { bytes in try body(head, bytes) }
+    }
+
     // MARK: - Channel events
 
     /// Each exchange on an HTTP/2 stream is the stream's last.
