@@ -247,9 +247,10 @@ if true; then
     else
         if [[ $BUILD -eq 1 ]]; then
             command -v swift >/dev/null || die "swift not found; build elsewhere and pass --no-build with PORTHOLE_BIN"
-            log "swift build -c release --product porthole (log: $WORK/logs/build.log)"
+            # As deploy/docker/Dockerfile builds it: the Swift runtime linked in, as shipped.
+            log "swift build -c release --static-swift-stdlib --product porthole (log: $WORK/logs/build.log)"
             build_start=$(date +%s)
-            if ! (cd "$REPO_DIR" && swift build -c release --product porthole) >"$WORK/logs/build.log" 2>&1; then
+            if ! (cd "$REPO_DIR" && swift build -c release --static-swift-stdlib --product porthole) >"$WORK/logs/build.log" 2>&1; then
                 tail -30 "$WORK/logs/build.log" >&2
                 die "the release build of Porthole failed (full log: $WORK/logs/build.log)"
             fi
