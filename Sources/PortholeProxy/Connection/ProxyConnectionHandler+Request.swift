@@ -176,14 +176,18 @@ extension ProxyConnectionHandler {
                 hints.isPreflight = preflight != nil
             }
             var queryToken: String? = nil
-            // `preview_token`, or Daytona's name for it (its SDK's links carry that one).
-            for (name, needle) in Self.previewTokenNeedles where ASCII.contains(bytes, head.target, needle) {
-                let rawTarget = strippedTarget ?? String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.target]), as: UTF8.self)
-                let stripped = QueryString.removingParameter(name, from: rawTarget)
-                if let value = stripped.value {
-                    // Both names are taken out; the first one given is the token.
-                    if queryToken == nil { queryToken = value }
-                    strippedTarget = stripped.target
+            // `preview_token`, or Daytona's name for it (its SDK's links carry that one); only a
+            // target with a query can hold either, and most have none.
+            let hasQuery = bytes[head.target].contains(UInt8(ascii: "?"))
+            if hasQuery {
+                for (name, needle) in Self.previewTokenNeedles where ASCII.contains(bytes, head.target, needle) {
+                    let rawTarget = strippedTarget ?? String(decoding: UnsafeRawBufferPointer(rebasing: bytes[head.target]), as: UTF8.self)
+                    let stripped = QueryString.removingParameter(name, from: rawTarget)
+                    if let value = stripped.value {
+                        // Both names are taken out; the first one given is the token.
+                        if queryToken == nil { queryToken = value }
+                        strippedTarget = stripped.target
+                    }
                 }
             }
             var request = AccessRequest(
