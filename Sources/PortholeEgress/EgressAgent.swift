@@ -290,15 +290,19 @@ public actor EgressAgent {
     }
 
     /// Lets `source` reach what its resolver answered for `name`, before the answer is passed on:
-    /// one transaction. Refused for a source the kernel no longer knows (its record changed meanwhile).
+    /// one transaction. Refused (false) unless the kernel still holds the policy the query was
+    /// allowed under, `decidedUnder`: the source is gone, or its class or domain list changed
+    /// while the answer was upstream (for a restricted sandbox the list is its organisation's, so
+    /// a lowered tier or a cleared list closes a name for answers already on their way too).
     ///
     /// An element already in the kernel for at least as long as this answer needs is left as it
     /// is: a busy sandbox asking for the same name again (or a recursive upstream counting the TTL
     /// down) costs no transaction, and the kernel's timeout never ends before the answer's.
     func allowResolved(
-        _ source: SandboxEgress.Source, name: String, addresses: [(bytes: [UInt8], ttl: UInt32)], in set: EgressRuleset.ResolvedSet
-    ) throws {
-        guard applied.entries[source] != nil else { return }
+        _ source: SandboxEgress.Source, name: String, addresses: [(bytes: [UInt8], ttl: UInt32)], in set: EgressRuleset.ResolvedSet,
+        decidedUnder: ResolverDirectory.Entry
+    ) throws -> Bool {
+        guard decidedUnder.stillHolds(in: applied.entries[source]) else { return false }
         let now = Self.unixNow()
         var due: [(element: EgressRuleset.ResolvedElement, timeout: UInt32)] = []
         var opened: [(address: String, lifetime: UInt32)] = []
@@ -321,6 +325,7 @@ public actor EgressAgent {
             }
         }
         resolved.record(source, name: name, addresses: opened, shared: set != .own, now: now)
+        return true
     }
 
     /// Prometheus text: the table's drop counters by reason, sandboxes by class, transactions.

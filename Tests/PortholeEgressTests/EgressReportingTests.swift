@@ -109,6 +109,25 @@ struct EgressReportingTests {
         #expect(blocked.allows(name("pypi.org")) == nil)
     }
 
+    @Test func anAnswerEntersTheKernelOnlyUnderThePolicyItWasAllowedBy() throws {
+        let own = try DomainAllowList.parseLines("mine.example\n")
+        let other = try DomainAllowList.parseLines("other.example\n")
+        let decided = ResolverDirectory.Entry(egressClass: .allowList, domains: own)
+        #expect(decided.stillHolds(in: EgressState.Entry(egressClass: .allowList, networks: [], domains: own)))
+        // Networks are the kernel's business, not the resolver's: a change there keeps the answer.
+        #expect(decided.stillHolds(in: EgressState.Entry(egressClass: .allowList, networks: [try IPv4CIDR.parse("10.0.0.0/8")], domains: own)))
+        // Gone, moved to another class (a lowered tier), or another list (cleared, replaced): refused.
+        #expect(!decided.stillHolds(in: nil))
+        for egressClass in [SandboxEgress.Class.restricted, .blockAll, .open] {
+            #expect(!decided.stillHolds(in: EgressState.Entry(egressClass: egressClass, networks: [], domains: own)), "\(egressClass)")
+        }
+        #expect(!decided.stillHolds(in: EgressState.Entry(egressClass: .allowList, networks: [], domains: other)))
+        #expect(!decided.stillHolds(in: EgressState.Entry(egressClass: .allowList, networks: [], domains: nil)))
+        let restricted = ResolverDirectory.Entry(egressClass: .restricted, domains: nil)
+        #expect(!restricted.stillHolds(in: EgressState.Entry(egressClass: .restricted, networks: [], domains: own)))
+        #expect(restricted.stillHolds(in: EgressState.Entry(egressClass: .restricted, networks: [], domains: nil)))
+    }
+
     @Test func dropCountersAreReadByAddress() {
         let json = """
             {"nftables": [{"metainfo": {"version": "1.0.6"}}, {"set": {"family": "inet", "name": "drops_never_v4", "table": "porthole",

@@ -20,11 +20,13 @@ import PortholeDNS
 ///   TTL (at least `minimumTTL`, plus `grace`) **before** the answer is passed on, so the first
 ///   connection never races its rule.
 final class EgressResolver: Sendable {
-    /// Inserts the addresses answered for `name` into `set` for a sandbox.
+    /// Inserts the addresses answered for `name` into `set` for a sandbox, if the sandbox's policy
+    /// is still `decidedUnder` (what the query was allowed by); false when it changed meanwhile.
     typealias Allow =
         @Sendable (
-            _ source: SandboxEgress.Source, _ name: String, _ addresses: [(bytes: [UInt8], ttl: UInt32)], _ set: EgressRuleset.ResolvedSet
-        ) async throws -> Void
+            _ source: SandboxEgress.Source, _ name: String, _ addresses: [(bytes: [UInt8], ttl: UInt32)], _ set: EgressRuleset.ResolvedSet,
+            _ decidedUnder: ResolverDirectory.Entry
+        ) async throws -> Bool
 
     let directory: ResolverDirectory
     private let essentialServices: DomainAllowList
@@ -105,7 +107,13 @@ final class EgressResolver: Sendable {
             }
             if !response.addresses.isEmpty {
                 do {
-                    try await allow(source, query.name.description, response.addresses.map { ($0.address, $0.ttl) }, set)
+                    // The upstream may take seconds: a policy tightened meanwhile (a tier lowered, a
+                    // list cleared) must not get this answer's addresses into the kernel.
+                    let addresses = response.addresses.map { ($0.address, $0.ttl) }
+                    guard try await allow(source, query.name.description, addresses, set, entry) else {
+                        counters.count(.policyChanged)
+                        return DNSResponse.serverFailure(for: query)
+                    }
                 } catch {
                     // Not in the kernel: answering would leave the sandbox with an address it cannot reach.
                     counters.count(.upstreamFailed)
@@ -168,6 +176,9 @@ public final class ResolverCounters: Sendable {
         case nameNotAllowed = "name_not_allowed"
         case malformed
         case upstreamFailed = "upstream_failed"
+        /// The sandbox's policy changed while its query was upstream: SERVFAIL, so the client asks
+        /// again and is answered under the new policy.
+        case policyChanged = "policy_changed"
     }
 
     private let counts = NIOLockedValueBox<[Outcome: Int]>([:])

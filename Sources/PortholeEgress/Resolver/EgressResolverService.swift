@@ -25,8 +25,8 @@ public final class EgressResolverService: Sendable {
         let resolver = EgressResolver(
             directory: agent.directory, essentialServices: essentialServices, organizationDomains: organizationDomains,
             upstream: upstream, rateLimit: rateLimit, counters: counters,
-            allow: { source, name, addresses, set in
-                try await agent.allowResolved(source, name: name, addresses: addresses, in: set)
+            allow: { source, name, addresses, set, decidedUnder in
+                try await agent.allowResolved(source, name: name, addresses: addresses, in: set, decidedUnder: decidedUnder)
             },
             logger: logger
         )

@@ -8,6 +8,15 @@ public final class ResolverDirectory: Sendable {
         public var egressClass: SandboxEgress.Class
         /// The sandbox's own domain allow list, if it has one.
         public var domains: DomainAllowList?
+
+        /// Whether an answer allowed under this entry may still go into the kernel for a source
+        /// whose applied entry is now `current`: not when the source is gone or its class or
+        /// domain list changed while the answer was upstream (a tighter policy must not be opened
+        /// by an answer to a query the old one allowed).
+        func stillHolds(in current: EgressState.Entry?) -> Bool {
+            guard let current else { return false }
+            return current.egressClass == egressClass && current.domains == domains
+        }
     }
 
     private let entries = NIOLockedValueBox<[SandboxEgress.Source: Entry]>([:])
