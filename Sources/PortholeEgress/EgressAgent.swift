@@ -90,7 +90,12 @@ public actor EgressAgent {
                 logger.error("egress rules not applied; rebuilding the table next round", metadata: ["error": "\(error)"])
                 needsRebuild = true
             } catch {
-                logger.error("policy store unreadable; the last applied egress rules stay in force", metadata: ["error": "\(error)"])
+                // A round that failed part-way may have changed the agent's maps (who claims which
+                // address) for records the kernel never got: only a full read puts them in step again.
+                logger.error(
+                    "policy store unreadable; the last applied egress rules stay in force, the table is rebuilt once it reads",
+                    metadata: ["error": "\(error)"])
+                needsRebuild = true
             }
             if let reporting, clock.now >= nextReport, !needsRebuild {
                 nextReport = clock.now.advanced(by: reporting.interval)
