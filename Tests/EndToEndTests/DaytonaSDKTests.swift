@@ -130,6 +130,9 @@ struct DaytonaSDKTests {
                 #expect(refused["class"] as? String == "DaytonaForbiddenError" && refused["status"] as? Int == 403, "\(name): \(refused)")
                 #expect((refused["message"] as? String ?? "").contains(message), "\(name): \(refused)")
             }
+            let targetLabel = out["targetLabel"] as? [String: Any] ?? [:]
+            #expect(targetLabel["class"] as? String == "DaytonaForbiddenError" && targetLabel["status"] as? Int == 403, "\(targetLabel)")
+            #expect((targetLabel["message"] as? String ?? "").contains("porthole.dev/target"), "\(targetLabel)")
             #expect(out["ownOrganization"] as? String == "restricted")
             #expect(out["listed"] as? [Bool] == [true], "only its own sandbox: \(out)")
             let other = out["other"] as? [String: Any] ?? [:]

@@ -66,26 +66,35 @@ struct DaytonaFaceTests {
         #expect(DaytonaRoute.match(method: "GET", path: "/api/openapi.json") == .openAPIDocument)
     }
 
-    @Test("create: the name is the id, the address comes from the label, else the default, else none")
+    @Test("create: the name is the id, the address comes from the label (the platform's only), else the default, else none")
     func create() throws {
         let body =
             #"{"name":"web","labels":{"porthole.dev/target":"10.0.0.7","code-toolbox-language":"python"},"public":true,"#
             + #""env":{},"cpu":2,"volumes":[],"target":"us","snapshot":"x","futureField":{"a":1}}"#
-        let request = try DaytonaRequests.create(Array(body.utf8), defaultTarget: "127.0.0.1", tier: nil)
+        let request = try DaytonaRequests.create(Array(body.utf8), defaultTarget: "127.0.0.1", tier: nil, mayNameTarget: true)
         #expect(request.id == "web")
         #expect(request.target == "10.0.0.7")
         #expect(request.isPublic == true)
-        #expect(try DaytonaRequests.create(Array("{}".utf8), defaultTarget: "127.0.0.1", tier: nil).target == "127.0.0.1")
-        #expect(try DaytonaRequests.create(Array("{}".utf8), defaultTarget: nil, tier: nil).target == "")
+        #expect(try DaytonaRequests.create(Array("{}".utf8), defaultTarget: "127.0.0.1", tier: nil, mayNameTarget: true).target == "127.0.0.1")
+        #expect(try DaytonaRequests.create(Array("{}".utf8), defaultTarget: nil, tier: nil, mayNameTarget: true).target == "")
 
         // "" and null mean no list; a bad type or name names the field.
-        let lists = try DaytonaRequests.create(Array(#"{"networkAllowList":"","domainAllowList":null}"#.utf8), defaultTarget: nil, tier: nil)
+        let lists = try DaytonaRequests.create(
+            Array(#"{"networkAllowList":"","domainAllowList":null}"#.utf8), defaultTarget: nil, tier: nil, mayNameTarget: true)
         #expect(lists.networkAllowList == nil && lists.domainAllowList == nil)
-        #expect(throws: AdminAPIError.self) { try DaytonaRequests.create(Array(#"{"public":"yes"}"#.utf8), defaultTarget: nil, tier: nil) }
+        #expect(throws: AdminAPIError.self) { try DaytonaRequests.create(Array(#"{"public":"yes"}"#.utf8), defaultTarget: nil, tier: nil, mayNameTarget: true) }
         let badName = #expect(throws: AdminAPIError.self) {
-            try DaytonaRequests.create(Array(#"{"name":"My Sandbox"}"#.utf8), defaultTarget: nil, tier: nil)
+            try DaytonaRequests.create(Array(#"{"name":"My Sandbox"}"#.utf8), defaultTarget: nil, tier: nil, mayNameTarget: true)
         }
         #expect(badName?.field == "name" && badName?.status == 400)
+
+        // Only the platform names an address: an organisation's key would reach any host with it.
+        let named = #expect(throws: AdminAPIError.self) {
+            try DaytonaRequests.create(Array(body.utf8), defaultTarget: "127.0.0.1", tier: nil, mayNameTarget: false)
+        }
+        #expect(named?.status == 403 && named?.code == "target_not_allowed" && named?.field == "labels")
+        #expect(
+            try DaytonaRequests.create(Array(#"{"labels":{"a":"b"}}"#.utf8), defaultTarget: "127.0.0.1", tier: nil, mayNameTarget: false).target == "127.0.0.1")
     }
 
     @Test("network settings: absent or null leaves a field, \"\" clears a list, a list turns block-all off")

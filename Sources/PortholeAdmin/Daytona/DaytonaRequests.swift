@@ -13,12 +13,23 @@ enum DaytonaRequests {
 
     /// `POST /api/sandbox`. The id is the `name` when one is given (it must be DNS-safe, as every
     /// Porthole id), else generated. The address comes from ``targetLabel``, else `defaultTarget`;
-    /// with neither it stays empty and the sandbox is created in state `creating`.
-    static func create(_ bytes: [UInt8], defaultTarget: String?, tier: Int?) throws(AdminAPIError) -> SandboxCreateRequest {
+    /// with neither it stays empty and the sandbox is created in state `creating`. Only a caller
+    /// that `mayNameTarget` (the admin token, i.e. the platform) may use ``targetLabel``: 403 else.
+    static func create(
+        _ bytes: [UInt8], defaultTarget: String?, tier: Int?, mayNameTarget: Bool
+    ) throws(AdminAPIError) -> SandboxCreateRequest {
         let body = try RequestBody(json: bytes, allowed: nil)
         let name = try body.string("name")
         if let name { try SandboxControlPlane.checkID(name, field: "name") }
         let labels = try body.stringMap("labels")
+        if labels?[targetLabel] != nil, !mayNameTarget {
+            throw AdminAPIError(
+                status: 403, code: "target_not_allowed",
+                message:
+                    "the \(targetLabel) label sets where the sandbox's previews are sent, which only the platform may do (with the admin token); leave it out and the platform places the sandbox",
+                field: "labels"
+            )
+        }
         return SandboxCreateRequest(
             id: name,
             target: labels?[targetLabel] ?? defaultTarget ?? "",

@@ -36,11 +36,7 @@ struct DaytonaResponder: Sendable {
             guard let found = try await authenticate(request.headers[.authorization]) else {
                 // Never log the presented value.
                 logger.notice("Daytona API request refused: missing, wrong or revoked API key", metadata: ["method": "\(method)"])
-                var response = Self.error(
-                    AdminAPIError(status: 401, code: "unauthorized", message: "a valid API key is required: send Authorization: Bearer <API key>")
-                )
-                response.headers[.wwwAuthenticate] = "Bearer"
-                return response
+                return Self.unauthorized()
             }
             caller = found
         } catch {
@@ -68,6 +64,16 @@ struct DaytonaResponder: Sendable {
             let response: Response
             do {
                 let body = route.takesBody ? try await AdminResponder.collectJSON(request, limit: maximumBodyBytes) : []
+                var caller = caller
+                if route.takesBody, case .organization = caller {
+                    // The body may come long after the headers: the key may have been revoked, or
+                    // its organisation's tier changed, meanwhile. What acts is the caller as it is now.
+                    guard let current = try await authenticate(request.headers[.authorization]) else {
+                        logger.notice("Daytona API request refused: the API key was revoked", metadata: ["method": "\(method)"])
+                        return Self.unauthorized()
+                    }
+                    caller = current
+                }
                 let context = Context(caller: caller, toolboxProxyURL: toolboxProxyURL(request), defaultOrganizationId: configuration.organizationId)
                 response = try await perform(route, body: body, query: QueryParameters(request.uri.query), context: context)
             } catch {
@@ -76,6 +82,12 @@ struct DaytonaResponder: Sendable {
             logger.info("admin request", metadata: ["method": "\(method)", "route": "\(route.template)", "status": "\(response.status.code)"])
             return response
         }
+    }
+
+    private static func unauthorized() -> Response {
+        var response = error(AdminAPIError(status: 401, code: "unauthorized", message: "a valid API key is required: send Authorization: Bearer <API key>"))
+        response.headers[.wwwAuthenticate] = "Bearer"
+        return response
     }
 
     /// Who is calling: the admin token sees and changes every sandbox; an API key only its
@@ -132,7 +144,13 @@ struct DaytonaResponder: Sendable {
             // The admin token creates for `--default-org` when it exists as an organisation.
             case .admin: organization = try await controlPlane.store.organization(id: configuration.organizationId)
             }
-            let request = try DaytonaRequests.create(body, defaultTarget: configuration.defaultTarget, tier: nil)
+            // Where previews are sent is the platform's to say: an API key naming an address could
+            // send its previews to any host the proxy reaches (another tenant's sandbox, the host).
+            let mayNameTarget: Bool
+            if case .admin = context.caller { mayNameTarget = true } else { mayNameTarget = false }
+            let request = try DaytonaRequests.create(
+                body, defaultTarget: configuration.defaultTarget, tier: nil, mayNameTarget: mayNameTarget
+            )
             let record = try await controlPlane.create(request, mayAwaitTarget: true, organization: organization)
             deleted.forget(record.id)
             // 200, not 201: the SDK's generated client treats only 200 as this call's success.

@@ -177,6 +177,8 @@ def run(daytona):
         # DAYTONA_API_KEY is a key of a tier-2 organisation: its network limits are the tier's.
         out["blockAll"] = error(lambda: daytona.create(CreateSandboxFromSnapshotParams(network_block_all=True)))
         out["allowList"] = error(lambda: daytona.create(CreateSandboxFromSnapshotParams(network_allow_list="10.0.0.0/8")))
+        # Where previews go is the platform's to say, not a key's.
+        out["targetLabel"] = error(lambda: daytona.create(CreateSandboxFromSnapshotParams(labels={"porthole.dev/target": "10.0.0.1"})))
         own = daytona.create()
         out["ownOrganization"] = own.organization_id
         out["update"] = error(lambda: own.update_network_settings(network_block_all=True))
