@@ -74,6 +74,10 @@ public final class SandboxControlPlane: Sendable {
             target: request.target,
             isPublic: request.isPublic ?? false,
             previewToken: PreviewToken.generate(),
+            // Random, not 1: signed preview URLs and session cookies name the sandbox by id and
+            // generation, so a sandbox deleted and created again under the same id (by anyone:
+            // ids are one namespace) must not accept what was issued for the old one.
+            tokenGeneration: UInt32.random(in: 1...UInt32.max),
             networkBlockAll: blockAll,
             networkAllowList: allowList?.description,
             domainAllowList: domainAllowList?.description,

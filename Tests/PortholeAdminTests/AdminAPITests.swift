@@ -106,7 +106,7 @@ struct AdminAPITests {
 
             let rotated = try await client.rotatePreviewToken(id: "app")
             #expect(rotated.previewToken != created.previewToken)
-            #expect(rotated.tokenGeneration == created.tokenGeneration + 1)
+            #expect(rotated.tokenGeneration == created.tokenGeneration &+ 1)
             #expect(try await client.previewLink(id: "app", port: 3000).token == rotated.previewToken)
 
             let signed = try await client.signedPreviewURL(id: "app", port: 8000)

@@ -80,6 +80,16 @@ struct CLITests {
             let delete = try await server.cli(["delete", "cli"])
             #expect(delete.status == 0 && delete.stdout == "deleted cli\n")
             #expect(try await server.proxy(sandbox: "cli", port: upstream.port).status == 404)
+
+            // The same id again (another tenant could take it): what was signed for the deleted
+            // sandbox opens nothing of the new one.
+            #expect(try await server.cli(["create", "--id", "reborn", "--target", "127.0.0.1"]).status == 0)
+            let kept = try await server.cli(["signed-url", "reborn", String(upstream.port), "--expires-in", "3600", "--json"])
+            let keptToken = try #require(try kept.json()["token"] as? String)
+            #expect(try await server.proxy(sandbox: "reborn", port: upstream.port, path: "/?preview_token=\(keptToken)").status == 200)
+            #expect(try await server.cli(["delete", "reborn"]).status == 0)
+            #expect(try await server.cli(["create", "--id", "reborn", "--target", "127.0.0.1"]).status == 0)
+            #expect(try await server.proxy(sandbox: "reborn", port: upstream.port, path: "/?preview_token=\(keptToken)").status == 403)
         }
     }
 
