@@ -198,6 +198,15 @@ public final class SandboxControlPlane: Sendable {
                     message: "sandbox '\(id)' has no address yet; set its target (which starts it)", field: "target"
                 )
             }
+            if let tier, let organization = policy.organizationID, tier.rawValue != policy.tier {
+                // As at creation: the organisation's tier is its sandboxes' (set-tier changes both).
+                throw AdminAPIError(
+                    status: 409, code: "tier_conflict",
+                    message:
+                        "a sandbox of organisation '\(organization)' has its tier (\(policy.tier)); leave tier out or change the organisation's",
+                    field: "tier"
+                )
+            }
             if let tier { policy.tier = tier.rawValue }
             return try Self.applyNetwork(&policy, network, tierChanged: tier != nil)
         }

@@ -39,6 +39,13 @@ struct OrganizationAPITests {
                 try await client.createSandbox(SandboxCreateRequest(id: "s2", target: "127.0.0.1", tier: 4, organizationId: "acme"))
             }
             #expect(mismatch?.status == 409 && mismatch?.field == "tier")
+            // Nor later, by a sandbox update: the organisation's tier is its sandboxes'.
+            let patched = await #expect(throws: AdminAPIError.self) {
+                try await client.updateSandbox(id: "s1", SandboxUpdateRequest(tier: 4))
+            }
+            #expect(patched?.status == 409 && patched?.code == "tier_conflict" && patched?.field == "tier")
+            #expect(try await client.sandbox(id: "s1").tier == 2)
+            #expect(try await client.updateSandbox(id: "s1", SandboxUpdateRequest(tier: 2)).tier == 2, "its own tier is no conflict")
             let unknownOrg = await #expect(throws: AdminAPIError.self) {
                 try await client.createSandbox(SandboxCreateRequest(id: "s3", target: "127.0.0.1", organizationId: "nope"))
             }
