@@ -38,6 +38,16 @@ extension SandboxControlPlane {
     /// restricted sandbox's organisation) learn of it. On tiers 1 and 2 the sandboxes' own network
     /// settings stay stored but no longer apply (`networkBlockAll` still blocks everything).
     public func updateOrganization(id: String, _ request: OrganizationUpdateRequest) async throws -> Organization {
+        try Self.checkID(id, field: "id")
+        // One change at a time per organisation, and none while one of its sandboxes is being
+        // created: two changes must not each write back the row they read (one would undo the
+        // other, e.g. a cleared list restored), nor their passes leave sandboxes on the older tier.
+        return try await locks.withLock(Self.organizationLockKey(id)) {
+            try await self.updateOrganizationLocked(id: id, request)
+        }
+    }
+
+    private func updateOrganizationLocked(id: String, _ request: OrganizationUpdateRequest) async throws -> Organization {
         var organization = try await self.organization(id: id)
         if let tier = request.tier { organization.tier = try Self.checkTier(tier).rawValue }
         switch request.networkAllowList {

@@ -11,14 +11,21 @@ import NIOConcurrencyHelpers
 ///   an answered request survives `kill -9`.
 /// - Freshness: after each write the policy cache (when given) forgets the sandbox, so the very next
 ///   proxied request reads the new record; other processes learn it from the store's change feed.
-/// - Consistency: read-modify-write cycles of one sandbox are serialised in this process.
+/// - Consistency: read-modify-write cycles of one sandbox are serialised in this process, and so
+///   are an organisation's changes with the creation of its sandboxes (a sandbox made while its
+///   organisation's tier changes gets the new tier, whichever comes first).
 public final class SandboxControlPlane: Sendable {
     /// When the store was first seen unavailable in the current outage (Unix seconds).
     private let unavailableSince = NIOLockedValueBox<Int64?>(nil)
     let store: any PolicyStore
     private let cache: PolicyCache?
     let configuration: ControlPlaneConfiguration
-    private let locks = KeyedWriteLock()
+    /// Keyed by sandbox id, and by ``organizationLockKey(_:)`` for an organisation.
+    let locks = KeyedWriteLock()
+
+    /// The lock of an organisation's changes and of its sandboxes' creation (sandbox ids, DNS-safe,
+    /// hold no colon, so the keys never meet).
+    static func organizationLockKey(_ id: String) -> String { "organization:" + id }
 
     public init(store: any PolicyStore, cache: PolicyCache?, configuration: ControlPlaneConfiguration) {
         self.store = store
@@ -40,18 +47,26 @@ public final class SandboxControlPlane: Sendable {
         if let id = request.id { try Self.checkID(id, field: "id") }
         let awaitsTarget = mayAwaitTarget && request.target.isEmpty
         if !awaitsTarget { try Self.checkTarget(request.target) }
-        let labels = request.labels ?? [:]
-        try Self.checkLabels(labels)
-        var owner = organization
-        if owner == nil, let id = request.organizationId {
-            try Self.checkID(id, field: "organizationId")
-            guard let found = try await store.organization(id: id) else {
-                var error = AdminAPIError.organizationNotFound(id)
-                error.field = "organizationId"
+        try Self.checkLabels(request.labels ?? [:])
+        guard let ownerID = organization?.id ?? request.organizationId else {
+            return try await create(request, awaitsTarget: awaitsTarget, owner: nil)
+        }
+        try Self.checkID(ownerID, field: "organizationId")
+        // Read again under the organisation's lock: its tier is what it is now, and a tier change
+        // waits until this sandbox exists (its rewrite pass then finds it).
+        return try await locks.withLock(Self.organizationLockKey(ownerID)) {
+            guard let owner = try await self.store.organization(id: ownerID) else {
+                var error = AdminAPIError.organizationNotFound(ownerID)
+                // The request named it; an API key whose organisation went away names none.
+                if organization == nil { error.field = "organizationId" }
                 throw error
             }
-            owner = found
+            return try await self.create(request, awaitsTarget: awaitsTarget, owner: owner)
         }
+    }
+
+    private func create(_ request: SandboxCreateRequest, awaitsTarget: Bool, owner: Organization?) async throws -> SandboxRecord {
+        let labels = request.labels ?? [:]
         // A conflict with the organisation's state (its tier may change), not a malformed request.
         if let owner, let requested = request.tier, requested != owner.tier {
             throw AdminAPIError(

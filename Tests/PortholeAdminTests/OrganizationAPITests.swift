@@ -85,6 +85,32 @@ struct OrganizationAPITests {
         }
     }
 
+    @Test("concurrent changes of one organisation lose none of each other's, and its sandboxes end on its tier")
+    func concurrentChanges() async throws {
+        try await withServer { server, _ in
+            let client = try server.client()
+            _ = try await client.createOrganization(OrganizationCreateRequest(id: "race", tier: 3))
+            for index in 0..<20 {
+                _ = try await client.createSandbox(SandboxCreateRequest(id: "r\(index)", target: "127.0.0.1", organizationId: "race"))
+            }
+            for round in 1...8 {
+                // Each request reads the organisation and writes it back: unserialised, the later
+                // write restored the field the earlier one had just changed.
+                async let lists = client.updateOrganization(id: "race", OrganizationUpdateRequest(domainAllowList: .set("d\(round).example")))
+                async let networks = client.updateOrganization(
+                    id: "race", OrganizationUpdateRequest(networkAllowList: .set("10.\(round).0.0/16")))
+                async let tier = client.setOrganizationTier(id: "race", tier: round % 2 == 0 ? 1 : 4)
+                async let sandbox = client.createSandbox(SandboxCreateRequest(id: "late\(round)", target: "127.0.0.1", organizationId: "race"))
+                _ = try await (lists, networks, tier, sandbox)
+                let organization = try await client.organization(id: "race")
+                #expect(organization.domainAllowList == "d\(round).example", "round \(round)")
+                #expect(organization.networkAllowList == "10.\(round).0.0/16", "round \(round)")
+                let tiers = Set(try await client.listSandboxes(limit: 100).items.map(\.tier))
+                #expect(tiers == [organization.tier], "round \(round): sandboxes on tiers \(tiers), the organisation on \(organization.tier)")
+            }
+        }
+    }
+
     @Test("API keys: made with their secret once, listed without it, revoked for good")
     func apiKeys() async throws {
         try await withServer { server, _ in
