@@ -168,4 +168,16 @@ struct DaytonaFaceTests {
         deleted.forget("b")
         #expect(deleted.record("b", now: 102) == nil)
     }
+
+    @Test("the toolbox URL says https when the client came through TLS (X-Forwarded-Proto's first value)")
+    func toolboxURLScheme() {
+        #expect(DaytonaResponder.cameOverTLS(["https"]))
+        #expect(DaytonaResponder.cameOverTLS(["HTTPS"]))
+        #expect(DaytonaResponder.cameOverTLS([" https , http"]))
+        #expect(!DaytonaResponder.cameOverTLS([]))
+        #expect(!DaytonaResponder.cameOverTLS(["http"]))
+        #expect(!DaytonaResponder.cameOverTLS(["http, https"]), "the first proxy's client side counts")
+        #expect(!DaytonaResponder.cameOverTLS(["httpsx"]))
+        #expect(!DaytonaResponder.cameOverTLS([""]))
+    }
 }

@@ -227,7 +227,18 @@ struct DaytonaResponder: Sendable {
                     || byte == 0x3A || byte == 0x5B || byte == 0x5D
             } ? authority : nil
         }
-        return "http://\(authority ?? "127.0.0.1")\(DaytonaRoute.toolboxPrefix)"
+        // Behind a TLS-terminating balancer the SDK must be told https: it sends its API key to
+        // this URL. Believed from anyone: the answer goes only to the client that sent it.
+        let scheme = Self.cameOverTLS(request.headers[values: Self.forwardedProto]) ? "https" : "http"
+        return "\(scheme)://\(authority ?? "127.0.0.1")\(DaytonaRoute.toolboxPrefix)"
+    }
+
+    private static let forwardedProto = HTTPField.Name("X-Forwarded-Proto")!
+
+    /// Whether the first `X-Forwarded-Proto` value (the client's side of the first proxy) is https.
+    static func cameOverTLS(_ values: [String]) -> Bool {
+        guard let first = values.first?.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false).first else { return false }
+        return first.filter { $0 != " " && $0 != "\t" }.lowercased() == "https"
     }
 
     /// A path quoted in a 404, without its query and cut short.
