@@ -23,6 +23,18 @@ public final class SandboxControlPlane: Sendable {
     /// Keyed by sandbox id, and by ``organizationLockKey(_:)`` for an organisation.
     let locks = KeyedWriteLock()
 
+    /// The organisation the current request acts for when it is limited to one (an API key's, on
+    /// `/api`). Every read and write of one sandbox here then treats another organisation's sandbox
+    /// as not found, judged on the record it reads (for writes under the sandbox's lock): a caller
+    /// that checked a sandbox was its own does not touch, or read the token of, another
+    /// organisation's sandbox created under the same id after a delete in between.
+    @TaskLocal public static var organizationScope: String?
+
+    private static func inScope(_ policy: SandboxPolicy) -> Bool {
+        guard let scope = organizationScope else { return true }
+        return policy.organizationID == scope
+    }
+
     /// The lock of an organisation's changes and of its sandboxes' creation (sandbox ids, DNS-safe,
     /// hold no colon, so the keys never meet).
     static func organizationLockKey(_ id: String) -> String { "organization:" + id }
@@ -229,7 +241,12 @@ public final class SandboxControlPlane: Sendable {
 
     public func delete(id: String) async throws {
         try Self.checkID(id, field: "id")
-        let deleted = try await locks.withLock(id) { try await self.store.delete(id: id) }
+        let deleted = try await locks.withLock(id) { () async throws -> Bool in
+            if Self.organizationScope != nil {
+                guard let policy = try await self.store.policy(id: id), Self.inScope(policy) else { return false }
+            }
+            return try await self.store.delete(id: id)
+        }
         cache?.invalidate(id)
         guard deleted else { throw AdminAPIError.sandboxNotFound(id) }
     }
@@ -368,7 +385,7 @@ public final class SandboxControlPlane: Sendable {
 
     private func load(_ id: String) async throws -> SandboxPolicy {
         try Self.checkID(id, field: "id")
-        guard let policy = try await store.policy(id: id) else { throw AdminAPIError.sandboxNotFound(id) }
+        guard let policy = try await store.policy(id: id), Self.inScope(policy) else { throw AdminAPIError.sandboxNotFound(id) }
         return policy
     }
 
@@ -381,7 +398,9 @@ public final class SandboxControlPlane: Sendable {
     ) async throws -> SandboxRecord {
         let now = configuration.now()
         let record = try await locks.withLock(id) { () async throws -> SandboxRecord in
-            guard var policy = try await self.store.policy(id: id) else { throw AdminAPIError.sandboxNotFound(id) }
+            guard var policy = try await self.store.policy(id: id), Self.inScope(policy) else {
+                throw AdminAPIError.sandboxNotFound(id)
+            }
             if skipWriteIf(policy) { return SandboxRecord(policy) }
             let normalizations = try change(&policy)
             policy.pruneRevokedGrants(now: now)

@@ -136,6 +136,14 @@ struct DaytonaResponder: Sendable {
     // MARK: - Operations
 
     private func perform(_ route: DaytonaRoute, body: [UInt8], query: QueryParameters, context: Context) async throws -> Response {
+        // The caller's check below (`sandbox(_:_:)`) answers early; the control plane checks again
+        // on the record it acts on.
+        try await SandboxControlPlane.$organizationScope.withValue(context.caller.scope) {
+            try await performScoped(route, body: body, query: query, context: context)
+        }
+    }
+
+    private func performScoped(_ route: DaytonaRoute, body: [UInt8], query: QueryParameters, context: Context) async throws -> Response {
         switch route {
         case .createSandbox:
             let organization: Organization?
