@@ -241,7 +241,7 @@ public actor EgressAgent {
         directory.update(
             Dictionary(
                 uniqueKeysWithValues: touched.map { source in
-                    (source, state.entries[source].map { ResolverDirectory.Entry(egressClass: $0.egressClass, domains: $0.domains) })
+                    (source, state.entries[source].map(ResolverDirectory.Entry.init))
                 }))
         cursor = changes.latest
     }

@@ -20,7 +20,7 @@ public struct EgressState: Sendable, Hashable {
 
     /// What the resolver looks up per query.
     var resolverEntries: [SandboxEgress.Source: ResolverDirectory.Entry] {
-        entries.mapValues { ResolverDirectory.Entry(egressClass: $0.egressClass, domains: $0.domains) }
+        entries.mapValues(ResolverDirectory.Entry.init)
     }
 
     public init(_ sandboxes: some Sequence<SandboxEgress>) {

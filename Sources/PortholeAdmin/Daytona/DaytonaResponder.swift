@@ -127,7 +127,8 @@ struct DaytonaResponder: Sendable {
             )
         }
 
-        /// Whether the caller may see `record`.
+        /// Whether the caller may see `record`: for a deleted sandbox's tombstone, which the
+        /// control plane (and its ``SandboxControlPlane/organizationScope`` rule) no longer has.
         func sees(_ record: SandboxRecord) -> Bool {
             caller.scope == nil || caller.scope == record.organizationId
         }
@@ -154,10 +155,8 @@ struct DaytonaResponder: Sendable {
             }
             // Where previews are sent is the platform's to say: an API key naming an address could
             // send its previews to any host the proxy reaches (another tenant's sandbox, the host).
-            let mayNameTarget: Bool
-            if case .admin = context.caller { mayNameTarget = true } else { mayNameTarget = false }
             let request = try DaytonaRequests.create(
-                body, defaultTarget: configuration.defaultTarget, tier: nil, mayNameTarget: mayNameTarget
+                body, defaultTarget: configuration.defaultTarget, tier: nil, mayNameTarget: context.caller.scope == nil
             )
             let record = try await controlPlane.create(request, mayAwaitTarget: true, organization: organization)
             deleted.forget(record.id)
@@ -216,12 +215,11 @@ struct DaytonaResponder: Sendable {
         }
     }
 
-    /// The sandbox, if the caller may see it; 404 otherwise, the same answer as for no sandbox. A
-    /// sandbox never changes organisation, so the check holds for the operation that follows.
+    /// The sandbox, if the caller may see it; 404 otherwise, the same answer as for no sandbox.
+    /// The control plane judges that under ``SandboxControlPlane/organizationScope``, which
+    /// `perform` sets, and judges it again in the operation that follows, on the record it acts on.
     private func sandbox(_ id: String, _ context: Context) async throws -> SandboxRecord {
-        let record = try await controlPlane.sandbox(id: id)
-        guard context.sees(record) else { throw AdminAPIError.sandboxNotFound(id) }
-        return record
+        try await controlPlane.sandbox(id: id)
     }
 
     // MARK: - Helpers

@@ -14,8 +14,7 @@ public final class ResolverDirectory: Sendable {
         /// domain list changed while the answer was upstream (a tighter policy must not be opened
         /// by an answer to a query the old one allowed).
         func stillHolds(in current: EgressState.Entry?) -> Bool {
-            guard let current else { return false }
-            return current.egressClass == egressClass && current.domains == domains
+            current.map(Self.init) == self
         }
     }
 
@@ -35,5 +34,13 @@ public final class ResolverDirectory: Sendable {
 
     func entry(for source: SandboxEgress.Source) -> Entry? {
         entries.withLockedValue { $0[source] }
+    }
+}
+
+extension ResolverDirectory.Entry {
+    /// What the resolver needs of the kernel's entry for a source (declared here, so the
+    /// memberwise initialiser stays).
+    init(_ entry: EgressState.Entry) {
+        self.init(egressClass: entry.egressClass, domains: entry.domains)
     }
 }
